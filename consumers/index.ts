@@ -1,0 +1,1 @@
+export { ensureTopics, TOPICS, topicConfigs } from "./topics.ts";

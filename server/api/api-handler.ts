@@ -1,0 +1,83 @@
+import type * as http from "node:http";
+import { createConnectRouter, createContextValues, type Interceptor } from "@connectrpc/connect";
+import type { UniversalHandler } from "@connectrpc/connect/protocol";
+import {
+  compressionBrotli,
+  compressionGzip,
+  universalRequestFromNodeRequest,
+  universalResponseToNodeResponse,
+} from "@connectrpc/connect-node";
+import { DomainError, ErrorCatalog } from "../../core/errors.ts";
+import type { Logger } from "../../core/logger.ts";
+import { writeJson } from "../http-json.ts";
+import type { RequestHandler } from "../http-servers.ts";
+import { restBindingsOf } from "../rest/http-rules.ts";
+import { createRestTranscoder } from "../rest/transcoder.ts";
+import { restErrorOfDomain } from "./error-mapping.ts";
+import { type ApiServices, registerRoutes, SERVED_SERVICES } from "./routes.ts";
+import { restSurfaceKey } from "./surface.ts";
+
+export const REST_BASE_PATH = "/api/v1/notifications/";
+
+export interface ApiHandlerOptions {
+  services: ApiServices;
+  interceptors: Interceptor[];
+  requestMaxBytes: number;
+  shutdownSignal: AbortSignal;
+  logger: Logger;
+}
+
+/**
+ * One router serves Connect, gRPC and gRPC-Web by path, and REST through the
+ * transcoder that calls the very same handlers: one implementation, one set of
+ * interceptors. Returns null for paths that are not the API's.
+ */
+export function createApiHandler(options: ApiHandlerOptions) {
+  const router = createConnectRouter({
+    interceptors: options.interceptors,
+    readMaxBytes: options.requestMaxBytes,
+    shutdownSignal: options.shutdownSignal,
+    acceptCompression: [compressionGzip, compressionBrotli],
+  });
+  registerRoutes(router, options.services);
+  const byPath = new Map<string, UniversalHandler>(
+    router.handlers.map((handler) => [handler.requestPath, handler]),
+  );
+  const serveRest = createRestTranscoder({
+    bindings: restBindingsOf(SERVED_SERVICES),
+    handlers: router.handlers,
+    requestMaxBytes: options.requestMaxBytes,
+    contextValues: () => createContextValues().set(restSurfaceKey, true),
+  });
+
+  const serveRpc: RequestHandler = async (request, response) => {
+    const path = request.url?.split("?", 1)[0] ?? "";
+    const handler = byPath.get(path);
+    if (!handler) {
+      writeJson(
+        response,
+        404,
+        restErrorOfDomain(
+          new DomainError(ErrorCatalog.routeNotFound, `no route for ${request.method} ${path}`),
+        ).body,
+      );
+      return;
+    }
+    const answer = await handler(universalRequestFromNodeRequest(request, response, undefined, undefined));
+    await universalResponseToNodeResponse(answer, response);
+  };
+
+  return {
+    handlers: router.handlers,
+    async serve(
+      request: Parameters<RequestHandler>[0],
+      response: Parameters<RequestHandler>[1],
+    ): Promise<void> {
+      if (request.url?.startsWith(REST_BASE_PATH)) {
+        await serveRest(request as http.IncomingMessage, response as http.ServerResponse);
+      } else {
+        await serveRpc(request, response);
+      }
+    },
+  };
+}

@@ -1,0 +1,146 @@
+// The one place the process reads its environment. Every variable is checked at
+// start: a missing or malformed one stops the process with a message naming it.
+
+export const ROLES = ["api", "worker", "gateway", "all"] as const;
+export type Role = (typeof ROLES)[number];
+
+const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export interface Config {
+  role: Role;
+  logLevel: LogLevel;
+  http: { host: string; port: number; grpcPort: number; requestMaxBytes: number };
+  gateway: { port: number };
+  shutdownTimeoutMs: number;
+  healthProbeTimeoutMs: number;
+  healthWatchIntervalMs: number;
+  postgres: { url: string; poolMax: number };
+  redis: { url: string };
+  kafka: { brokers: string[]; clientId: string; topicPartitions: number; replicationFactor: number };
+  schemaRegistry: { url: string };
+  clickhouse: { url: string; database: string; username: string; password: string };
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n  - ${problems.join("\n  - ")}`);
+    this.name = "ConfigError";
+  }
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/** Collects every problem before failing, so one start shows all of them. */
+class EnvReader {
+  readonly problems: string[] = [];
+  constructor(private readonly env: Env) {}
+
+  string(name: string, fallback?: string): string {
+    const value = this.env[name]?.trim();
+    if (value) return value;
+    if (fallback !== undefined) return fallback;
+    this.problems.push(`${name} is required`);
+    return "";
+  }
+
+  integer(name: string, fallback: number, min: number, max: number): number {
+    const raw = this.env[name]?.trim();
+    if (!raw) return fallback;
+    const value = Number(raw);
+    if (!Number.isInteger(value) || value < min || value > max) {
+      this.problems.push(`${name} must be an integer from ${min} to ${max}, got "${raw}"`);
+      return fallback;
+    }
+    return value;
+  }
+
+  port(name: string, fallback: number): number {
+    return this.integer(name, fallback, 1, 65535);
+  }
+
+  url(name: string, protocols: string[]): string {
+    const value = this.string(name);
+    if (!value) return value;
+    let parsed: URL;
+    try {
+      parsed = new URL(value);
+    } catch {
+      this.problems.push(`${name} must be a URL, got "${withoutPassword(value)}"`);
+      return value;
+    }
+    if (!protocols.includes(parsed.protocol)) {
+      this.problems.push(`${name} must use ${protocols.join(" or ")}, got "${parsed.protocol}"`);
+    }
+    return value;
+  }
+
+  oneOf<T extends string>(name: string, allowed: readonly T[], fallback: T): T {
+    const value = this.env[name]?.trim();
+    if (!value) return fallback;
+    if ((allowed as readonly string[]).includes(value)) return value as T;
+    this.problems.push(`${name} must be one of ${allowed.join(", ")}, got "${value}"`);
+    return fallback;
+  }
+
+  hostPortList(name: string): string[] {
+    const value = this.string(name);
+    if (!value) return [];
+    const entries = value.split(",").map((entry) => entry.trim());
+    for (const entry of entries) {
+      if (!/^[\w.-]+:\d{1,5}$/.test(entry))
+        this.problems.push(`${name} must be host:port[,host:port…], got "${entry}"`);
+    }
+    return entries;
+  }
+}
+
+function withoutPassword(url: string): string {
+  return url.replace(/\/\/([^:/@]+):[^@/]*@/, "//$1:***@");
+}
+
+export function loadConfig(env: Env, roleOverride?: string): Config {
+  const read = new EnvReader(env);
+  const role = roleOverride ?? read.oneOf("ROLE", ROLES, "all");
+  if (!(ROLES as readonly string[]).includes(role)) {
+    read.problems.push(`role must be one of ${ROLES.join(", ")}, got "${role}"`);
+  }
+  const config: Config = {
+    role: role as Role,
+    logLevel: read.oneOf("LOG_LEVEL", LOG_LEVELS, "info"),
+    http: {
+      host: read.string("HTTP_HOST", "127.0.0.1"),
+      port: read.port("HTTP_PORT", 8080),
+      grpcPort: read.port("GRPC_PORT", 8081),
+      requestMaxBytes: read.integer("REQUEST_MAX_BYTES", 1024 * 1024, 1024, 64 * 1024 * 1024),
+    },
+    gateway: { port: read.port("GATEWAY_PORT", 8082) },
+    shutdownTimeoutMs: read.integer("SHUTDOWN_TIMEOUT_MS", 10_000, 100, 300_000),
+    healthProbeTimeoutMs: read.integer("HEALTH_PROBE_TIMEOUT_MS", 1_500, 50, 60_000),
+    healthWatchIntervalMs: read.integer("HEALTH_WATCH_INTERVAL_MS", 2_000, 100, 600_000),
+    postgres: {
+      url: read.url("DATABASE_URL", ["postgres:", "postgresql:"]),
+      poolMax: read.integer("DATABASE_POOL_MAX", 10, 1, 500),
+    },
+    redis: { url: read.url("REDIS_URL", ["redis:", "rediss:"]) },
+    kafka: {
+      brokers: read.hostPortList("KAFKA_BROKERS"),
+      clientId: read.string("KAFKA_CLIENT_ID", "notification-service"),
+      topicPartitions: read.integer("KAFKA_TOPIC_PARTITIONS", 6, 1, 1000),
+      replicationFactor: read.integer("KAFKA_REPLICATION_FACTOR", 1, 1, 10),
+    },
+    schemaRegistry: { url: read.url("SCHEMA_REGISTRY_URL", ["http:", "https:"]) },
+    clickhouse: {
+      url: read.url("CLICKHOUSE_URL", ["http:", "https:"]),
+      database: read.string("CLICKHOUSE_DATABASE", "default"),
+      username: read.string("CLICKHOUSE_USER", "default"),
+      password: env.CLICKHOUSE_PASSWORD ?? "",
+    },
+  };
+  const ports = [config.http.port, config.http.grpcPort, config.gateway.port];
+  if (new Set(ports).size !== ports.length) {
+    read.problems.push(`HTTP_PORT, GRPC_PORT and GATEWAY_PORT must differ, got ${ports.join(", ")}`);
+  }
+  if (read.problems.length > 0) throw new ConfigError(read.problems);
+  return config;
+}

@@ -1,0 +1,101 @@
+import type { Logger } from "../core/logger.ts";
+import { createApiHandler } from "./api/api-handler.ts";
+import { errorMappingInterceptor } from "./api/error-mapping.ts";
+import { loggingInterceptor } from "./api/logging-interceptor.ts";
+import type { Config } from "./config.ts";
+import { dependencyProbes } from "./health/dependency-probes.ts";
+import { HealthMonitor } from "./health/health-monitor.ts";
+import { writeJson } from "./http-json.ts";
+import { type RunningServer, startH2cServer, startHttp1Server } from "./http-servers.ts";
+import { openInfrastructure } from "./infrastructure.ts";
+import { createMetrics, metricsInterceptor } from "./metrics.ts";
+import { createOpsEndpoints } from "./ops-endpoints.ts";
+import { startWorker } from "./worker.ts";
+
+export interface RunningService {
+  servers: RunningServer[];
+  /** Stops intake, lets in-flight work finish until the deadline, closes clients. True when nothing was cut short. */
+  stop(): Promise<boolean>;
+}
+
+/** The composition root of every role: builds each part once and wires them together. */
+export async function startService(config: Config, logger: Logger): Promise<RunningService> {
+  const runs = (role: "api" | "worker" | "gateway") => config.role === role || config.role === "all";
+  const infra = openInfrastructure(config, logger);
+  const monitor = new HealthMonitor(dependencyProbes(infra), {
+    timeoutMs: config.healthProbeTimeoutMs,
+    cacheMs: 500,
+    logger,
+  });
+  const metrics = createMetrics();
+  const serveOps = createOpsEndpoints(monitor, metrics);
+  const shutdown = new AbortController();
+  const servers: RunningServer[] = [];
+
+  const api = runs("api")
+    ? createApiHandler({
+        services: { monitor, healthWatchIntervalMs: config.healthWatchIntervalMs },
+        interceptors: [
+          loggingInterceptor(logger),
+          metricsInterceptor(metrics),
+          errorMappingInterceptor(logger),
+        ],
+        requestMaxBytes: config.http.requestMaxBytes,
+        shutdownSignal: shutdown.signal,
+        logger,
+      })
+    : undefined;
+
+  servers.push(
+    await startHttp1Server(
+      "http",
+      config.http.host,
+      config.http.port,
+      async (request, response) => {
+        if (await serveOps(request, response)) return;
+        if (api) return api.serve(request, response);
+        writeJson(response, 404, {
+          errors: [
+            { code: "ROUTE_NOT_FOUND", title: "Маршрут не найден", detail: "this role serves no API" },
+          ],
+        });
+      },
+      logger,
+    ),
+  );
+  if (api) {
+    servers.push(await startH2cServer("grpc", config.http.host, config.http.grpcPort, api.serve, logger));
+  }
+  const worker = runs("worker") ? startWorker(config, infra, logger, shutdown.signal) : undefined;
+  if (runs("gateway")) {
+    servers.push(
+      await startHttp1Server(
+        "gateway",
+        config.http.host,
+        config.gateway.port,
+        async (request, response) => {
+          if (await serveOps(request, response)) return;
+          writeJson(response, 404, {
+            errors: [
+              { code: "ROUTE_NOT_FOUND", title: "Маршрут не найден", detail: "no such gateway route" },
+            ],
+          });
+        },
+        logger,
+      ),
+    );
+  }
+
+  return {
+    servers,
+    async stop() {
+      const deadline = Date.now() + config.shutdownTimeoutMs;
+      monitor.beginDraining();
+      shutdown.abort();
+      const drained = await Promise.all(servers.map((server) => server.drain(deadline)));
+      await worker?.stop();
+      await infra.close();
+      return drained.every(Boolean);
+    },
+  };
+}

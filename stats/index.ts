@@ -1,0 +1,1 @@
+export { migrateClickHouse } from "./clickhouse-migrator.ts";
