@@ -12,6 +12,7 @@ export type ErrorKind =
   | "too_large"
   | "rate_limited"
   | "unavailable"
+  | "unimplemented"
   | "internal";
 
 export interface ErrorEntry {
@@ -20,10 +21,12 @@ export interface ErrorEntry {
   kind: ErrorKind;
   /** Short Russian title, as the platform's API standard asks. */
   title: string;
+  /** For errors of the HTTP exchange itself, the exact REST status (405, 413, 415). */
+  httpStatus?: number;
 }
 
-function entry(code: string, kind: ErrorKind, title: string): ErrorEntry {
-  return { code, kind, title };
+function entry(code: string, kind: ErrorKind, title: string, httpStatus?: number): ErrorEntry {
+  return httpStatus === undefined ? { code, kind, title } : { code, kind, title, httpStatus };
 }
 
 export const ErrorCatalog = {
@@ -31,13 +34,14 @@ export const ErrorCatalog = {
   malformedBody: entry("MALFORMED_REQUEST_BODY", "invalid_argument", "Тело запроса не разобрано"),
   notFound: entry("NOT_FOUND", "not_found", "Ресурс не найден"),
   routeNotFound: entry("ROUTE_NOT_FOUND", "not_found", "Маршрут не найден"),
-  methodNotAllowed: entry("METHOD_NOT_ALLOWED", "invalid_argument", "Метод не поддерживается"),
+  methodNotAllowed: entry("METHOD_NOT_ALLOWED", "unimplemented", "Метод не поддерживается", 405),
   unsupportedMediaType: entry(
     "UNSUPPORTED_MEDIA_TYPE",
     "invalid_argument",
     "Неподдерживаемый тип содержимого",
+    415,
   ),
-  payloadTooLarge: entry("PAYLOAD_TOO_LARGE", "too_large", "Слишком большой запрос"),
+  payloadTooLarge: entry("PAYLOAD_TOO_LARGE", "too_large", "Слишком большой запрос", 413),
   alreadyExists: entry("ALREADY_EXISTS", "already_exists", "Ресурс уже существует"),
   conflict: entry("CONFLICT", "conflict", "Конфликт версий ресурса"),
   unauthenticated: entry("UNAUTHENTICATED", "unauthenticated", "Требуется аутентификация"),
@@ -46,6 +50,12 @@ export const ErrorCatalog = {
   unavailable: entry("SERVICE_UNAVAILABLE", "unavailable", "Сервис временно недоступен"),
   internal: entry("INTERNAL_ERROR", "internal", "Внутренняя ошибка сервиса"),
 } as const satisfies Record<string, ErrorEntry>;
+
+const ENTRIES_BY_CODE = new Map<string, ErrorEntry>(Object.values(ErrorCatalog).map((e) => [e.code, e]));
+
+export function errorEntryOf(code: string): ErrorEntry | undefined {
+  return ENTRIES_BY_CODE.get(code);
+}
 
 /** Where in the request the problem is: a JSON pointer into the body, or a parameter name. */
 export interface ErrorSource {

@@ -1,5 +1,11 @@
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
-import { DomainError, ErrorCatalog, type ErrorEntry, type ErrorKind } from "../../core/errors.ts";
+import {
+  DomainError,
+  ErrorCatalog,
+  type ErrorEntry,
+  type ErrorKind,
+  errorEntryOf,
+} from "../../core/errors.ts";
 import type { Logger } from "../../core/logger.ts";
 import { type ErrorDetail, ErrorDetailSchema } from "../../gen/platform/notification/v1/errors_pb.ts";
 
@@ -14,6 +20,7 @@ const CODE_OF_KIND: Record<ErrorKind, Code> = {
   too_large: Code.ResourceExhausted,
   rate_limited: Code.ResourceExhausted,
   unavailable: Code.Unavailable,
+  unimplemented: Code.Unimplemented,
   internal: Code.Internal,
 };
 
@@ -118,7 +125,8 @@ export function restErrorOf(error: ConnectError): { status: number; body: RestEr
           ...sourceOf(detail.pointer, detail.parameter),
         }))
       : [{ code: fallback.code, title: fallback.title, detail: error.rawMessage }];
-  return { status: HTTP_STATUS_OF_CODE[error.code], body: { errors: items } };
+  const exactStatus = details[0] && errorEntryOf(details[0].code)?.httpStatus;
+  return { status: exactStatus ?? HTTP_STATUS_OF_CODE[error.code], body: { errors: items } };
 }
 
 export function restErrorOfDomain(error: DomainError): { status: number; body: RestErrorBody } {

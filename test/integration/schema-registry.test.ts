@@ -1,0 +1,201 @@
+import { randomUUID } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { COMPATIBILITY, SchemaRegistry, SchemaType } from "@kafkajs/confluent-schema-registry";
+import { afterAll, describe, expect, it } from "vitest";
+import { localServices } from "../support/services.ts";
+
+// Against the real local schema registry (scripts/services up schema-registry),
+// through the Confluent REST API: our own grpc.health.v1 contract, with the
+// google.api protos it imports registered as references, keeps its id and text,
+// and BACKWARD compatibility stops a breaking change while letting a new field in.
+
+interface Reference {
+  name: string;
+  subject: string;
+  version: number;
+}
+
+interface SchemaById {
+  schema: string;
+  schemaType?: string;
+  references?: Reference[];
+}
+
+interface SubjectVersion extends SchemaById {
+  subject: string;
+  id: number;
+  version: number;
+}
+
+interface CompatibilityResult {
+  is_compatible: boolean;
+  messages?: string[];
+}
+
+const baseUrl = localServices().schemaRegistryUrl;
+const root = new URL("../../", import.meta.url);
+const proto = (path: string): string => readFileSync(new URL(path, root), "utf8");
+
+const runId = randomUUID();
+const httpSubject = `test-${runId}-google-api-http`;
+const annotationsSubject = `test-${runId}-google-api-annotations`;
+const healthSubject = `test-${runId}-grpc-health-v1`;
+
+const healthProto = proto("proto/grpc/health/v1/health.proto");
+const healthReferences: Reference[] = [
+  { name: "google/api/annotations.proto", subject: annotationsSubject, version: 1 },
+];
+
+// Replaces FROM with TO in health.proto, failing loudly if the proto no longer has FROM
+// (the variant would otherwise be the original and prove nothing).
+function healthVariant(from: string, to: string): string {
+  expect(healthProto).toContain(from);
+  return healthProto.replace(from, to);
+}
+const statusField = "ServingStatus status = 1;";
+// On the wire an enum is a varint and a string is length-delimited: old data cannot be read.
+const breakingHealth = healthVariant(statusField, "string status = 1;");
+const compatibleHealth = healthVariant(statusField, `${statusField}\n  optional string detail = 2;`);
+
+async function call<T>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
+  const response = await fetch(`${baseUrl}${path}`, {
+    method,
+    headers: { "content-type": "application/vnd.schemaregistry.v1+json" },
+    body: body === undefined ? null : JSON.stringify(body),
+    signal: AbortSignal.timeout(10_000),
+  });
+  const text = await response.text();
+  return { status: response.status, body: (text ? JSON.parse(text) : undefined) as T };
+}
+
+async function ok<T>(method: string, path: string, body?: unknown): Promise<T> {
+  const response = await call<T>(method, path, body);
+  expect(response.status, `${method} ${path}: ${JSON.stringify(response.body)}`).toBe(200);
+  return response.body;
+}
+
+const subjectPath = (subject: string): string => `/subjects/${encodeURIComponent(subject)}`;
+
+const protobuf = (schema: string, references: Reference[] = []) => ({
+  schemaType: "PROTOBUF",
+  schema,
+  references,
+});
+
+const registry = new SchemaRegistry({ host: baseUrl });
+let healthId: number;
+
+describe("schema registry (Confluent API, Protobuf)", () => {
+  afterAll(async () => {
+    // Referrers first: the registry keeps a referenced version from being deleted.
+    for (const subject of [healthSubject, annotationsSubject, httpSubject]) {
+      for (const query of ["", "?permanent=true"]) {
+        const { status } = await call("DELETE", `${subjectPath(subject)}${query}`);
+        expect([200, 404], `DELETE ${subject}${query}`).toContain(status);
+      }
+    }
+    // This registry answers null rather than [] when no subject is left at all.
+    const subjects = (await ok<string[] | null>("GET", "/subjects?deleted=true")) ?? [];
+    expect(subjects.filter((subject) => subject.startsWith(`test-${runId}`))).toEqual([]);
+  });
+
+  it("registers health.proto with the google.api protos it imports as references", async () => {
+    await ok(
+      "POST",
+      `${subjectPath(httpSubject)}/versions`,
+      protobuf(proto("third_party/google/api/http.proto")),
+    );
+    await ok(
+      "POST",
+      `${subjectPath(annotationsSubject)}/versions`,
+      protobuf(proto("third_party/google/api/annotations.proto"), [
+        { name: "google/api/http.proto", subject: httpSubject, version: 1 },
+      ]),
+    );
+
+    const { id } = await registry.register(
+      { type: SchemaType.PROTOBUF, schema: healthProto, references: healthReferences },
+      { subject: healthSubject, compatibility: COMPATIBILITY.BACKWARD },
+    );
+    expect(id).toBeGreaterThan(0);
+    healthId = id;
+  });
+
+  it("returns it by id and by subject and version", async () => {
+    const byId = await ok<SchemaById>("GET", `/schemas/ids/${healthId}`);
+    expect(byId).toMatchObject({ schemaType: "PROTOBUF", schema: healthProto, references: healthReferences });
+
+    const byVersion = await ok<SubjectVersion>("GET", `${subjectPath(healthSubject)}/versions/1`);
+    expect(byVersion).toMatchObject({
+      subject: healthSubject,
+      id: healthId,
+      version: 1,
+      schemaType: "PROTOBUF",
+      schema: healthProto,
+    });
+    expect(await registry.getRegistryId(healthSubject, 1)).toBe(healthId);
+  });
+
+  it("gives a fresh client a schema that encodes and decodes HealthCheckResponse", async () => {
+    // A new client has nothing cached: it fetches the schema and its references.
+    const client = new SchemaRegistry(
+      { host: baseUrl },
+      { [SchemaType.PROTOBUF]: { messageName: "HealthCheckResponse" } },
+    );
+    const encoded = await client.encode(healthId, { status: 1 });
+    expect(encoded.readUInt8(0)).toBe(0);
+    expect(encoded.readUInt32BE(1)).toBe(healthId);
+    expect((await client.decode(encoded)).toJSON()).toEqual({ status: "SERVING" });
+  });
+
+  it("keeps the subject at BACKWARD compatibility", async () => {
+    await ok("PUT", `/config/${encodeURIComponent(healthSubject)}`, { compatibility: "BACKWARD" });
+    const config = await ok<{ compatibilityLevel: string }>(
+      "GET",
+      `/config/${encodeURIComponent(healthSubject)}`,
+    );
+    expect(config.compatibilityLevel).toBe("BACKWARD");
+  });
+
+  it("reports HealthCheckResponse.status turned from enum into string as incompatible and rejects it", async () => {
+    const check = await ok<CompatibilityResult>(
+      "POST",
+      `/compatibility${subjectPath(healthSubject)}/versions/latest?verbose=true`,
+      protobuf(breakingHealth, healthReferences),
+    );
+    expect(check.is_compatible).toBe(false);
+
+    const direct = await call<{ error_code: number }>(
+      "POST",
+      `${subjectPath(healthSubject)}/versions`,
+      protobuf(breakingHealth, healthReferences),
+    );
+    expect(direct.status).toBe(409);
+    expect(direct.body.error_code).toBe(409);
+
+    await expect(
+      registry.register(
+        { type: SchemaType.PROTOBUF, schema: breakingHealth, references: healthReferences },
+        { subject: healthSubject },
+      ),
+    ).rejects.toMatchObject({ status: 409 });
+    expect(await ok<number[]>("GET", `${subjectPath(healthSubject)}/versions`)).toEqual([1]);
+  });
+
+  it("accepts a new optional field as a compatible second version", async () => {
+    const check = await ok<CompatibilityResult>(
+      "POST",
+      `/compatibility${subjectPath(healthSubject)}/versions/latest`,
+      protobuf(compatibleHealth, healthReferences),
+    );
+    expect(check.is_compatible).toBe(true);
+
+    const { id } = await registry.register(
+      { type: SchemaType.PROTOBUF, schema: compatibleHealth, references: healthReferences },
+      { subject: healthSubject },
+    );
+    expect(id).not.toBe(healthId);
+    expect(await ok<number[]>("GET", `${subjectPath(healthSubject)}/versions`)).toEqual([1, 2]);
+    expect(await registry.getLatestSchemaId(healthSubject)).toBe(id);
+  });
+});

@@ -1,0 +1,62 @@
+import { describe, expect, it } from "vitest";
+import { ConfigError, loadConfig } from "../../../server/config.ts";
+
+const VALID = {
+  DATABASE_URL: "postgres://u:secret@127.0.0.1:5432/db",
+  REDIS_URL: "redis://127.0.0.1:6379",
+  KAFKA_BROKERS: "127.0.0.1:9092,kafka-2:9092",
+  SCHEMA_REGISTRY_URL: "http://127.0.0.1:8081",
+  CLICKHOUSE_URL: "http://127.0.0.1:8123",
+};
+
+function problemsOf(env: Record<string, string | undefined>): string[] {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  return [];
+}
+
+describe("loadConfig", () => {
+  it("reads a complete environment with defaults for the optional variables", () => {
+    const config = loadConfig(VALID);
+    expect(config.role).toBe("all");
+    expect(config.http).toEqual({ host: "127.0.0.1", port: 8080, grpcPort: 8081, requestMaxBytes: 1048576 });
+    expect(config.kafka.brokers).toEqual(["127.0.0.1:9092", "kafka-2:9092"]);
+  });
+
+  it("takes the role from the command line over ROLE", () => {
+    expect(loadConfig({ ...VALID, ROLE: "worker" }, "gateway").role).toBe("gateway");
+    expect(loadConfig({ ...VALID, ROLE: "worker" }).role).toBe("worker");
+  });
+
+  it("names every missing and malformed variable at once, never a password", () => {
+    const problems = problemsOf({
+      ...VALID,
+      REDIS_URL: undefined,
+      DATABASE_URL: "mysql://u:hunter2@host/db",
+      HTTP_PORT: "70000",
+      LOG_LEVEL: "loud",
+      KAFKA_BROKERS: "localhost",
+    });
+    expect(problems).toEqual([
+      'LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent, got "loud"',
+      'HTTP_PORT must be an integer from 1 to 65535, got "70000"',
+      'DATABASE_URL must use postgres: or postgresql:, got "mysql:"',
+      "REDIS_URL is required",
+      'KAFKA_BROKERS must be host:port[,host:port…], got "localhost"',
+    ]);
+    expect(problems.join("\n")).not.toContain("hunter2");
+  });
+
+  it("rejects an unknown role and clashing ports", () => {
+    expect(problemsOf({ ...VALID, ROLE: "everything" })).toEqual([
+      'ROLE must be one of api, worker, gateway, all, got "everything"',
+    ]);
+    expect(problemsOf({ ...VALID, GRPC_PORT: "8080" })).toEqual([
+      "HTTP_PORT, GRPC_PORT and GATEWAY_PORT must differ, got 8080, 8080, 8082",
+    ]);
+  });
+});
