@@ -64,7 +64,9 @@ pid_alive() {
   [ -f "$1" ] || return 1
   local pid; pid=$(cat "$1")
   kill -0 "$pid" 2>/dev/null || return 1
-  [ -z "${2:-}" ] || tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$2"
+  [ -z "${2:-}" ] && return 0
+  local cmdline; cmdline=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)
+  [[ $cmdline == *"$2"* ]]
 }
 
 # stop_pidfile NAME FILE [PATTERN]: SIGTERM, wait up to 30 s, then SIGKILL.
