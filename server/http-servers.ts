@@ -1,8 +1,9 @@
 import * as http from "node:http";
 import * as http2 from "node:http2";
 import type { Socket } from "node:net";
+import { DomainError, ErrorCatalog } from "../core/errors.ts";
 import type { Logger } from "../core/logger.ts";
-import { writeJson } from "./http-json.ts";
+import { writeRestError } from "./api/error-mapping.ts";
 
 export type Request = http.IncomingMessage | http2.Http2ServerRequest;
 export type Response = http.ServerResponse | http2.Http2ServerResponse;
@@ -21,15 +22,10 @@ function guarded(handler: RequestHandler, logger: Logger) {
     handler(request, response).catch((error: unknown) => {
       logger.error({ err: error, path: request.url?.split("?", 1)[0] }, "request failed");
       if (!response.headersSent) {
-        writeJson(response, 500, {
-          errors: [
-            {
-              code: "INTERNAL_ERROR",
-              title: "Внутренняя ошибка сервиса",
-              detail: "the request could not be completed",
-            },
-          ],
-        });
+        writeRestError(
+          response,
+          new DomainError(ErrorCatalog.internal, "the request could not be completed"),
+        );
       } else {
         response.end();
       }

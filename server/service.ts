@@ -1,12 +1,11 @@
 import type { Logger } from "../core/logger.ts";
 import { createApiHandler } from "./api/api-handler.ts";
-import { errorMappingInterceptor } from "./api/error-mapping.ts";
+import { errorMappingInterceptor, writeRouteNotFound } from "./api/error-mapping.ts";
 import { loggingInterceptor } from "./api/logging-interceptor.ts";
 import type { Config } from "./config.ts";
 import { dependencyProbes } from "./health/dependency-probes.ts";
 import { HealthMonitor } from "./health/health-monitor.ts";
-import { writeJson } from "./http-json.ts";
-import { type RunningServer, startH2cServer, startHttp1Server } from "./http-servers.ts";
+import { type RequestHandler, type RunningServer, startH2cServer, startHttp1Server } from "./http-servers.ts";
 import { openInfrastructure } from "./infrastructure.ts";
 import { createMetrics, metricsInterceptor } from "./metrics.ts";
 import { createOpsEndpoints } from "./ops-endpoints.ts";
@@ -46,20 +45,21 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
       })
     : undefined;
 
+  // Every HTTP/1.1 listener answers the ops endpoints first; what else it serves depends on its role.
+  const withOps =
+    (next: RequestHandler): RequestHandler =>
+    async (request, response) => {
+      if (!(await serveOps(request, response))) await next(request, response);
+    };
+  const nothingElse: RequestHandler = async (request, response) =>
+    writeRouteNotFound(response, request.method, request.url?.split("?", 1)[0] ?? "");
+
   servers.push(
     await startHttp1Server(
       "http",
       config.http.host,
       config.http.port,
-      async (request, response) => {
-        if (await serveOps(request, response)) return;
-        if (api) return api.serve(request, response);
-        writeJson(response, 404, {
-          errors: [
-            { code: "ROUTE_NOT_FOUND", title: "Маршрут не найден", detail: "this role serves no API" },
-          ],
-        });
-      },
+      withOps(api?.serve ?? nothingElse),
       logger,
     ),
   );
@@ -69,20 +69,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   const worker = runs("worker") ? startWorker(config, infra, logger, shutdown.signal) : undefined;
   if (runs("gateway")) {
     servers.push(
-      await startHttp1Server(
-        "gateway",
-        config.http.host,
-        config.gateway.port,
-        async (request, response) => {
-          if (await serveOps(request, response)) return;
-          writeJson(response, 404, {
-            errors: [
-              { code: "ROUTE_NOT_FOUND", title: "Маршрут не найден", detail: "no such gateway route" },
-            ],
-          });
-        },
-        logger,
-      ),
+      await startHttp1Server("gateway", config.http.host, config.gateway.port, withOps(nothingElse), logger),
     );
   }
 

@@ -7,13 +7,11 @@ import {
   universalRequestFromNodeRequest,
   universalResponseToNodeResponse,
 } from "@connectrpc/connect-node";
-import { DomainError, ErrorCatalog } from "../../core/errors.ts";
 import type { Logger } from "../../core/logger.ts";
-import { writeJson } from "../http-json.ts";
 import type { RequestHandler } from "../http-servers.ts";
 import { restBindingsOf } from "../rest/http-rules.ts";
 import { createRestTranscoder } from "../rest/transcoder.ts";
-import { restErrorOfDomain } from "./error-mapping.ts";
+import { writeRouteNotFound } from "./error-mapping.ts";
 import { type ApiServices, registerRoutes, SERVED_SERVICES } from "./routes.ts";
 import { restSurfaceKey } from "./surface.ts";
 
@@ -54,13 +52,7 @@ export function createApiHandler(options: ApiHandlerOptions) {
     const path = request.url?.split("?", 1)[0] ?? "";
     const handler = byPath.get(path);
     if (!handler) {
-      writeJson(
-        response,
-        404,
-        restErrorOfDomain(
-          new DomainError(ErrorCatalog.routeNotFound, `no route for ${request.method} ${path}`),
-        ).body,
-      );
+      writeRouteNotFound(response, request.method, path);
       return;
     }
     const answer = await handler(universalRequestFromNodeRequest(request, response, undefined, undefined));

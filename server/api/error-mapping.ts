@@ -8,6 +8,8 @@ import {
 } from "../../core/errors.ts";
 import type { Logger } from "../../core/logger.ts";
 import { type ErrorDetail, ErrorDetailSchema } from "../../gen/platform/notification/v1/errors_pb.ts";
+import { writeJson } from "../http-json.ts";
+import type { Response } from "../http-servers.ts";
 
 const CODE_OF_KIND: Record<ErrorKind, Code> = {
   invalid_argument: Code.InvalidArgument,
@@ -136,4 +138,13 @@ export function restErrorOfDomain(error: DomainError): { status: number; body: R
 function sourceOf(pointer: string, parameter: string): { source?: { pointer?: string; parameter?: string } } {
   if (!pointer && !parameter) return {};
   return { source: { ...(pointer ? { pointer } : {}), ...(parameter ? { parameter } : {}) } };
+}
+
+export function writeRestError(response: Response, error: DomainError): void {
+  const { status, body } = restErrorOfDomain(error);
+  writeJson(response, status, body);
+}
+
+export function writeRouteNotFound(response: Response, method: string | undefined, path: string): void {
+  writeRestError(response, new DomainError(ErrorCatalog.routeNotFound, `no route for ${method} ${path}`));
 }
