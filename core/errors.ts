@@ -44,6 +44,14 @@ export const ErrorCatalog = {
   payloadTooLarge: entry("PAYLOAD_TOO_LARGE", "too_large", "Слишком большой запрос", 413),
   alreadyExists: entry("ALREADY_EXISTS", "already_exists", "Ресурс уже существует"),
   conflict: entry("CONFLICT", "conflict", "Конфликт версий ресурса"),
+  // The caller's expected revision (or If-Match) is not the current one.
+  staleRevision: entry("STALE_REVISION", "conflict", "Ресурс изменён другим запросом", 412),
+  // The operation does not fit the resource's state (an active version is immutable, say).
+  failedPrecondition: entry(
+    "FAILED_PRECONDITION",
+    "precondition_failed",
+    "Операция невозможна в текущем состоянии",
+  ),
   unauthenticated: entry("UNAUTHENTICATED", "unauthenticated", "Требуется аутентификация"),
   permissionDenied: entry("PERMISSION_DENIED", "permission_denied", "Недостаточно прав"),
   rateLimited: entry("RATE_LIMITED", "rate_limited", "Слишком много запросов"),
@@ -63,13 +71,25 @@ export interface ErrorSource {
   parameter?: string;
 }
 
+/** One more problem of the same request, reported beside the first (validation finds several at once). */
+export interface ErrorProblem {
+  detail: string;
+  source: ErrorSource;
+}
+
 export class DomainError extends Error {
   constructor(
     readonly entry: ErrorEntry,
     readonly detail: string,
     readonly source: ErrorSource = {},
+    readonly more: ErrorProblem[] = [],
   ) {
     super(detail);
     this.name = "DomainError";
+  }
+
+  /** Every problem, the first one included. */
+  get problems(): ErrorProblem[] {
+    return [{ detail: this.detail, source: this.source }, ...this.more];
   }
 }

@@ -9,6 +9,7 @@ import { Redis } from "ioredis";
 import { type Admin, Kafka, logLevel } from "kafkajs";
 import type { Logger } from "../core/logger.ts";
 import { postgresMigrations } from "../migrations/index.ts";
+import { entities } from "../storage/index.ts";
 import type { Config } from "./config.ts";
 
 /**
@@ -32,8 +33,7 @@ export function createOrm(config: Config["postgres"], logger: Logger): MikroORM 
     clientUrl: config.url,
     logger: (message) => ormLogger.info({}, message),
     colors: false,
-    entities: [],
-    discovery: { warnWhenNoEntities: false },
+    entities,
     extensions: [Migrator],
     migrations: {
       migrationsList: postgresMigrations,

@@ -2,6 +2,7 @@ import type { Logger } from "../core/logger.ts";
 import { createApiHandler } from "./api/api-handler.ts";
 import { errorMappingInterceptor, writeRouteNotFound } from "./api/error-mapping.ts";
 import { loggingInterceptor } from "./api/logging-interceptor.ts";
+import { validationInterceptor } from "./api/validation-interceptor.ts";
 import type { Config } from "./config.ts";
 import { dependencyProbes } from "./health/dependency-probes.ts";
 import { HealthMonitor } from "./health/health-monitor.ts";
@@ -38,6 +39,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
           loggingInterceptor(logger),
           metricsInterceptor(metrics),
           errorMappingInterceptor(logger),
+          validationInterceptor(),
         ],
         requestMaxBytes: config.http.requestMaxBytes,
         shutdownSignal: shutdown.signal,

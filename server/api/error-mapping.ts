@@ -58,16 +58,17 @@ const HTTP_STATUS_OF_CODE: Record<Code, number> = {
 };
 
 export function connectErrorOf(error: DomainError): ConnectError {
-  const detail: Partial<ErrorDetail> = {
-    code: error.entry.code,
-    title: error.entry.title,
-    detail: error.detail,
-    pointer: error.source.pointer ?? "",
-    parameter: error.source.parameter ?? "",
-  };
-  return new ConnectError(error.detail, CODE_OF_KIND[error.entry.kind], undefined, [
-    { desc: ErrorDetailSchema, value: detail },
-  ]);
+  const details = error.problems.map((problem) => {
+    const value: Partial<ErrorDetail> = {
+      code: error.entry.code,
+      title: error.entry.title,
+      detail: problem.detail,
+      pointer: problem.source.pointer ?? "",
+      parameter: problem.source.parameter ?? "",
+    };
+    return { desc: ErrorDetailSchema, value };
+  });
+  return new ConnectError(error.detail, CODE_OF_KIND[error.entry.kind], undefined, details);
 }
 
 /**

@@ -102,7 +102,7 @@ export function createRestTranscoder(options: RestTranscoderOptions) {
     }
     const { route, variables } = match;
     const input = await requestMessage(route, request, url.searchParams, variables);
-    await callRpc(route, request, input, response);
+    await callRpc(route, request, input, response, [...url.searchParams.keys()]);
   }
 
   async function requestMessage(
@@ -139,6 +139,10 @@ export function createRestTranscoder(options: RestTranscoderOptions) {
       }
       mergeJson(schema, message, jsonFragmentFor(schema, name, query.getAll(name), name), name);
     }
+    const ifMatch = request.headers["if-match"];
+    if (typeof ifMatch === "string" && schema.fields.some((field) => field.name === EXPECTED_REVISION)) {
+      mergeJson(schema, message, { [EXPECTED_REVISION]: revisionOfETag(ifMatch) }, "If-Match");
+    }
     return toBinary(schema, message);
   }
 
@@ -147,6 +151,7 @@ export function createRestTranscoder(options: RestTranscoderOptions) {
     request: IncomingMessage,
     input: Uint8Array,
     response: ServerResponse,
+    queryNames: string[],
   ): Promise<void> {
     const header = new Headers({ "content-type": "application/proto", "connect-protocol-version": "1" });
     for (const name of FORWARDED_REQUEST_HEADERS) {
@@ -171,7 +176,11 @@ export function createRestTranscoder(options: RestTranscoderOptions) {
     }
     if (answer.status !== 200) {
       const fallback = new ConnectError(`RPC answered HTTP ${answer.status}`, Code.Internal);
-      writeError(response, restErrorOf(errorFromJsonBytes(bytes, answer.header, fallback)));
+      const error = restErrorOf(errorFromJsonBytes(bytes, answer.header, fallback));
+      for (const item of error.body.errors) {
+        if (item.source) item.source = restSource(item.source, route, queryNames);
+      }
+      writeError(response, error);
       return;
     }
     const output = fromBinary(route.rpc.output, bytes);
@@ -179,9 +188,51 @@ export function createRestTranscoder(options: RestTranscoderOptions) {
       useProtoFieldName: true,
       alwaysEmitImplicit: true,
     }) as JsonObject;
+    if (typeof json.revision === "string" || typeof json.revision === "number") {
+      response.setHeader("etag", `"${json.revision}"`);
+    }
     const body = route.responseBody === "" ? json : (json[route.responseBody] ?? null);
     writeJson(response, 200, body);
   }
+}
+
+// Optimistic concurrency on REST: If-Match carries the revision an update is based on,
+// and every answer that has a revision carries it back as the ETag.
+const EXPECTED_REVISION = "expected_revision";
+
+function revisionOfETag(ifMatch: string): string {
+  const revision = /^(?:W\/)?"?(\d+)"?$/.exec(ifMatch.trim())?.[1];
+  if (!revision) {
+    throw new DomainError(
+      ErrorCatalog.validation,
+      `If-Match must be an ETag this service gave, got ${ifMatch}`,
+      {
+        parameter: "If-Match",
+      },
+    );
+  }
+  return revision;
+}
+
+/**
+ * RPC errors point into the request message; a REST caller wants them relative to what it
+ * sent: a path or query parameter by name, or a pointer into the body.
+ */
+function restSource(
+  source: { pointer?: string; parameter?: string },
+  route: RestBinding,
+  queryNames: string[],
+): { pointer?: string; parameter?: string } {
+  if (!source.pointer) return source;
+  const segments = source.pointer.split("/").slice(1);
+  const dotted = segments.join(".");
+  for (const name of [...route.template.boundFields, ...queryNames]) {
+    if (dotted === name || dotted.startsWith(`${name}.`)) return { parameter: name };
+  }
+  if (route.body !== "*" && route.body !== "" && segments[0] === route.body) {
+    return { pointer: segments.length > 1 ? `/${segments.slice(1).join("/")}` : "" };
+  }
+  return source;
 }
 
 function splitVerb(pathname: string): { path: string; verb?: string } {

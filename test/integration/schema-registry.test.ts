@@ -6,7 +6,7 @@ import { localServices } from "../support/services.ts";
 
 // Against the real local schema registry (scripts/services up schema-registry),
 // through the Confluent REST API: our own grpc.health.v1 contract, with the
-// google.api protos it imports registered as references, keeps its id and text,
+// protos it imports (google.api, our access option) registered as references, keeps its id and text,
 // and BACKWARD compatibility stops a breaking change while letting a new field in.
 
 interface Reference {
@@ -39,11 +39,13 @@ const proto = (path: string): string => readFileSync(new URL(path, root), "utf8"
 const runId = randomUUID();
 const httpSubject = `test-${runId}-google-api-http`;
 const annotationsSubject = `test-${runId}-google-api-annotations`;
+const accessSubject = `test-${runId}-platform-notification-v1-access`;
 const healthSubject = `test-${runId}-grpc-health-v1`;
 
 const healthProto = proto("proto/grpc/health/v1/health.proto");
 const healthReferences: Reference[] = [
   { name: "google/api/annotations.proto", subject: annotationsSubject, version: 1 },
+  { name: "platform/notification/v1/access.proto", subject: accessSubject, version: 1 },
 ];
 
 // Replaces FROM with TO in health.proto, failing loudly if the proto no longer has FROM
@@ -88,7 +90,7 @@ let healthId: number;
 describe("schema registry (Confluent API, Protobuf)", () => {
   afterAll(async () => {
     // Referrers first: the registry keeps a referenced version from being deleted.
-    for (const subject of [healthSubject, annotationsSubject, httpSubject]) {
+    for (const subject of [healthSubject, accessSubject, annotationsSubject, httpSubject]) {
       for (const query of ["", "?permanent=true"]) {
         const { status } = await call("DELETE", `${subjectPath(subject)}${query}`);
         expect([200, 404], `DELETE ${subject}${query}`).toContain(status);
@@ -99,7 +101,12 @@ describe("schema registry (Confluent API, Protobuf)", () => {
     expect(subjects.filter((subject) => subject.startsWith(`test-${runId}`))).toEqual([]);
   });
 
-  it("registers health.proto with the google.api protos it imports as references", async () => {
+  it("registers health.proto with the protos it imports as references", async () => {
+    await ok(
+      "POST",
+      `${subjectPath(accessSubject)}/versions`,
+      protobuf(proto("proto/platform/notification/v1/access.proto")),
+    );
     await ok(
       "POST",
       `${subjectPath(httpSubject)}/versions`,
