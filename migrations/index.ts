@@ -2,12 +2,14 @@ import type { MigrationObject } from "@mikro-orm/core";
 import { deliveryStats } from "./clickhouse/0001_delivery_stats.ts";
 import type { ClickHouseMigration } from "./clickhouse/migration.ts";
 import { Migration0001AuditLog } from "./postgres/Migration0001AuditLog.ts";
+import { Migration0002Templates } from "./postgres/Migration0002Templates.ts";
 
 export type { ClickHouseMigration } from "./clickhouse/migration.ts";
 
 /** PostgreSQL migrations in the order they apply. Append only. */
 export const postgresMigrations: MigrationObject[] = [
   { name: "0001_audit_log", class: Migration0001AuditLog },
+  { name: "0002_templates", class: Migration0002Templates },
 ];
 
 /** ClickHouse migrations in the order they apply. Append only. */

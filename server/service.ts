@@ -1,4 +1,6 @@
 import type { Logger } from "../core/logger.ts";
+import { TemplateCatalog } from "../core/templates/index.ts";
+import { TemplateRepository } from "../storage/index.ts";
 import { createApiHandler } from "./api/api-handler.ts";
 import { errorMappingInterceptor, writeRouteNotFound } from "./api/error-mapping.ts";
 import { loggingInterceptor } from "./api/logging-interceptor.ts";
@@ -34,7 +36,11 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
 
   const api = runs("api")
     ? createApiHandler({
-        services: { monitor, healthWatchIntervalMs: config.healthWatchIntervalMs },
+        services: {
+          monitor,
+          healthWatchIntervalMs: config.healthWatchIntervalMs,
+          templates: new TemplateCatalog(new TemplateRepository(infra.orm)),
+        },
         interceptors: [
           loggingInterceptor(logger),
           metricsInterceptor(metrics),

@@ -73,7 +73,7 @@ function fieldValue(field: DescField, values: string[], parameter: string): Json
       throw invalidParameter(parameter, `"${parameter}" cannot be set from a query`);
     return values.map((value) =>
       field.listKind === "enum"
-        ? enumValue(field.enum.values, value, parameter)
+        ? enumValue(field.enum.values, value, parameter, field.enum.sharedPrefix)
         : scalarValue(field.scalar, value, parameter),
     );
   }
@@ -84,7 +84,7 @@ function fieldValue(field: DescField, values: string[], parameter: string): Json
     case "scalar":
       return scalarValue(field.scalar, value, parameter);
     case "enum":
-      return enumValue(field.enum.values, value, parameter);
+      return enumValue(field.enum.values, value, parameter, field.enum.sharedPrefix);
     case "message":
       if (STRING_FORM_MESSAGES.has(field.message.typeName)) return value;
       if (NUMBER_FORM_MESSAGES.has(field.message.typeName)) return numberValue(value, parameter);
@@ -141,14 +141,18 @@ function boolValue(value: string, parameter: string): boolean {
   throw invalidParameter(parameter, `"${parameter}" must be true or false, got "${value}"`);
 }
 
+/**
+ * An enum value by its name (any case), by the name without the enum's shared prefix
+ * (`email` for CHANNEL_EMAIL, as the specification writes channels), or by number.
+ */
 function enumValue(
   values: readonly { name: string; number: number }[],
   value: string,
   parameter: string,
+  sharedPrefix = "",
 ): JsonValue {
-  const match = values.find(
-    (candidate) => candidate.name === value || candidate.name.toLowerCase() === value.toLowerCase(),
-  );
+  const names = [value.toUpperCase(), `${sharedPrefix}${value}`.toUpperCase()];
+  const match = values.find((candidate) => names.includes(candidate.name.toUpperCase()));
   if (match) return match.name;
   if (/^\d+$/.test(value) && values.some((candidate) => candidate.number === Number(value)))
     return Number(value);

@@ -3,6 +3,7 @@ import {
   create,
   type DescMessage,
   fromBinary,
+  fromJson,
   type JsonObject,
   type JsonValue,
   mergeFromJson,
@@ -102,7 +103,8 @@ export function createRestTranscoder(options: RestTranscoderOptions) {
     }
     const { route, variables } = match;
     const input = await requestMessage(route, request, url.searchParams, variables);
-    await callRpc(route, request, input, response, [...url.searchParams.keys()]);
+    const headerParameters = typeof request.headers["if-match"] === "string" ? ["If-Match"] : [];
+    await callRpc(route, request, input, response, [...url.searchParams.keys()], headerParameters);
   }
 
   async function requestMessage(
@@ -152,6 +154,7 @@ export function createRestTranscoder(options: RestTranscoderOptions) {
     input: Uint8Array,
     response: ServerResponse,
     queryNames: string[],
+    headerParameters: string[],
   ): Promise<void> {
     const header = new Headers({ "content-type": "application/proto", "connect-protocol-version": "1" });
     for (const name of FORWARDED_REQUEST_HEADERS) {
@@ -178,7 +181,7 @@ export function createRestTranscoder(options: RestTranscoderOptions) {
       const fallback = new ConnectError(`RPC answered HTTP ${answer.status}`, Code.Internal);
       const error = restErrorOf(errorFromJsonBytes(bytes, answer.header, fallback));
       for (const item of error.body.errors) {
-        if (item.source) item.source = restSource(item.source, route, queryNames);
+        if (item.source) item.source = restSource(item.source, route, queryNames, headerParameters);
       }
       writeError(response, error);
       return;
@@ -222,8 +225,12 @@ function restSource(
   source: { pointer?: string; parameter?: string },
   route: RestBinding,
   queryNames: string[],
+  headerParameters: string[],
 ): { pointer?: string; parameter?: string } {
   if (!source.pointer) return source;
+  if (source.pointer === `/${EXPECTED_REVISION}` && headerParameters.includes("If-Match")) {
+    return { parameter: "If-Match" };
+  }
   const segments = source.pointer.split("/").slice(1);
   const dotted = segments.join(".");
   for (const name of [...route.template.boundFields, ...queryNames]) {
@@ -252,21 +259,41 @@ function mergeJson(
     mergeFromJson(schema, target, json);
   } catch (error) {
     const detail = error instanceof Error ? error.message : String(error);
-    const pointer = parameter ? undefined : pointerOf(detail, schema);
-    throw new DomainError(
-      ErrorCatalog.validation,
-      detail,
-      parameter ? { parameter } : pointer ? { pointer } : {},
-    );
+    const source = parameter ? { parameter } : { pointer: failingPointer(schema, json, "") };
+    throw new DomainError(ErrorCatalog.validation, detail, source);
   }
 }
 
-/** protobuf-es names the failing field as "<type>.<field>"; the REST client wants a JSON pointer. */
-function pointerOf(detail: string, schema: DescMessage): string | undefined {
-  const named = /field ([\w.]+)/.exec(detail)?.[1];
-  if (!named) return undefined;
-  const field = schema.fields.find((f) => named.endsWith(`.${f.name}`) || named.endsWith(`.${f.jsonName}`));
-  return field ? `/${field.name}` : undefined;
+/**
+ * protobuf-es does not say which field of a JSON body it could not decode, so the
+ * body is decoded again field by field, down into nested messages, to find it.
+ */
+function failingPointer(schema: DescMessage, json: JsonValue, prefix: string): string {
+  if (json === null || typeof json !== "object" || Array.isArray(json)) return prefix;
+  for (const [key, value] of Object.entries(json)) {
+    try {
+      fromJson(schema, { [key]: value } as JsonObject);
+    } catch {
+      const field = schema.fields.find((f) => f.name === key || f.jsonName === key);
+      const here = `${prefix}/${field?.name ?? key}`;
+      if (field?.fieldKind === "message") return failingPointer(field.message, value, here);
+      if (field?.fieldKind === "list" && field.listKind === "message" && Array.isArray(value)) {
+        const index = value.findIndex((item) => !decodes(field.message, item));
+        return index < 0 ? here : failingPointer(field.message, value[index] ?? null, `${here}/${index}`);
+      }
+      return here;
+    }
+  }
+  return prefix;
+}
+
+function decodes(schema: DescMessage, json: JsonValue): boolean {
+  try {
+    fromJson(schema, json);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 async function readJsonBody(request: IncomingMessage, maxBytes: number): Promise<JsonValue> {

@@ -1,4 +1,5 @@
 import { AuditRecord } from "./audit-record.entity.ts";
+import { TemplateRow, TemplateVersionRow } from "./templates/template-rows.ts";
 
 /** Every MikroORM entity; the ORM is built with exactly these. Append new ones here. */
-export const entities = [AuditRecord];
+export const entities = [AuditRecord, TemplateRow, TemplateVersionRow];

@@ -110,7 +110,8 @@ export const TemplateSchema: GenMessage<Template> = /*@__PURE__*/
 
 /**
  * The content of one version in one locale. Subject, body and HTML body are Mustache
- * templates: {{var}} is HTML-escaped, {{{var}}} is inserted as it is.
+ * templates. In the HTML body {{var}} is HTML-escaped and {{{var}}} is inserted as it is;
+ * subject and body are plain text and never escaped. Partials ({{> name}}) are refused.
  *
  * @generated from message platform.notification.v1.LocaleContent
  */

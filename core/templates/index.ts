@@ -1,0 +1,13 @@
+export { resolveLocale } from "./locale.ts";
+export { assertValidMustache, type RenderedContent, renderContent } from "./render.ts";
+export type {
+  LocaleContent,
+  Template,
+  TemplateDraft,
+  TemplateFilter,
+  TemplatePage,
+  TemplateVersion,
+  Variables,
+} from "./template.ts";
+export { type Preview, TemplateCatalog } from "./template-catalog.ts";
+export type { TemplateStore } from "./template-store.ts";
