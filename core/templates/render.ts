@@ -75,8 +75,12 @@ export function renderContent(content: LocaleContent, variables: Variables): Ren
   };
 }
 
+// Only sections carry child tokens at index 4; a partial keeps its indentation there.
 function walk(tokens: Token[]): Token[] {
-  return tokens.flatMap((token) => [token, ...walk(token[4] ?? [])]);
+  return tokens.flatMap((token) => [
+    token,
+    ...(token[0] === "#" || token[0] === "^" ? walk(token[4] ?? []) : []),
+  ]);
 }
 
 /** Names looked up in the top-level view: variables and section names, not names inside sections. */

@@ -1,0 +1,186 @@
+import { describe, expect, it } from "vitest";
+import { ANONYMOUS } from "../../../../core/caller.ts";
+import { DomainError } from "../../../../core/errors.ts";
+import {
+  type LocaleContent,
+  type Template,
+  TemplateCatalog,
+  type TemplateDraft,
+  type TemplateStore,
+  type TemplateVersion,
+} from "../../../../core/templates/index.ts";
+
+/** An in-memory TemplateStore: enough to test the rules the catalog adds above any store. */
+function memoryStore(): TemplateStore {
+  const templates = new Map<string, Template>();
+  const versions = new Map<string, TemplateVersion[]>();
+  let next = 1;
+  const now = new Date("2026-01-01T00:00:00Z");
+  const mustGet = (id: string) => {
+    const template = templates.get(id);
+    if (!template) throw new Error(`no template ${id}`);
+    return template;
+  };
+  return {
+    async create(draft: TemplateDraft) {
+      const template = {
+        ...draft,
+        id: `t${next++}`,
+        activeVersion: 0,
+        latestVersion: 0,
+        revision: 1,
+        createdAt: now,
+        updatedAt: now,
+      };
+      templates.set(template.id, template);
+      return template;
+    },
+    async get(id) {
+      return templates.get(id);
+    },
+    async getByName(name) {
+      return [...templates.values()].find((template) => template.name === name);
+    },
+    async list() {
+      return { templates: [...templates.values()], nextPageToken: "" };
+    },
+    async update(id, draft) {
+      const template = { ...mustGet(id), ...draft, revision: mustGet(id).revision + 1 };
+      templates.set(id, template);
+      return template;
+    },
+    async delete(id) {
+      templates.delete(id);
+    },
+    async addVersion(templateId, locales: LocaleContent[]) {
+      const template = mustGet(templateId);
+      const version = {
+        templateId,
+        version: template.latestVersion + 1,
+        locales,
+        active: false,
+        activatedAt: null,
+        createdAt: now,
+        updatedAt: now,
+      };
+      templates.set(templateId, { ...template, latestVersion: version.version });
+      versions.set(templateId, [...(versions.get(templateId) ?? []), version]);
+      return version;
+    },
+    async listVersions(templateId) {
+      return versions.get(templateId) ?? [];
+    },
+    async getVersion(templateId, version) {
+      return versions.get(templateId)?.find((each) => each.version === version);
+    },
+    async replaceVersion(templateId, version, locales) {
+      const found = versions.get(templateId)?.find((each) => each.version === version);
+      if (!found) throw new Error("no version");
+      found.locales = locales;
+      return found;
+    },
+    async activateVersion(templateId, version) {
+      templates.set(templateId, { ...mustGet(templateId), activeVersion: version });
+      const found = versions.get(templateId)?.find((each) => each.version === version);
+      if (!found) throw new Error("no version");
+      found.active = true;
+      found.activatedAt = now;
+      return found;
+    },
+  };
+}
+
+const emailDraft: TemplateDraft = {
+  name: "order_confirmation",
+  description: "",
+  channel: "email",
+  defaultLanguageCode: "ru",
+  exampleVariables: { name: "Иван" },
+};
+
+const locale = (languageCode: string, overrides: Partial<LocaleContent> = {}): LocaleContent => ({
+  languageCode,
+  subject: "Заказ",
+  body: "Здравствуйте, {{name}}",
+  bodyHtml: "",
+  ...overrides,
+});
+
+async function problemsOf(promise: Promise<unknown>) {
+  const error = await promise.then(
+    () => undefined,
+    (caught: unknown) => caught,
+  );
+  expect(error).toBeInstanceOf(DomainError);
+  return (error as DomainError).problems.map((problem) => [problem.source.pointer, problem.detail]);
+}
+
+describe("TemplateCatalog", () => {
+  it("refuses content without the default language, duplicated locales and content unfit for the channel", async () => {
+    const catalog = new TemplateCatalog(memoryStore());
+    const email = await catalog.create(emailDraft, ANONYMOUS);
+    expect(
+      await problemsOf(
+        catalog.createVersion(email.id, [locale("en", { subject: "" }), locale("EN")], ANONYMOUS),
+      ),
+    ).toEqual([
+      ["/locales/0/subject", "an email needs a subject"],
+      ["/locales/1/language_code", "EN appears twice"],
+      ["/locales", "the template's default language ru must be among the locales"],
+    ]);
+
+    const sms = await catalog.create({ ...emailDraft, name: "code", channel: "sms" }, ANONYMOUS);
+    expect(
+      await problemsOf(catalog.createVersion(sms.id, [locale("ru", { bodyHtml: "<b>x</b>" })], ANONYMOUS)),
+    ).toEqual([
+      ["/locales/0/body_html", "only email templates have an HTML body, this one is sms"],
+      ["/locales/0/subject", "an SMS has no subject"],
+    ]);
+  });
+
+  it("previews the active version in the nearest locale with example variables by default", async () => {
+    const catalog = new TemplateCatalog(memoryStore());
+    const template = await catalog.create(emailDraft, ANONYMOUS);
+    await catalog.createVersion(
+      template.id,
+      [locale("ru"), locale("en", { body: "Hello, {{name}}" })],
+      ANONYMOUS,
+    );
+    expect(await problemsOf(catalog.preview(template.id, 0, "ru", {}))).toEqual([
+      ["/version", "the template has no active version: name the version to preview"],
+    ]);
+    await catalog.activateVersion(template.id, 1, ANONYMOUS);
+    const preview = await catalog.preview(template.id, 0, "en-US", {});
+    expect(preview).toMatchObject({ body: "Hello, Иван", languageCode: "en", version: 1 });
+    expect((await catalog.preview(template.id, 1, "fr", { name: "Pierre" })).body).toBe(
+      "Здравствуйте, Pierre",
+    );
+  });
+
+  it("keeps the channel of a template that has versions", async () => {
+    const catalog = new TemplateCatalog(memoryStore());
+    const template = await catalog.create(emailDraft, ANONYMOUS);
+    expect(
+      (await catalog.update(template.id, { ...emailDraft, channel: "in_app" }, 0, ANONYMOUS)).channel,
+    ).toBe("in_app");
+    await catalog.update(template.id, emailDraft, 0, ANONYMOUS);
+    await catalog.createVersion(template.id, [locale("ru")], ANONYMOUS);
+    expect(
+      await problemsOf(catalog.update(template.id, { ...emailDraft, channel: "sms" }, 0, ANONYMOUS)),
+    ).toEqual([
+      [
+        "/template/channel_type",
+        "the channel of a template with versions cannot change: its content was written for the old one",
+      ],
+    ]);
+  });
+
+  it("answers NOT_FOUND for a missing template or version", async () => {
+    const catalog = new TemplateCatalog(memoryStore());
+    expect(await problemsOf(catalog.get("nope"))).toEqual([["/template_id", "template nope does not exist"]]);
+    const template = await catalog.create(emailDraft, ANONYMOUS);
+    expect(await problemsOf(catalog.getVersion(template.id, 9))).toEqual([
+      ["/version", `template ${template.id} has no version 9`],
+    ]);
+  });
+});
