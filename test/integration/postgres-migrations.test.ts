@@ -46,7 +46,14 @@ describe("PostgreSQL migrations (MikroORM)", () => {
     expect(applied.map((migration) => migration.name)).toEqual(
       postgresMigrations.map((migration) => migration.name),
     );
-    expect(await tables()).toEqual(["audit_log", "schema_migrations"]);
+    expect(await tables()).toEqual(
+      expect.arrayContaining([
+        "audit_log",
+        "notification_template_versions",
+        "notification_templates",
+        "schema_migrations",
+      ]),
+    );
     expect(await orm.migrator.getPending()).toEqual([]);
   });
 
