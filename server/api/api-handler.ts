@@ -9,6 +9,7 @@ import {
 } from "@connectrpc/connect-node";
 import type { Logger } from "../../core/logger.ts";
 import type { RequestHandler } from "../http-servers.ts";
+import { createApiDocsEndpoints } from "../openapi/docs-endpoints.ts";
 import { restBindingsOf } from "../rest/http-rules.ts";
 import { createRestTranscoder } from "../rest/transcoder.ts";
 import { writeRouteNotFound } from "./error-mapping.ts";
@@ -47,6 +48,7 @@ export function createApiHandler(options: ApiHandlerOptions) {
     requestMaxBytes: options.requestMaxBytes,
     contextValues: () => createContextValues().set(restSurfaceKey, true),
   });
+  const serveApiDocs = createApiDocsEndpoints({ basePath: REST_BASE_PATH, services: SERVED_SERVICES });
 
   const serveRpc: RequestHandler = async (request, response) => {
     const path = request.url?.split("?", 1)[0] ?? "";
@@ -65,6 +67,9 @@ export function createApiHandler(options: ApiHandlerOptions) {
       request: Parameters<RequestHandler>[0],
       response: Parameters<RequestHandler>[1],
     ): Promise<void> {
+      // The OpenAPI document and the docs page are public: they only describe the API,
+      // whose routes still ask for credentials.
+      if (await serveApiDocs(request, response)) return;
       if (request.url?.startsWith(REST_BASE_PATH)) {
         await serveRest(request as http.IncomingMessage, response as http.ServerResponse);
       } else {

@@ -1,0 +1,160 @@
+import type { DescField, DescMessage } from "@bufbuild/protobuf";
+import type { RestBinding } from "../rest/http-rules.ts";
+import { accessOf } from "./access.ts";
+import { errorResponsesOf } from "./error-responses.ts";
+import type { Operation, Parameter, RequestBody, Schema } from "./openapi-types.ts";
+import type { ProtoComments } from "./proto-comments.ts";
+import { isQueryForm, isWellKnown, type SchemaCatalog } from "./schemas.ts";
+import { rulesOf } from "./validation-rules.ts";
+
+type Segment = RestBinding["template"]["segments"][number];
+
+/** The OpenAPI path of a google.api.http template: `{name=shelves/*}` becomes `{name}`, verbs stay. */
+export function openApiPath(binding: RestBinding): string {
+  const { segments, verb } = binding.template;
+  return `/${segments.map(segmentText).join("/")}${verb ? `:${verb}` : ""}`;
+}
+
+function segmentText(segment: Segment): string {
+  return segment.kind === "variable" ? `{${segment.variable.fieldPath.join(".")}}` : partText(segment);
+}
+
+function partText(part: Exclude<Segment, { kind: "variable" }>): string {
+  if (part.kind === "literal") return part.value;
+  return part.kind === "any" ? "*" : "**";
+}
+
+export function operationOf(
+  binding: RestBinding,
+  operationId: string,
+  schemas: SchemaCatalog,
+  comments: ProtoComments,
+): Operation {
+  const { rpc } = binding;
+  const access = accessOf(rpc);
+  const bound = new Set(binding.template.boundFields);
+  const description = comments.get(`${rpc.parent.typeName}.${rpc.name}`);
+  const requestBody = requestBodyOf(binding, schemas, comments);
+  const queried = binding.body === "*" ? [] : queryParameters(rpc.input, schemas, bound, binding.body);
+  return {
+    operationId,
+    tags: [rpc.parent.name],
+    summary: rpc.name,
+    ...(description ? { description } : {}),
+    parameters: [...pathParameters(binding, schemas), ...queried],
+    ...(requestBody ? { requestBody } : {}),
+    responses: {
+      "200": {
+        description: comments.get(rpc.output.typeName) ?? rpc.output.name,
+        content: { "application/json": { schema: responseSchema(binding, schemas) } },
+      },
+      ...errorResponsesOf(binding, access.security.length === 0),
+    },
+    ...access,
+    "x-rpc": `${rpc.parent.typeName}/${rpc.name}`,
+  };
+}
+
+function pathParameters(binding: RestBinding, schemas: SchemaCatalog): Parameter[] {
+  return binding.template.segments.flatMap((segment) => {
+    if (segment.kind !== "variable") return [];
+    const { fieldPath, parts } = segment.variable;
+    const parameter = parameterOf(
+      fieldPath.join("."),
+      "path",
+      fieldAt(binding.rpc.input, fieldPath),
+      schemas,
+    );
+    if (parts.length > 1 || parts[0]?.kind !== "any") {
+      const note = `Matches \`${parts.map(partText).join("/")}\`, with its slashes unescaped.`;
+      parameter.description = [parameter.description, note].filter(Boolean).join("\n\n");
+    }
+    return [parameter];
+  });
+}
+
+function parameterOf(
+  name: string,
+  where: "path" | "query",
+  field: DescField,
+  schemas: SchemaCatalog,
+): Parameter {
+  const { description, deprecated, ...schema } = schemas.fieldSchema(field);
+  return {
+    name,
+    in: where,
+    required: where === "path" || rulesOf(field)?.required === true,
+    ...(typeof description === "string" ? { description } : {}),
+    ...(deprecated === true ? { deprecated: true } : {}),
+    schema,
+    ...(field.fieldKind === "list" ? { style: "form" as const, explode: true } : {}),
+  };
+}
+
+/**
+ * Every field the path and the body leave, as the transcoder reads it from the query:
+ * nested message fields by dotted name, repeated scalars as repeated parameters.
+ */
+function queryParameters(
+  message: DescMessage,
+  schemas: SchemaCatalog,
+  bound: ReadonlySet<string>,
+  bodyField: string,
+  prefix = "",
+  outer: ReadonlySet<DescMessage> = new Set([message]),
+): Parameter[] {
+  return message.fields.flatMap((field): Parameter[] => {
+    const name = `${prefix}${field.name}`;
+    if (bound.has(name) || name === bodyField || field.fieldKind === "map") return [];
+    if (field.fieldKind === "list" && field.listKind === "message") return [];
+    if (field.fieldKind === "message" && !isQueryForm(field.message)) {
+      if (isWellKnown(field.message) || outer.has(field.message)) return [];
+      const inner = new Set([...outer, field.message]);
+      return queryParameters(field.message, schemas, bound, bodyField, `${name}.`, inner);
+    }
+    return [parameterOf(name, "query", field, schemas)];
+  });
+}
+
+function requestBodyOf(
+  binding: RestBinding,
+  schemas: SchemaCatalog,
+  comments: ProtoComments,
+): RequestBody | undefined {
+  const input = binding.rpc.input;
+  if (binding.body === "") return undefined;
+  if (binding.body === "*") {
+    // Fields the path sets are left out of the body; with none, the message's own component.
+    const topLevel = new Set(binding.template.boundFields.filter((name) => !name.includes(".")));
+    const schema = topLevel.size > 0 ? schemas.messageSchema(input, topLevel) : schemas.typeSchema(input);
+    const description = comments.get(input.typeName);
+    return {
+      ...(description ? { description } : {}),
+      required: false,
+      content: { "application/json": { schema } },
+    };
+  }
+  const field = fieldAt(input, [binding.body]);
+  const schema = schemas.fieldSchema(field);
+  const description = typeof schema.description === "string" ? schema.description : undefined;
+  return {
+    ...(description ? { description } : {}),
+    required: rulesOf(field)?.required === true,
+    content: { "application/json": { schema } },
+  };
+}
+
+function responseSchema(binding: RestBinding, schemas: SchemaCatalog): Schema {
+  const { output } = binding.rpc;
+  if (binding.responseBody === "") return schemas.typeSchema(output);
+  return schemas.fieldSchema(fieldAt(output, [binding.responseBody]));
+}
+
+function fieldAt(message: DescMessage, path: readonly string[]): DescField {
+  const [name, ...rest] = path;
+  const field = message.fields.find((candidate) => candidate.name === name);
+  if (!field) throw new Error(`${message.typeName} has no field "${name}"`);
+  if (rest.length === 0) return field;
+  if (field.fieldKind !== "message") throw new Error(`${message.typeName}.${name} is not a message`);
+  return fieldAt(field.message, rest);
+}

@@ -1,0 +1,140 @@
+import { type DescEnum, type DescField, getOption, hasOption } from "@bufbuild/protobuf";
+import { isReflectList, type ReflectMessage, reflect } from "@bufbuild/protobuf/reflect";
+import {
+  type FieldRules,
+  FieldRulesSchema,
+  field as fieldRules,
+  Ignore,
+} from "../../gen/buf/validate/validate_pb.ts";
+import type { Schema } from "./openapi-types.ts";
+
+// protovalidate rules as JSON Schema, where JSON Schema has a keyword that means the same;
+// the others (CEL, prefixes, timestamps relative to now…) stay in the proto only.
+
+const STRING_FORMATS: Record<string, string> = {
+  email: "email",
+  hostname: "hostname",
+  ipv4: "ipv4",
+  ipv6: "ipv6",
+  uri: "uri",
+  uri_ref: "uri-reference",
+  uuid: "uuid",
+};
+const SIXTY_FOUR_BIT = new Set(["int64", "uint64", "sint64", "fixed64", "sfixed64"]);
+const NUMBERS = new Set([
+  ...SIXTY_FOUR_BIT,
+  "int32",
+  "uint32",
+  "sint32",
+  "fixed32",
+  "sfixed32",
+  "float",
+  "double",
+]);
+const VALUE_KINDS = new Set([...NUMBERS, "string", "bool", "enum"]);
+const TYPE_RULES = FieldRulesSchema.oneofs.find((oneof) => oneof.name === "type");
+
+/** The field's rules, or undefined when it has none or they are switched off. */
+export function rulesOf(field: DescField): FieldRules | undefined {
+  if (!hasOption(field, fieldRules)) return undefined;
+  const rules = getOption(field, fieldRules);
+  return rules.ignore === Ignore.ALWAYS ? undefined : rules;
+}
+
+/**
+ * Keywords for a single value: a scalar, an enum (named by `enumType`), or one item, key or
+ * value of a repeated or map field.
+ */
+export function valueKeywords(rules: FieldRules | undefined, enumType?: DescEnum): Schema {
+  const kind = rules?.type.case;
+  if (!rules || !kind || !VALUE_KINDS.has(kind)) return {};
+  const read = readerOf(rules);
+  const asJson = (value: unknown): unknown => {
+    if (kind === "enum") return enumType?.values.find((v) => v.number === value)?.name ?? value;
+    return SIXTY_FOUR_BIT.has(kind) ? String(value) : value;
+  };
+  const out: Schema = {};
+  const constant = read("const");
+  if (constant !== undefined) out.const = asJson(constant);
+  const allowed = read("in");
+  if (Array.isArray(allowed)) out.enum = allowed.map(asJson);
+  const denied = read("not_in");
+  if (Array.isArray(denied)) out.not = { enum: denied.map(asJson) };
+  const examples = read("example");
+  if (Array.isArray(examples)) out.examples = examples.map(asJson);
+  if (kind === "string") Object.assign(out, stringKeywords(read));
+  if (NUMBERS.has(kind)) Object.assign(out, boundKeywords(read));
+  return out;
+}
+
+export function repeatedKeywords(rules: FieldRules | undefined): Schema {
+  if (rules?.type.case !== "repeated") return {};
+  const read = readerOf(rules);
+  const out = counts(read, { min_items: "minItems", max_items: "maxItems" });
+  if (read("unique") === true) out.uniqueItems = true;
+  return out;
+}
+
+export function mapKeywords(rules: FieldRules | undefined): Schema {
+  if (rules?.type.case !== "map") return {};
+  return counts(readerOf(rules), { min_pairs: "minProperties", max_pairs: "maxProperties" });
+}
+
+type Reader = (rule: string) => unknown;
+
+function counts(read: Reader, keywordOf: Record<string, string>): Schema {
+  const out: Schema = {};
+  for (const [rule, keyword] of Object.entries(keywordOf)) {
+    const value = read(rule);
+    if (value !== undefined) out[keyword] = Number(value);
+  }
+  return out;
+}
+
+function stringKeywords(read: Reader): Schema {
+  const exact = read("len");
+  const out: Schema =
+    exact === undefined
+      ? counts(read, { min_len: "minLength", max_len: "maxLength" })
+      : { minLength: Number(exact), maxLength: Number(exact) };
+  const pattern = read("pattern");
+  if (pattern !== undefined) out.pattern = pattern;
+  for (const [rule, format] of Object.entries(STRING_FORMATS)) {
+    if (read(rule) === true) out.format = format;
+  }
+  return out;
+}
+
+function boundKeywords(read: Reader): Schema {
+  const [gt, gte, lt, lte] = ["gt", "gte", "lt", "lte"].map((name) => {
+    const value = read(name);
+    return value === undefined ? undefined : Number(value);
+  });
+  const lower = gt ?? gte;
+  const upper = lt ?? lte;
+  // A lower bound above the upper one means "outside the range", which these keywords cannot say.
+  if (lower !== undefined && upper !== undefined && lower > upper) return {};
+  const out: Schema = {};
+  if (gt !== undefined) out.exclusiveMinimum = gt;
+  if (gte !== undefined) out.minimum = gte;
+  if (lt !== undefined) out.exclusiveMaximum = lt;
+  if (lte !== undefined) out.maximum = lte;
+  return out;
+}
+
+/**
+ * Reads the rules of the field's type (StringRules, Int32Rules…) by proto name, giving
+ * undefined for a rule that is not set: rules are proto2, and an unset limit is no zero limit.
+ */
+function readerOf(rules: FieldRules): Reader {
+  const message = reflect(FieldRulesSchema, rules);
+  const field = TYPE_RULES && message.oneofCase(TYPE_RULES);
+  if (field?.fieldKind !== "message") return () => undefined;
+  const typed: ReflectMessage = message.get(field);
+  return (rule) => {
+    const ruleField = typed.desc.fields.find((candidate) => candidate.name === rule);
+    if (!ruleField || !typed.isSet(ruleField)) return undefined;
+    const value = typed.get(ruleField);
+    return isReflectList(value) ? [...value] : value;
+  };
+}
