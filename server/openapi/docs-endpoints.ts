@@ -22,7 +22,7 @@ export function createApiDocsEndpoints(options: { basePath: string; services: De
   const document = openApiDocument(options.services, {
     title: TITLE,
     version,
-    comments: loadProtoComments(join(root, "gen", "descriptors.binpb")),
+    comments: loadProtoComments(join(root, "server", "openapi", "descriptors.binpb")),
   });
   const documentPath = `${options.basePath}openapi.json`;
   const docsPath = `${options.basePath}docs`;

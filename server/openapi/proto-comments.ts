@@ -25,7 +25,7 @@ const METHOD = ServiceDescriptorProtoSchema.field.method.number;
 
 /**
  * The descriptors protoc-gen-es embeds in gen/ carry no comments, so `npm run gen` also
- * writes a descriptor set with source info (gen/descriptors.binpb) for the documentation.
+ * writes a descriptor set with source info (server/openapi/descriptors.binpb, next to its only reader; gen/ is buf generate's alone) for the documentation.
  */
 export function loadProtoComments(descriptorSetFile: string): ProtoComments {
   return protoComments(fromBinary(FileDescriptorSetSchema, readFileSync(descriptorSetFile)));

@@ -39,7 +39,7 @@ beforeAll(() => {
     title: "Notification Service REST API",
     version: "0.1.0",
     serverUrl: "http://127.0.0.1:8080",
-    comments: loadProtoComments(join(REPO_ROOT, "gen", "descriptors.binpb")),
+    comments: loadProtoComments(join(REPO_ROOT, "server", "openapi", "descriptors.binpb")),
   });
 });
 
