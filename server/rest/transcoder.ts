@@ -118,7 +118,7 @@ export function createRestTranscoder(options: RestTranscoderOptions) {
     if (route.body !== "") {
       const body = await readJsonBody(request, options.requestMaxBytes);
       if (route.body === "*") mergeJson(schema, message, body, "");
-      else mergeJson(schema, message, { [route.body]: body }, "");
+      else mergeBodyField(schema, message, route.body, body);
     }
     for (const [field, value] of variables) {
       mergeJson(schema, message, jsonFragmentFor(schema, field, [value], field), field);
@@ -261,6 +261,23 @@ function mergeJson(
     const detail = error instanceof Error ? error.message : String(error);
     const source = parameter ? { parameter } : { pointer: failingPointer(schema, json, "") };
     throw new DomainError(ErrorCatalog.validation, detail, source);
+  }
+}
+
+/** Merges the body into one field of the request; a decoding error points into the body as sent. */
+function mergeBodyField(
+  schema: DescMessage,
+  target: ReturnType<typeof create>,
+  field: string,
+  body: JsonValue,
+): void {
+  try {
+    mergeJson(schema, target, { [field]: body }, "");
+  } catch (error) {
+    const pointer = error instanceof DomainError ? error.source.pointer : undefined;
+    if (!(error instanceof DomainError) || pointer === undefined || !pointer.startsWith(`/${field}`))
+      throw error;
+    throw new DomainError(error.entry, error.detail, { pointer: pointer.slice(field.length + 1) });
   }
 }
 

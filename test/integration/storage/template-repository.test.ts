@@ -112,19 +112,16 @@ describe("TemplateRepository on PostgreSQL", () => {
   it("records each write in the audit log, in the same transaction", async () => {
     const template = await repository.create(draft(), admin);
     await repository.update(template.id, { ...template, description: "audited" }, 0, admin);
-    const rows = await orm.em
-      .fork()
-      .getConnection()
-      .execute<
-        {
-          action: string;
-          actor_id: string;
-          before: { description: string } | null;
-          after: { description: string } | null;
-        }[]
-      >("SELECT action, actor_id, before, after FROM audit_log WHERE resource_id = ? ORDER BY id", [
-        template.id,
-      ]);
+    const rows = await orm.em.fork().getConnection().execute<
+      {
+        action: string;
+        actor_id: string;
+        before: { description: string } | null;
+        after: { description: string } | null;
+      }[]
+    >("SELECT action, actor_id, before, after FROM audit_log WHERE resource_id = ? ORDER BY id", [
+      template.id,
+    ]);
     expect(
       rows.map((row) => [row.action, row.actor_id, row.before?.description ?? null, row.after?.description]),
     ).toEqual([

@@ -184,6 +184,12 @@ describe("REST errors, in the specification's body", () => {
     });
   });
 
+  it('400 with a pointer into the body as sent, for body: "book"', async () => {
+    const { status, body } = await call("/shelves/s1/books", json("POST", { title: "T", pages: "many" }));
+    expect(status).toBe(400);
+    expect(firstError(body)).toMatchObject({ code: "VALIDATION_ERROR", source: { pointer: "/pages" } });
+  });
+
   it("400 naming the parameter for bad query parameters", async () => {
     const cases: [string, string][] = [
       ["count=abc", "count"],
