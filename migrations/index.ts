@@ -3,6 +3,8 @@ import { deliveryStats } from "./clickhouse/0001_delivery_stats.ts";
 import type { ClickHouseMigration } from "./clickhouse/migration.ts";
 import { Migration0001AuditLog } from "./postgres/Migration0001AuditLog.ts";
 import { Migration0002Templates } from "./postgres/Migration0002Templates.ts";
+import { Migration0003PreferencesDevices } from "./postgres/Migration0003PreferencesDevices.ts";
+import { Migration0004ApiKeys } from "./postgres/Migration0004ApiKeys.ts";
 
 export type { ClickHouseMigration } from "./clickhouse/migration.ts";
 
@@ -10,6 +12,8 @@ export type { ClickHouseMigration } from "./clickhouse/migration.ts";
 export const postgresMigrations: MigrationObject[] = [
   { name: "0001_audit_log", class: Migration0001AuditLog },
   { name: "0002_templates", class: Migration0002Templates },
+  { name: "0003_preferences_devices", class: Migration0003PreferencesDevices },
+  { name: "0004_api_keys", class: Migration0004ApiKeys },
 ];
 
 /** ClickHouse migrations in the order they apply. Append only. */

@@ -1,6 +1,9 @@
 // The one place the process reads its environment. Every variable is checked at
 // start: a missing or malformed one stops the process with a message naming it.
 
+import { createPublicKey } from "node:crypto";
+import { existsSync } from "node:fs";
+
 export const ROLES = ["api", "worker", "gateway", "all"] as const;
 export type Role = (typeof ROLES)[number];
 
@@ -20,6 +23,29 @@ export interface Config {
   kafka: { brokers: string[]; clientId: string; topicPartitions: number; replicationFactor: number };
   schemaRegistry: { url: string };
   clickhouse: { url: string; database: string; username: string; password: string };
+  auth: AuthConfig;
+}
+
+/** How callers prove who they are. Every JWT key source is optional; API keys always work. */
+export interface AuthConfig {
+  jwt: {
+    hs256Secret?: string;
+    /** PEM (SPKI) public keys. */
+    rs256PublicKey?: string;
+    es256PublicKey?: string;
+    jwksUrl?: string;
+    jwksFile?: string;
+    /** The least time between two reloads of the key set for a token whose kid it lacks. */
+    jwksRefreshSeconds: number;
+    issuer?: string;
+    /** The token's aud must name one of these, when any are set. */
+    audience: string[];
+    clockSkewSeconds: number;
+  };
+  /** How long a verified API key is trusted without a look at PostgreSQL: a revoked key works at most this long. */
+  apiKeyCacheMs: number;
+  /** Accepted as an admin API key, so the first real key can be created; unset it afterwards. */
+  bootstrapAdminKey?: string;
 }
 
 export class ConfigError extends Error {
@@ -95,6 +121,61 @@ class EnvReader {
   }
 }
 
+function readAuth(read: EnvReader): AuthConfig {
+  const hs256Secret = read.string("AUTH_JWT_HS256_SECRET", "") || undefined;
+  // RFC 7518 §3.2: an HS256 key shorter than the hash output weakens the signature.
+  if (hs256Secret !== undefined && Buffer.byteLength(hs256Secret) < 32) {
+    read.problems.push("AUTH_JWT_HS256_SECRET must be at least 32 bytes long");
+  }
+  const jwksUrl = read.string("AUTH_JWT_JWKS_URL", "")
+    ? read.url("AUTH_JWT_JWKS_URL", ["http:", "https:"])
+    : "";
+  const jwksFile = read.string("AUTH_JWT_JWKS_FILE", "");
+  if (jwksUrl && jwksFile) read.problems.push("set AUTH_JWT_JWKS_URL or AUTH_JWT_JWKS_FILE, not both");
+  if (jwksFile && !existsSync(jwksFile)) read.problems.push(`AUTH_JWT_JWKS_FILE: no file at "${jwksFile}"`);
+  const audience = read.string("AUTH_JWT_AUDIENCE", "");
+  return {
+    jwt: {
+      hs256Secret,
+      rs256PublicKey: publicKeyPem(read, "AUTH_JWT_RS256_PUBLIC_KEY", "rsa"),
+      es256PublicKey: publicKeyPem(read, "AUTH_JWT_ES256_PUBLIC_KEY", "prime256v1"),
+      jwksUrl: jwksUrl || undefined,
+      jwksFile: jwksFile || undefined,
+      jwksRefreshSeconds: read.integer("AUTH_JWT_JWKS_REFRESH_SECONDS", 30, 0, 3600),
+      issuer: read.string("AUTH_JWT_ISSUER", "") || undefined,
+      audience: audience ? audience.split(",").map((each) => each.trim()) : [],
+      clockSkewSeconds: read.integer("AUTH_JWT_CLOCK_SKEW_SECONDS", 30, 0, 600),
+    },
+    apiKeyCacheMs: read.integer("AUTH_API_KEY_CACHE_MS", 30_000, 0, 300_000),
+    bootstrapAdminKey: bootstrapAdminKey(read),
+  };
+}
+
+function bootstrapAdminKey(read: EnvReader): string | undefined {
+  const key = read.string("AUTH_BOOTSTRAP_ADMIN_KEY", "");
+  if (!key) return undefined;
+  // The prefix lets "Authorization: Bearer" tell it from a JWT, as with every API key.
+  if (!/^nsk_[\x21-\x7e]{32,}$/.test(key)) {
+    read.problems.push('AUTH_BOOTSTRAP_ADMIN_KEY must be "nsk_" and at least 32 more printable characters');
+  }
+  return key;
+}
+
+/** A PEM public key of the given kind ("rsa", or an EC curve name); "\n" escapes allowed, as env files often need them. */
+function publicKeyPem(read: EnvReader, name: string, kind: "rsa" | "prime256v1"): string | undefined {
+  const value = read.string(name, "").replaceAll("\\n", "\n");
+  if (!value) return undefined;
+  try {
+    const key = createPublicKey(value);
+    const actual =
+      key.asymmetricKeyType === "ec" ? key.asymmetricKeyDetails?.namedCurve : key.asymmetricKeyType;
+    if (actual !== kind) read.problems.push(`${name} must be a ${kind} public key, got ${actual}`);
+  } catch {
+    read.problems.push(`${name} must be a PEM public key`);
+  }
+  return value;
+}
+
 function withoutPassword(url: string): string {
   return url.replace(/\/\/([^:/@]+):[^@/]*@/, "//$1:***@");
 }
@@ -136,6 +217,7 @@ export function loadConfig(env: Env, roleOverride?: string): Config {
       username: read.string("CLICKHOUSE_USER", "default"),
       password: env.CLICKHOUSE_PASSWORD ?? "",
     },
+    auth: readAuth(read),
   };
   const ports = [config.http.port, config.http.grpcPort, config.gateway.port];
   if (new Set(ports).size !== ports.length) {

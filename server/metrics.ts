@@ -6,6 +6,7 @@ export interface Metrics {
   registry: Registry;
   rpcRequests: Counter<"procedure" | "surface" | "code">;
   rpcDuration: Histogram<"procedure" | "surface">;
+  cacheLookups: Counter<"cache" | "outcome">;
 }
 
 export function createMetrics(): Metrics {
@@ -25,6 +26,12 @@ export function createMetrics(): Metrics {
       help: "Time to the RPC's response headers, in seconds.",
       labelNames: ["procedure", "surface"],
       buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    }),
+    cacheLookups: new Counter({
+      name: "notification_cache_lookups_total",
+      help: "Cache lookups by cache and how each was answered: local_hit, redis_hit, miss, redis_error.",
+      labelNames: ["cache", "outcome"],
       registers: [registry],
     }),
   };

@@ -1,10 +1,25 @@
+import { ApiKeys } from "../core/api-keys/index.ts";
+import { DeviceManager } from "../core/devices/index.ts";
 import type { Logger } from "../core/logger.ts";
+import { PreferenceManager } from "../core/preferences/index.ts";
 import { TemplateCatalog } from "../core/templates/index.ts";
-import { TemplateRepository } from "../storage/index.ts";
+import {
+  CachedPreferenceStore,
+  DeviceRepository,
+  InvalidationSubscriber,
+  PostgresApiKeyStore,
+  PreferenceRepository,
+  TemplateRepository,
+} from "../storage/index.ts";
 import { createApiHandler } from "./api/api-handler.ts";
 import { errorMappingInterceptor, writeRouteNotFound } from "./api/error-mapping.ts";
 import { loggingInterceptor } from "./api/logging-interceptor.ts";
 import { validationInterceptor } from "./api/validation-interceptor.ts";
+import { checkAccessPolicies } from "./auth/access-policy.ts";
+import { authenticationInterceptor } from "./auth/authentication-interceptor.ts";
+import { createAuthenticator } from "./auth/authenticator.ts";
+import { authorizationInterceptor } from "./auth/authorization-interceptor.ts";
+import { preferenceCache } from "./caches.ts";
 import type { Config } from "./config.ts";
 import { dependencyProbes } from "./health/dependency-probes.ts";
 import { HealthMonitor } from "./health/health-monitor.ts";
@@ -12,6 +27,7 @@ import { type RequestHandler, type RunningServer, startH2cServer, startHttp1Serv
 import { openInfrastructure } from "./infrastructure.ts";
 import { createMetrics, metricsInterceptor } from "./metrics.ts";
 import { createOpsEndpoints } from "./ops-endpoints.ts";
+import { PUBLIC_SERVICES } from "./reflection/reflection.service.ts";
 import { startWorker } from "./worker.ts";
 
 export interface RunningService {
@@ -33,18 +49,31 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   const serveOps = createOpsEndpoints(monitor, metrics);
   const shutdown = new AbortController();
   const servers: RunningServer[] = [];
+  // Every cache of the process listens for invalidations on this one connection.
+  const invalidations = new InvalidationSubscriber(infra.redis.duplicate(), logger);
 
+  const apiKeyStore = new PostgresApiKeyStore(infra.orm);
   const api = runs("api")
     ? createApiHandler({
         services: {
           monitor,
           healthWatchIntervalMs: config.healthWatchIntervalMs,
           templates: new TemplateCatalog(new TemplateRepository(infra.orm)),
+          apiKeys: new ApiKeys(apiKeyStore),
+          preferences: new PreferenceManager(
+            new CachedPreferenceStore(
+              new PreferenceRepository(infra.orm),
+              preferenceCache(infra, invalidations, metrics, logger),
+            ),
+          ),
+          devices: new DeviceManager(new DeviceRepository(infra.orm)),
         },
         interceptors: [
           loggingInterceptor(logger),
           metricsInterceptor(metrics),
           errorMappingInterceptor(logger),
+          authenticationInterceptor(createAuthenticator(config.auth, apiKeyStore, logger)),
+          authorizationInterceptor(PUBLIC_SERVICES),
           validationInterceptor(),
         ],
         requestMaxBytes: config.http.requestMaxBytes,
@@ -52,6 +81,8 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
         logger,
       })
     : undefined;
+  // A routed method with a malformed access policy stops the start, not a call later.
+  if (api) checkAccessPolicies(api.handlers, PUBLIC_SERVICES);
 
   // Every HTTP/1.1 listener answers the ops endpoints first; what else it serves depends on its role.
   const withOps =
@@ -89,6 +120,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
       shutdown.abort();
       const drained = await Promise.all(servers.map((server) => server.drain(deadline)));
       await worker?.stop();
+      invalidations.close();
       await infra.close();
       return drained.every(Boolean);
     },

@@ -1,3 +1,14 @@
+export { PostgresApiKeyStore } from "./postgres/api-key.repository.ts";
 export { type AuditEntry, recordAudit } from "./postgres/audit.ts";
+export { DeviceRepository } from "./postgres/devices/device.repository.ts";
 export { entities } from "./postgres/entities.ts";
+export { PreferenceRepository } from "./postgres/preferences/preference.repository.ts";
 export { TemplateRepository } from "./postgres/templates/template.repository.ts";
+export {
+  CachedPreferenceStore,
+  type CachedPreferences,
+  preferenceSerializer,
+  versionOfPreferences,
+} from "./redis/cached-preference-store.ts";
+export { InvalidationSubscriber } from "./redis/invalidation-subscriber.ts";
+export { type CacheOutcome, type CacheSerializer, TwoLevelCache } from "./redis/two-level-cache.ts";

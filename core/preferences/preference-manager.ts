@@ -1,0 +1,35 @@
+import type { Caller } from "../caller.ts";
+import { DomainError, ErrorCatalog } from "../errors.ts";
+import type { PreferenceStore } from "./preference-store.ts";
+import { defaultPreferences, type PreferenceSettings, type UserPreferences } from "./preferences.ts";
+
+export interface PreferenceUpdate {
+  userId: string;
+  /** The complete new settings: what is not in them is back to its default. */
+  settings: PreferenceSettings;
+  /** The revision the change is based on; 0 overwrites whatever is there. */
+  expectedRevision: number;
+}
+
+/** Users' preferences: the defaults, replacement and optimistic concurrency above the store. */
+export class PreferenceManager {
+  constructor(private readonly store: PreferenceStore) {}
+
+  async get(userId: string): Promise<UserPreferences> {
+    return (await this.store.find(userId)) ?? defaultPreferences(userId);
+  }
+
+  update(update: PreferenceUpdate, caller: Caller): Promise<UserPreferences> {
+    return this.store.modify(update.userId, caller, (current) => {
+      const revision = current?.revision ?? 0;
+      if (update.expectedRevision !== 0 && update.expectedRevision !== revision) {
+        throw new DomainError(
+          ErrorCatalog.staleRevision,
+          `the preferences of user ${update.userId} are at revision ${revision}, not ${update.expectedRevision}: read them again and retry`,
+          { pointer: "/expected_revision" },
+        );
+      }
+      return update.settings;
+    });
+  }
+}

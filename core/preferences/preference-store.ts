@@ -1,0 +1,19 @@
+import type { Caller } from "../caller.ts";
+import type { PreferenceSettings, UserPreferences } from "./preferences.ts";
+
+/** Where saved preferences live. */
+export interface PreferenceStore {
+  /** Undefined for a user who never saved preferences. */
+  find(userId: string): Promise<UserPreferences | undefined>;
+
+  /**
+   * Calls `change` with the user's saved preferences (undefined when never saved) while
+   * no one else can change them, and saves what it returns as the next revision, with
+   * its audit entry, in one transaction. Whatever `change` throws aborts the write.
+   */
+  modify(
+    userId: string,
+    caller: Caller,
+    change: (current: UserPreferences | undefined) => PreferenceSettings,
+  ): Promise<UserPreferences>;
+}

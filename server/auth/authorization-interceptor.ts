@@ -1,0 +1,34 @@
+import type { DescMethod, Message } from "@bufbuild/protobuf";
+import type { Interceptor } from "@connectrpc/connect";
+import { DomainError, ErrorCatalog } from "../../core/errors.ts";
+import { callerKey } from "../api/caller-context.ts";
+import { type AccessRule, accessRuleOf, decideAccess } from "./access-policy.ts";
+
+/**
+ * Enforces the `access` option of the called method with the caller that authentication set.
+ * Runs for every routed method; one without a policy is closed unless its service is public.
+ */
+export function authorizationInterceptor(publicServices: readonly string[]): Interceptor {
+  const rules = new Map<DescMethod, AccessRule>();
+  const ruleOf = (method: DescMethod) => {
+    let rule = rules.get(method);
+    if (!rule) {
+      rule = accessRuleOf(method, publicServices);
+      rules.set(method, rule);
+    }
+    return rule;
+  };
+  return (next) => async (request) => {
+    const decision = decideAccess(
+      ruleOf(request.method),
+      request.contextValues.get(callerKey),
+      request.stream ? undefined : (request.message as Message),
+    );
+    if (!decision.allowed) {
+      const entry =
+        decision.denial === "unauthenticated" ? ErrorCatalog.unauthenticated : ErrorCatalog.permissionDenied;
+      throw new DomainError(entry, decision.reason);
+    }
+    return next(request);
+  };
+}

@@ -1,0 +1,72 @@
+import { create } from "@bufbuild/protobuf";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import type { ServiceImpl } from "@connectrpc/connect";
+import type { Device, DeviceManager, DevicePlatform } from "../../core/devices/index.ts";
+import { DomainError, ErrorCatalog } from "../../core/errors.ts";
+import {
+  DeleteDeviceResponseSchema,
+  type Device as DeviceMessage,
+  DevicePlatform as DevicePlatformMessage,
+  DeviceSchema,
+  type DeviceService,
+  ListDevicesResponseSchema,
+} from "../../gen/platform/notification/v1/device_service_pb.ts";
+import { callerKey } from "../api/caller-context.ts";
+
+const PROTO_PLATFORM_OF: Record<DevicePlatform, DevicePlatformMessage> = {
+  android_fcm: DevicePlatformMessage.ANDROID_FCM,
+  ios_apns: DevicePlatformMessage.IOS_APNS,
+};
+
+const PLATFORM_OF = new Map(
+  Object.entries(PROTO_PLATFORM_OF).map(([platform, proto]) => [proto, platform as DevicePlatform]),
+);
+
+/** DeviceService over the device manager: each method maps the request, calls core, maps the answer. */
+export function deviceService(devices: DeviceManager): ServiceImpl<typeof DeviceService> {
+  return {
+    async registerDevice(request, context) {
+      const registration = {
+        userId: request.userId,
+        platform: platformOf(request.platform),
+        token: request.token,
+        appVersion: request.appVersion,
+      };
+      return deviceMessage(await devices.register(registration, context.values.get(callerKey)));
+    },
+    async listDevices(request) {
+      const list = await devices.list(request.userId);
+      return create(ListDevicesResponseSchema, { devices: list.map(deviceMessage) });
+    },
+    async deactivateDevice(request, context) {
+      return deviceMessage(
+        await devices.deactivate(request.userId, request.deviceId, context.values.get(callerKey)),
+      );
+    },
+    async deleteDevice(request, context) {
+      await devices.delete(request.userId, request.deviceId, context.values.get(callerKey));
+      return create(DeleteDeviceResponseSchema);
+    },
+  };
+}
+
+// Validation rejects UNSPECIFIED and undefined numbers before a handler runs.
+function platformOf(platform: DevicePlatformMessage): DevicePlatform {
+  const known = PLATFORM_OF.get(platform);
+  if (!known)
+    throw new DomainError(ErrorCatalog.validation, "platform: value is required", { pointer: "/platform" });
+  return known;
+}
+
+function deviceMessage(device: Device): DeviceMessage {
+  return create(DeviceSchema, {
+    id: device.id,
+    userId: device.userId,
+    platform: PROTO_PLATFORM_OF[device.platform],
+    token: device.token,
+    appVersion: device.appVersion,
+    active: device.active,
+    lastSeenTime: timestampFromDate(device.lastSeenAt),
+    createTime: timestampFromDate(device.createdAt),
+  });
+}

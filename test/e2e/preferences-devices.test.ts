@@ -1,0 +1,455 @@
+import { randomUUID } from "node:crypto";
+import { fromJson, type JsonObject, type JsonValue, toJson } from "@bufbuild/protobuf";
+import { ConnectError, createClient, type Transport } from "@connectrpc/connect";
+import {
+  createConnectTransport,
+  createGrpcTransport,
+  createGrpcWebTransport,
+} from "@connectrpc/connect-node";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  DeleteDeviceResponseSchema,
+  DeviceSchema,
+  DeviceService,
+  ListDevicesResponseSchema,
+  RegisterDeviceRequestSchema,
+} from "../../gen/platform/notification/v1/device_service_pb.ts";
+import { ErrorDetailSchema } from "../../gen/platform/notification/v1/errors_pb.ts";
+import {
+  PreferenceService,
+  UserPreferencesSchema,
+} from "../../gen/platform/notification/v1/preference_service_pb.ts";
+import { AUTH_ENV, authHeaders, authInterceptor } from "../support/credentials.ts";
+import { eventually, type ServiceProcess, startServiceProcess } from "../support/service-process.ts";
+
+const API = "/api/v1/notifications";
+
+/** One way of calling the two services; every answer is proto JSON with proto field names, or an error code. */
+interface Api {
+  getPreferences(userId: string): Promise<Outcome>;
+  updatePreferences(userId: string, preferences: JsonObject, expectedRevision: number): Promise<Outcome>;
+  registerDevice(userId: string, device: JsonObject): Promise<Outcome>;
+  listDevices(userId: string): Promise<Outcome>;
+  deactivateDevice(userId: string, deviceId: string): Promise<Outcome>;
+  deleteDevice(userId: string, deviceId: string): Promise<Outcome>;
+}
+
+type Outcome = JsonValue | { error: string };
+
+const JSON_OPTIONS = { useProtoFieldName: true, alwaysEmitImplicit: true } as const;
+
+function rpcApi(transport: Transport): Api {
+  const preferences = createClient(PreferenceService, transport);
+  const devices = createClient(DeviceService, transport);
+  return {
+    getPreferences: (userId) =>
+      outcome(async () =>
+        toJson(UserPreferencesSchema, await preferences.getUserPreferences({ userId }), JSON_OPTIONS),
+      ),
+    updatePreferences: (userId, json, expectedRevision) =>
+      outcome(async () => {
+        const answer = await preferences.updateUserPreferences({
+          userId,
+          preferences: fromJson(UserPreferencesSchema, json),
+          expectedRevision: BigInt(expectedRevision),
+        });
+        return toJson(UserPreferencesSchema, answer, JSON_OPTIONS);
+      }),
+    registerDevice: (userId, json) =>
+      outcome(async () => {
+        const answer = await devices.registerDevice(
+          fromJson(RegisterDeviceRequestSchema, { ...json, user_id: userId }),
+        );
+        return toJson(DeviceSchema, answer, JSON_OPTIONS);
+      }),
+    listDevices: (userId) =>
+      outcome(async () =>
+        toJson(ListDevicesResponseSchema, await devices.listDevices({ userId }), JSON_OPTIONS),
+      ),
+    deactivateDevice: (userId, deviceId) =>
+      outcome(async () =>
+        toJson(DeviceSchema, await devices.deactivateDevice({ userId, deviceId }), JSON_OPTIONS),
+      ),
+    deleteDevice: (userId, deviceId) =>
+      outcome(async () =>
+        toJson(DeleteDeviceResponseSchema, await devices.deleteDevice({ userId, deviceId }), JSON_OPTIONS),
+      ),
+  };
+}
+
+async function outcome(call: () => Promise<JsonValue>): Promise<Outcome> {
+  try {
+    return await call();
+  } catch (error) {
+    if (!(error instanceof ConnectError)) throw error;
+    return { error: error.findDetails(ErrorDetailSchema)[0]?.code ?? `no detail: ${error.message}` };
+  }
+}
+
+function restApi(baseUrl: string): Api {
+  async function call(method: string, path: string, body?: JsonObject, headers: Record<string, string> = {}) {
+    const response = await fetch(`${baseUrl}${API}${path}`, {
+      method,
+      headers: { ...authHeaders(), ...(body ? { "content-type": "application/json" } : {}), ...headers },
+      ...(body ? { body: JSON.stringify(body) } : {}),
+    });
+    const json = (await response.json()) as JsonObject;
+    if (response.ok) return json;
+    return { error: (json.errors as { code: string }[])[0]?.code ?? `HTTP ${response.status}` };
+  }
+  return {
+    getPreferences: (userId) => call("GET", `/preferences/users/${userId}`),
+    updatePreferences: (userId, json, expectedRevision) =>
+      call("PUT", `/preferences/users/${userId}`, json, { "if-match": `"${expectedRevision}"` }),
+    registerDevice: (userId, json) => call("POST", `/devices/users/${userId}`, json),
+    listDevices: (userId) => call("GET", `/devices/users/${userId}`),
+    deactivateDevice: (userId, deviceId) => call("POST", `/devices/users/${userId}/${deviceId}:deactivate`),
+    deleteDevice: (userId, deviceId) => call("DELETE", `/devices/users/${userId}/${deviceId}`),
+  };
+}
+
+const QUIET: JsonObject = {
+  global_unsubscribe: false,
+  channels: [{ channel: "CHANNEL_SMS", enabled: false }],
+  notification_types: {
+    marketing: { enabled: false },
+    order_status: { enabled: true, channels: ["CHANNEL_PUSH_FCM", "CHANNEL_IN_APP"] },
+  },
+};
+const SILENT: JsonObject = { global_unsubscribe: true };
+
+/**
+ * The same story told through any surface; ids, tokens and times are replaced by
+ * placeholders so that the four transcripts can be compared.
+ */
+async function story(api: Api): Promise<Outcome[]> {
+  const [user, other] = [randomUUID(), randomUUID()];
+  const [firstToken, secondToken] = [`fcm_${randomUUID()}`, `apns_${randomUUID()}`];
+  const steps: Outcome[] = [];
+  const step = async (result: Promise<Outcome>) => {
+    const value = await result;
+    steps.push(value);
+    return value as JsonObject;
+  };
+  await step(api.getPreferences(user));
+  await step(api.updatePreferences(user, QUIET, 0));
+  await step(api.getPreferences(user));
+  await step(api.updatePreferences(user, SILENT, 1));
+  await step(api.updatePreferences(user, QUIET, 1));
+  await step(api.getPreferences(user));
+
+  const first = await step(
+    api.registerDevice(user, {
+      platform: "DEVICE_PLATFORM_ANDROID_FCM",
+      token: firstToken,
+      app_version: "1.0.0",
+    }),
+  );
+  await new Promise((resolve) => setTimeout(resolve, 5));
+  const second = await step(
+    api.registerDevice(user, { platform: "DEVICE_PLATFORM_IOS_APNS", token: secondToken }),
+  );
+  await step(api.listDevices(user));
+  await step(api.registerDevice(other, { platform: "DEVICE_PLATFORM_ANDROID_FCM", token: firstToken }));
+  await step(api.listDevices(user));
+  await step(api.deactivateDevice(user, String(second.id)));
+  await step(api.deactivateDevice(other, String(second.id)));
+  await step(api.deleteDevice(other, String(second.id)));
+  await step(api.deleteDevice(user, String(second.id)));
+  await step(api.listDevices(user));
+  await step(api.listDevices(other));
+
+  let text = JSON.stringify(steps);
+  const placeholders: [string, string][] = [
+    [user, "<user>"],
+    [other, "<other>"],
+    [String(first.id), "<first device>"],
+    [String(second.id), "<second device>"],
+    [firstToken, "<first token>"],
+    [secondToken, "<second token>"],
+  ];
+  for (const [value, placeholder] of placeholders) text = text.replaceAll(value, placeholder);
+  text = text.replace(/"\d{4}-\d\d-\d\dT[\d:.]+Z"/g, '"<time>"');
+  return JSON.parse(text) as Outcome[];
+}
+
+const ALL_CHANNELS_ON = [
+  "CHANNEL_EMAIL",
+  "CHANNEL_SMS",
+  "CHANNEL_PUSH_FCM",
+  "CHANNEL_PUSH_APNS",
+  "CHANNEL_IN_APP",
+].map((channel) => ({ channel, enabled: true }));
+
+describe("PreferenceService and DeviceService, built and run as processes", () => {
+  let a: ServiceProcess;
+  let b: ServiceProcess;
+
+  beforeAll(async () => {
+    [a, b] = await Promise.all([
+      startServiceProcess({ env: AUTH_ENV }),
+      startServiceProcess({ env: AUTH_ENV }),
+    ]);
+    for (const service of [a, b]) {
+      const ready = await eventually(async () => (await fetch(`${service.httpUrl}/readyz`)).ok, 30_000);
+      expect(ready, service.output()).toBe(true);
+    }
+  });
+
+  afterAll(async () => {
+    await Promise.all([a?.stop(), b?.stop()]);
+  });
+
+  const rest = (service: ServiceProcess) => `${service.httpUrl}${API}`;
+
+  it("tells the same story over Connect, gRPC, gRPC-Web and REST", async () => {
+    const interceptors = [authInterceptor()];
+    const transcripts = {
+      connect: await story(
+        rpcApi(createConnectTransport({ baseUrl: a.httpUrl, httpVersion: "1.1", interceptors })),
+      ),
+      grpc: await story(rpcApi(createGrpcTransport({ baseUrl: a.grpcUrl, interceptors }))),
+      "grpc-web": await story(
+        rpcApi(createGrpcWebTransport({ baseUrl: a.httpUrl, httpVersion: "1.1", interceptors })),
+      ),
+      rest: await story(restApi(a.httpUrl)),
+    };
+    const device = (
+      id: string,
+      token: string,
+      userId: string,
+      platform: string,
+      appVersion: string,
+      active = true,
+    ) => ({
+      id,
+      user_id: userId,
+      platform,
+      token,
+      app_version: appVersion,
+      active,
+      last_seen_time: "<time>",
+      create_time: "<time>",
+    });
+    const first = device("<first device>", "<first token>", "<user>", "DEVICE_PLATFORM_ANDROID_FCM", "1.0.0");
+    const second = device("<second device>", "<second token>", "<user>", "DEVICE_PLATFORM_IOS_APNS", "");
+    const quiet = {
+      user_id: "<user>",
+      global_unsubscribe: false,
+      channels: ALL_CHANNELS_ON.map((each) =>
+        each.channel === "CHANNEL_SMS" ? { ...each, enabled: false } : each,
+      ),
+      notification_types: {
+        marketing: { enabled: false, channels: [] },
+        order_status: { enabled: true, channels: ["CHANNEL_PUSH_FCM", "CHANNEL_IN_APP"] },
+      },
+      is_default: false,
+      revision: "1",
+      update_time: "<time>",
+    };
+    expect(transcripts.connect).toEqual([
+      {
+        user_id: "<user>",
+        global_unsubscribe: false,
+        channels: ALL_CHANNELS_ON,
+        notification_types: {},
+        is_default: true,
+        revision: "0",
+      },
+      quiet,
+      quiet,
+      {
+        ...quiet,
+        global_unsubscribe: true,
+        channels: ALL_CHANNELS_ON,
+        notification_types: {},
+        revision: "2",
+      },
+      { error: "STALE_REVISION" },
+      {
+        ...quiet,
+        global_unsubscribe: true,
+        channels: ALL_CHANNELS_ON,
+        notification_types: {},
+        revision: "2",
+      },
+      first,
+      second,
+      { devices: [second, first] },
+      { ...first, user_id: "<other>", app_version: "" },
+      { devices: [second] },
+      { ...second, active: false },
+      { error: "NOT_FOUND" },
+      { error: "NOT_FOUND" },
+      {},
+      { devices: [] },
+      { devices: [{ ...first, user_id: "<other>", app_version: "" }] },
+    ]);
+    expect(transcripts.grpc).toEqual(transcripts.connect);
+    expect(transcripts["grpc-web"]).toEqual(transcripts.connect);
+    expect(transcripts.rest).toEqual(transcripts.connect);
+  });
+
+  it("answers REST in snake_case with the revision as ETag, and refuses a stale If-Match with 412", async () => {
+    const user = randomUUID();
+    const url = `${rest(a)}/preferences/users/${user}`;
+    const defaults = await fetch(url, { headers: authHeaders() });
+    expect(defaults.status).toBe(200);
+    expect(defaults.headers.get("etag")).toBe('"0"');
+    expect(Object.keys((await defaults.json()) as object).sort()).toEqual([
+      "channels",
+      "global_unsubscribe",
+      "is_default",
+      "notification_types",
+      "revision",
+      "user_id",
+    ]);
+
+    const put = (ifMatch: string, body: JsonObject) =>
+      fetch(url, {
+        method: "PUT",
+        headers: { ...authHeaders(), "content-type": "application/json", "if-match": ifMatch },
+        body: JSON.stringify(body),
+      });
+    const created = await put('"0"', QUIET);
+    expect(created.status).toBe(200);
+    expect(created.headers.get("etag")).toBe('"1"');
+    expect((await created.json()) as object).toMatchObject({ is_default: false, revision: "1" });
+    expect((await put('"1"', SILENT)).headers.get("etag")).toBe('"2"');
+
+    const stale = await put('"1"', QUIET);
+    expect(stale.status).toBe(412);
+    expect(await stale.json()).toEqual({
+      errors: [
+        {
+          code: "STALE_REVISION",
+          title: "Ресурс изменён другим запросом",
+          detail: `the preferences of user ${user} are at revision 2, not 1: read them again and retry`,
+          source: { parameter: "If-Match" },
+        },
+      ],
+    });
+    const current = await fetch(url, { headers: authHeaders() });
+    expect(current.headers.get("etag")).toBe('"2"');
+    expect(((await current.json()) as JsonObject).global_unsubscribe).toBe(true);
+  });
+
+  it("points REST validation errors at the path parameter or into the body", async () => {
+    const send = (method: string, path: string, body?: unknown) =>
+      fetch(`${rest(a)}${path}`, {
+        method,
+        headers: { ...authHeaders(), "content-type": "application/json" },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+    const errorsOf = async (response: Response) => {
+      expect(response.status).toBe(400);
+      return ((await response.json()) as { errors: { code: string; source?: object }[] }).errors;
+    };
+    const user = randomUUID();
+
+    for (const [method, path] of [
+      ["GET", "/preferences/users/not-a-uuid"],
+      ["GET", "/devices/users/not-a-uuid"],
+      ["DELETE", `/devices/users/not-a-uuid/${randomUUID()}`],
+    ] as const) {
+      expect(await errorsOf(await send(method, path)), path).toMatchObject([
+        { code: "VALIDATION_ERROR", source: { parameter: "user_id" } },
+      ]);
+    }
+    expect(await errorsOf(await send("DELETE", `/devices/users/${user}/not-a-uuid`))).toMatchObject([
+      { code: "VALIDATION_ERROR", source: { parameter: "device_id" } },
+    ]);
+
+    const tooMany = Array.from({ length: 11 }, () => ({ channel: "CHANNEL_EMAIL", enabled: true }));
+    expect(
+      await errorsOf(await send("PUT", `/preferences/users/${user}`, { channels: tooMany })),
+    ).toMatchObject([{ code: "VALIDATION_ERROR", source: { pointer: "/channels" } }]);
+    expect(
+      await errorsOf(
+        await send("PUT", `/preferences/users/${user}`, { channels: [{ channel: 42, enabled: true }] }),
+      ),
+    ).toMatchObject([{ code: "VALIDATION_ERROR", source: { pointer: "/channels/0/channel" } }]);
+    expect(
+      await errorsOf(
+        await send("PUT", `/preferences/users/${user}`, {
+          notification_types: { "Not A Type": { enabled: true } },
+        }),
+      ),
+    ).toMatchObject([{ code: "VALIDATION_ERROR", source: { pointer: "/notification_types/Not A Type" } }]);
+    expect(
+      await errorsOf(
+        await send("PUT", `/preferences/users/${user}`, {
+          channels: [
+            { channel: "CHANNEL_SMS", enabled: false },
+            { channel: "CHANNEL_SMS", enabled: true },
+          ],
+        }),
+      ),
+    ).toMatchObject([{ code: "VALIDATION_ERROR", source: { pointer: "/channels/1/channel" } }]);
+
+    expect(
+      await errorsOf(
+        await send("POST", `/devices/users/${user}`, { platform: "DEVICE_PLATFORM_PIGEON", token: "t" }),
+      ),
+    ).toMatchObject([{ code: "VALIDATION_ERROR", source: { pointer: "/platform" } }]);
+    const shortToken = await errorsOf(
+      await send("POST", `/devices/users/${user}`, { platform: "DEVICE_PLATFORM_IOS_APNS", token: "short" }),
+    );
+    expect(shortToken).toMatchObject([{ code: "VALIDATION_ERROR", source: { pointer: "/token" } }]);
+    expect(
+      await errorsOf(await send("POST", `/devices/users/${user}`, { token: "long-enough-token" })),
+    ).toMatchObject([{ code: "VALIDATION_ERROR", source: { pointer: "/platform" } }]);
+  });
+
+  it("lets a user reach their own preferences and devices only, and nobody without credentials", async () => {
+    const [user, other] = [randomUUID(), randomUUID()];
+    const asUser = authHeaders(user, ["user"]);
+    expect((await fetch(`${rest(a)}/preferences/users/${user}`, { headers: asUser })).status).toBe(200);
+    expect((await fetch(`${rest(a)}/devices/users/${user}`, { headers: asUser })).status).toBe(200);
+    expect((await fetch(`${rest(a)}/preferences/users/${other}`, { headers: asUser })).status).toBe(403);
+    expect((await fetch(`${rest(a)}/preferences/users/${user}`)).status).toBe(401);
+  });
+
+  it("never writes a device token into the logs", async () => {
+    const token = `fcm_secret_${randomUUID()}`;
+    const response = await fetch(`${rest(a)}/devices/users/${randomUUID()}`, {
+      method: "POST",
+      headers: { ...authHeaders(), "content-type": "application/json" },
+      body: JSON.stringify({ platform: "DEVICE_PLATFORM_ANDROID_FCM", token }),
+    });
+    expect(response.status).toBe(200);
+    expect(a.output()).not.toContain(token);
+  });
+
+  it("serves a change made through one process from the other at once, though it had the preferences cached", async () => {
+    const user = randomUUID();
+    const read = async (service: ServiceProcess) =>
+      (await (
+        await fetch(`${rest(service)}/preferences/users/${user}`, { headers: authHeaders() })
+      ).json()) as JsonObject;
+    const localHits = async () => {
+      const text = await (await fetch(`${a.httpUrl}/metrics`)).text();
+      const line =
+        /notification_cache_lookups_total\{[^}]*cache="preferences"[^}]*outcome="local_hit"[^}]*\} (\d+)/.exec(
+          text,
+        );
+      return Number(line?.[1] ?? 0);
+    };
+    expect((await read(a)).revision).toBe("0");
+    for (let revision = 1; revision <= 5; revision++) {
+      const before = await localHits();
+      await read(a);
+      expect(await localHits()).toBe(before + 1);
+
+      const update = await fetch(`${rest(b)}/preferences/users/${user}`, {
+        method: "PUT",
+        headers: { ...authHeaders(), "content-type": "application/json" },
+        body: JSON.stringify({ global_unsubscribe: revision % 2 === 1 }),
+      });
+      expect(update.status).toBe(200);
+      const seen = await read(a);
+      expect(seen.revision).toBe(String(revision));
+      expect(seen.global_unsubscribe).toBe(revision % 2 === 1);
+    }
+  });
+});
