@@ -5,6 +5,7 @@ import { PreferenceManager } from "../core/preferences/index.ts";
 import { TemplateCatalog } from "../core/templates/index.ts";
 import {
   CachedPreferenceStore,
+  CachedTemplateStore,
   DeviceRepository,
   InvalidationSubscriber,
   PostgresApiKeyStore,
@@ -19,7 +20,7 @@ import { checkAccessPolicies } from "./auth/access-policy.ts";
 import { authenticationInterceptor } from "./auth/authentication-interceptor.ts";
 import { createAuthenticator } from "./auth/authenticator.ts";
 import { authorizationInterceptor } from "./auth/authorization-interceptor.ts";
-import { preferenceCache } from "./caches.ts";
+import { preferenceCache, templateCache } from "./caches.ts";
 import type { Config } from "./config.ts";
 import { dependencyProbes } from "./health/dependency-probes.ts";
 import { HealthMonitor } from "./health/health-monitor.ts";
@@ -58,7 +59,12 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
         services: {
           monitor,
           healthWatchIntervalMs: config.healthWatchIntervalMs,
-          templates: new TemplateCatalog(new TemplateRepository(infra.orm)),
+          templates: new TemplateCatalog(
+            new CachedTemplateStore(
+              new TemplateRepository(infra.orm),
+              templateCache(infra, invalidations, metrics, logger),
+            ),
+          ),
           apiKeys: new ApiKeys(apiKeyStore),
           preferences: new PreferenceManager(
             new CachedPreferenceStore(

@@ -10,5 +10,10 @@ export {
   preferenceSerializer,
   versionOfPreferences,
 } from "./redis/cached-preference-store.ts";
+export {
+  CachedTemplateStore,
+  templateSerializer,
+  versionOfTemplate,
+} from "./redis/cached-template-store.ts";
 export { InvalidationSubscriber } from "./redis/invalidation-subscriber.ts";
 export { type CacheOutcome, type CacheSerializer, TwoLevelCache } from "./redis/two-level-cache.ts";
