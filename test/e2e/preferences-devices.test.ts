@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
-import { fromJson, type JsonObject, type JsonValue, toJson } from "@bufbuild/protobuf";
-import { ConnectError, createClient, type Transport } from "@connectrpc/connect";
+import { fromJson, type JsonObject, toJson } from "@bufbuild/protobuf";
+import { createClient, type Transport } from "@connectrpc/connect";
 import {
   createConnectTransport,
   createGrpcTransport,
@@ -14,13 +14,13 @@ import {
   ListDevicesResponseSchema,
   RegisterDeviceRequestSchema,
 } from "../../gen/platform/notification/v1/device_service_pb.ts";
-import { ErrorDetailSchema } from "../../gen/platform/notification/v1/errors_pb.ts";
 import {
   PreferenceService,
   UserPreferencesSchema,
 } from "../../gen/platform/notification/v1/preference_service_pb.ts";
 import { AUTH_ENV, authHeaders, authInterceptor } from "../support/credentials.ts";
 import { eventually, type ServiceProcess, startServiceProcess } from "../support/service-process.ts";
+import { JSON_OPTIONS, type Outcome, outcomeOf, restCaller } from "../support/surfaces.ts";
 
 const API = "/api/v1/notifications";
 
@@ -34,20 +34,16 @@ interface Api {
   deleteDevice(userId: string, deviceId: string): Promise<Outcome>;
 }
 
-type Outcome = JsonValue | { error: string };
-
-const JSON_OPTIONS = { useProtoFieldName: true, alwaysEmitImplicit: true } as const;
-
 function rpcApi(transport: Transport): Api {
   const preferences = createClient(PreferenceService, transport);
   const devices = createClient(DeviceService, transport);
   return {
     getPreferences: (userId) =>
-      outcome(async () =>
+      outcomeOf(async () =>
         toJson(UserPreferencesSchema, await preferences.getUserPreferences({ userId }), JSON_OPTIONS),
       ),
     updatePreferences: (userId, json, expectedRevision) =>
-      outcome(async () => {
+      outcomeOf(async () => {
         const answer = await preferences.updateUserPreferences({
           userId,
           preferences: fromJson(UserPreferencesSchema, json),
@@ -56,47 +52,29 @@ function rpcApi(transport: Transport): Api {
         return toJson(UserPreferencesSchema, answer, JSON_OPTIONS);
       }),
     registerDevice: (userId, json) =>
-      outcome(async () => {
+      outcomeOf(async () => {
         const answer = await devices.registerDevice(
           fromJson(RegisterDeviceRequestSchema, { ...json, user_id: userId }),
         );
         return toJson(DeviceSchema, answer, JSON_OPTIONS);
       }),
     listDevices: (userId) =>
-      outcome(async () =>
+      outcomeOf(async () =>
         toJson(ListDevicesResponseSchema, await devices.listDevices({ userId }), JSON_OPTIONS),
       ),
     deactivateDevice: (userId, deviceId) =>
-      outcome(async () =>
+      outcomeOf(async () =>
         toJson(DeviceSchema, await devices.deactivateDevice({ userId, deviceId }), JSON_OPTIONS),
       ),
     deleteDevice: (userId, deviceId) =>
-      outcome(async () =>
+      outcomeOf(async () =>
         toJson(DeleteDeviceResponseSchema, await devices.deleteDevice({ userId, deviceId }), JSON_OPTIONS),
       ),
   };
 }
 
-async function outcome(call: () => Promise<JsonValue>): Promise<Outcome> {
-  try {
-    return await call();
-  } catch (error) {
-    if (!(error instanceof ConnectError)) throw error;
-    return { error: error.findDetails(ErrorDetailSchema)[0]?.code ?? `no detail: ${error.message}` };
-  }
-}
-
 function restApi(baseUrl: string): Api {
-  async function call(method: string, path: string, body?: JsonObject, headers: Record<string, string> = {}) {
-    const response = await fetch(`${baseUrl}${API}${path}`, {
-      method,
-      headers: { ...authHeaders(), ...(body ? { "content-type": "application/json" } : {}), ...headers },
-      ...(body ? { body: JSON.stringify(body) } : {}),
-    });
-    const json = (await response.json()) as JsonObject;
-    if (response.ok) return json;
-    return { error: (json.errors as { code: string }[])[0]?.code ?? `HTTP ${response.status}` };
-  }
+  const call = restCaller(baseUrl, authHeaders());
   return {
     getPreferences: (userId) => call("GET", `/preferences/users/${userId}`),
     updatePreferences: (userId, json, expectedRevision) =>

@@ -45,14 +45,20 @@ export function rpcCaller(service: DescService, transport: Transport) {
     if (!method) throw new Error(`${service.typeName} has no method ${methodName}`);
     const call = client[methodName];
     if (!call) throw new Error(`no client method ${methodName}`);
-    try {
-      const answer = await call(fromJson(method.input, request));
-      return toJson(method.output, answer, JSON_OPTIONS) as JsonValue;
-    } catch (error) {
-      if (!(error instanceof ConnectError)) throw error;
-      return { error: error.findDetails(ErrorDetailSchema)[0]?.code ?? `no detail: ${error.message}` };
-    }
+    return outcomeOf(async () =>
+      toJson(method.output, await call(fromJson(method.input, request)), JSON_OPTIONS),
+    );
   };
+}
+
+/** The answer of an RPC, or the code of the ErrorDetail it failed with. */
+export async function outcomeOf(call: () => Promise<JsonValue>): Promise<Outcome> {
+  try {
+    return await call();
+  } catch (error) {
+    if (!(error instanceof ConnectError)) throw error;
+    return { error: error.findDetails(ErrorDetailSchema)[0]?.code ?? `no detail: ${error.message}` };
+  }
 }
 
 /** A REST call answering the same way: the JSON body, or the first error's code. */
