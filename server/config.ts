@@ -41,6 +41,8 @@ export interface AuthConfig {
     /** The token's aud must name one of these, when any are set. */
     audience: string[];
     clockSkewSeconds: number;
+    /** How long a verified token is trusted without checking its signature again; 0: every call. */
+    verifiedCacheSeconds: number;
   };
   /** How long a verified API key is trusted without a look at PostgreSQL: a revoked key works at most this long. */
   apiKeyCacheMs: number;
@@ -145,6 +147,7 @@ function readAuth(read: EnvReader): AuthConfig {
       issuer: read.string("AUTH_JWT_ISSUER", "") || undefined,
       audience: audience ? audience.split(",").map((each) => each.trim()) : [],
       clockSkewSeconds: read.integer("AUTH_JWT_CLOCK_SKEW_SECONDS", 30, 0, 600),
+      verifiedCacheSeconds: read.integer("AUTH_JWT_VERIFIED_CACHE_SECONDS", 60, 0, 3600),
     },
     apiKeyCacheMs: read.integer("AUTH_API_KEY_CACHE_MS", 30_000, 0, 300_000),
     bootstrapAdminKey: bootstrapAdminKey(read),

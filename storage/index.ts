@@ -16,4 +16,5 @@ export {
   versionOfTemplate,
 } from "./redis/cached-template-store.ts";
 export { InvalidationSubscriber } from "./redis/invalidation-subscriber.ts";
+export { LocalLru } from "./redis/local-lru.ts";
 export { type CacheOutcome, type CacheSerializer, TwoLevelCache } from "./redis/two-level-cache.ts";

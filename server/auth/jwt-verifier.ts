@@ -7,6 +7,7 @@ import {
   jwtVerify,
 } from "jose";
 import type { Caller, Role } from "../../core/caller.ts";
+import { LocalLru } from "../../storage/index.ts";
 import type { AuthConfig } from "../config.ts";
 import { createJwksFromFile } from "./jwks-file.ts";
 import { isRole } from "./roles.ts";
@@ -23,6 +24,11 @@ export class KeySourceError extends Error {
   }
 }
 
+// A caller sends the same token for many calls; verifying it each time (WebCrypto HMAC or RSA)
+// was most of the cost of an authenticated request. A verified token is trusted until its
+// expiry, for at most verifiedCacheSeconds, so a removed signing key stops working within it.
+const VERIFIED_CACHE_ENTRIES = 10_000;
+
 // jose refetches a remote set no more often than the refresh interval, and at least this often.
 const JWKS_MAX_AGE_MS = 10 * 60_000;
 const JWKS_FETCH_TIMEOUT_MS = 5_000;
@@ -37,7 +43,18 @@ export function createJwtVerifier(
   now: () => Date = () => new Date(),
 ): JwtVerifier | undefined {
   const jwks = jwksOf(config);
-  const secret = config.hs256Secret === undefined ? undefined : new TextEncoder().encode(config.hs256Secret);
+  // Imported once: handing jose the raw bytes makes it import a WebCrypto key on every call,
+  // which was the largest cost of an authenticated request.
+  const secret =
+    config.hs256Secret === undefined
+      ? undefined
+      : crypto.subtle.importKey(
+          "raw",
+          new TextEncoder().encode(config.hs256Secret),
+          { name: "HMAC", hash: "SHA-256" },
+          false,
+          ["verify"],
+        );
   const pem = {
     RS256: config.rs256PublicKey === undefined ? undefined : importSPKI(config.rs256PublicKey, "RS256"),
     ES256: config.es256PublicKey === undefined ? undefined : importSPKI(config.es256PublicKey, "ES256"),
@@ -58,8 +75,15 @@ export function createJwtVerifier(
     throw new errors.JOSEAlgNotAllowed("no key for this algorithm");
   };
 
+  const verified = new LocalLru<{ caller: Caller; expiresAt: number }>(
+    VERIFIED_CACHE_ENTRIES,
+    config.verifiedCacheSeconds * 1000,
+  );
+
   return async (token) => {
     const currentDate = now();
+    const known = verified.get(token);
+    if (known && known.expiresAt > currentDate.getTime()) return { ok: true, caller: known.caller };
     let payload: JWTPayload;
     try {
       ({ payload } = await jwtVerify(token, keyFor, {
@@ -73,7 +97,11 @@ export function createJwtVerifier(
     } catch (error) {
       return { ok: false, reason: reasonOf(error) };
     }
-    return callerOf(payload, currentDate, config.clockSkewSeconds);
+    const check = callerOf(payload, currentDate, config.clockSkewSeconds);
+    if (check.ok && typeof payload.exp === "number" && config.verifiedCacheSeconds > 0) {
+      verified.set(token, { caller: check.caller, expiresAt: payload.exp * 1000 });
+    }
+    return check;
   };
 }
 

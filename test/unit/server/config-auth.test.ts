@@ -37,7 +37,7 @@ describe("authentication configuration", () => {
 
   it("needs no variable: API keys work without any JWT key", () => {
     expect(loadConfig(VALID).auth).toEqual({
-      jwt: { jwksRefreshSeconds: 30, audience: [], clockSkewSeconds: 30 },
+      jwt: { jwksRefreshSeconds: 30, audience: [], clockSkewSeconds: 30, verifiedCacheSeconds: 60 },
       apiKeyCacheMs: 30_000,
     });
   });
@@ -55,6 +55,7 @@ describe("authentication configuration", () => {
       AUTH_JWT_ISSUER: "https://id.example",
       AUTH_JWT_AUDIENCE: "notify, all",
       AUTH_JWT_CLOCK_SKEW_SECONDS: "0",
+      AUTH_JWT_VERIFIED_CACHE_SECONDS: "0",
       AUTH_API_KEY_CACHE_MS: "500",
       AUTH_BOOTSTRAP_ADMIN_KEY: `nsk_${"k".repeat(32)}`,
     }).auth;
@@ -66,6 +67,7 @@ describe("authentication configuration", () => {
       issuer: "https://id.example",
       audience: ["notify", "all"],
       clockSkewSeconds: 0,
+      verifiedCacheSeconds: 0,
     });
     expect(auth.apiKeyCacheMs).toBe(500);
     expect(auth.bootstrapAdminKey).toBe(`nsk_${"k".repeat(32)}`);

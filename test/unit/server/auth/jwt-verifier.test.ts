@@ -14,7 +14,12 @@ type SigningKey = Awaited<ReturnType<typeof generateKeyPair>>["privateKey"] | Ui
 const NOW = new Date("2026-06-01T12:00:00Z");
 const NOW_S = NOW.getTime() / 1000;
 const SECRET = "a-test-secret-of-at-least-32-bytes!!";
-const BASE: JwtConfig = { jwksRefreshSeconds: 0, audience: [], clockSkewSeconds: 30 };
+const BASE: JwtConfig = {
+  jwksRefreshSeconds: 0,
+  audience: [],
+  clockSkewSeconds: 30,
+  verifiedCacheSeconds: 0,
+};
 
 function verifier(config: Partial<JwtConfig>): JwtVerifier {
   const verify = createJwtVerifier({ ...BASE, ...config }, () => NOW);
@@ -184,10 +189,10 @@ describe("JWT verification", () => {
       );
       writeFileSync(path, JSON.stringify({ keys: jwks }));
     };
-    const signedBy = (kid: string) => {
+    const signedBy = (kid: string, claims: JWTPayload = {}) => {
       const pair = keys[kid];
       if (!pair) throw new Error(kid);
-      return token(pair.privateKey, {}, { alg: kid.startsWith("ec") ? "ES256" : "RS256", kid });
+      return token(pair.privateKey, claims, { alg: kid.startsWith("ec") ? "ES256" : "RS256", kid });
     };
 
     beforeAll(async () => {
@@ -202,13 +207,26 @@ describe("JWT verification", () => {
 
     it("follows a key rotation: a new kid is picked up, a removed one stops working", async () => {
       await writeSet("rsa-1", "ec-1");
-      const verify = verifier({ jwksFile: path, jwksRefreshSeconds: 0 });
+      const verify = verifier({ jwksFile: path, jwksRefreshSeconds: 0, verifiedCacheSeconds: 0 });
       expect((await verify(await signedBy("rsa-1"))).ok).toBe(true);
       expect((await verify(await signedBy("ec-1"))).ok).toBe(true);
 
       await writeSet("rsa-2");
       expect((await verify(await signedBy("rsa-2"))).ok).toBe(true);
       expect(reasonOf(await verify(await signedBy("rsa-1")))).toBe("no known key matches the token's key id");
+    });
+
+    it("trusts a token it verified until the cache bound, even after its key is removed", async () => {
+      await writeSet("rsa-1");
+      const verify = verifier({ jwksFile: path, jwksRefreshSeconds: 0, verifiedCacheSeconds: 60 });
+      const token = await signedBy("rsa-1");
+      expect((await verify(token)).ok).toBe(true);
+      await writeSet("rsa-2");
+      expect((await verify(await signedBy("rsa-2"))).ok).toBe(true);
+      expect((await verify(token)).ok).toBe(true);
+      expect(reasonOf(await verify(await signedBy("rsa-1", { jti: "another" })))).toBe(
+        "no known key matches the token's key id",
+      );
     });
 
     it("re-reads the file at most once per refresh interval", async () => {
