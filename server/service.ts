@@ -25,8 +25,8 @@ import type { Config } from "./config.ts";
 import { dependencyProbes } from "./health/dependency-probes.ts";
 import { HealthMonitor } from "./health/health-monitor.ts";
 import { type RequestHandler, type RunningServer, startH2cServer, startHttp1Server } from "./http-servers.ts";
-import { openInfrastructure } from "./infrastructure.ts";
-import { createMetrics, metricsInterceptor } from "./metrics.ts";
+import { type Infrastructure, openInfrastructure } from "./infrastructure.ts";
+import { createMetrics, type Metrics, metricsInterceptor } from "./metrics.ts";
 import { createOpsEndpoints } from "./ops-endpoints.ts";
 import { PUBLIC_SERVICES } from "./reflection/reflection.service.ts";
 import { startWorker } from "./worker.ts";
@@ -35,6 +35,36 @@ export interface RunningService {
   servers: RunningServer[];
   /** Stops intake, lets in-flight work finish until the deadline, closes clients. True when nothing was cut short. */
   stop(): Promise<boolean>;
+}
+
+/**
+ * The domain's use cases over their stores, built once per process whatever its roles:
+ * the API serves them now, the worker's orchestrator will read templates and preferences.
+ */
+function buildDomain(
+  infra: Infrastructure,
+  invalidations: InvalidationSubscriber,
+  metrics: Metrics,
+  logger: Logger,
+) {
+  const apiKeyStore = new PostgresApiKeyStore(infra.orm);
+  return {
+    apiKeyStore,
+    apiKeys: new ApiKeys(apiKeyStore),
+    templates: new TemplateCatalog(
+      new CachedTemplateStore(
+        new TemplateRepository(infra.orm),
+        templateCache(infra, invalidations, metrics, logger),
+      ),
+    ),
+    preferences: new PreferenceManager(
+      new CachedPreferenceStore(
+        new PreferenceRepository(infra.orm),
+        preferenceCache(infra, invalidations, metrics, logger),
+      ),
+    ),
+    devices: new DeviceManager(new DeviceRepository(infra.orm)),
+  };
 }
 
 /** The composition root of every role: builds each part once and wires them together. */
@@ -53,26 +83,13 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   // Every cache of the process listens for invalidations on this one connection.
   const invalidations = new InvalidationSubscriber(infra.redis.duplicate(), logger);
 
-  const apiKeyStore = new PostgresApiKeyStore(infra.orm);
+  const { apiKeyStore, ...useCases } = buildDomain(infra, invalidations, metrics, logger);
   const api = runs("api")
     ? createApiHandler({
         services: {
           monitor,
           healthWatchIntervalMs: config.healthWatchIntervalMs,
-          templates: new TemplateCatalog(
-            new CachedTemplateStore(
-              new TemplateRepository(infra.orm),
-              templateCache(infra, invalidations, metrics, logger),
-            ),
-          ),
-          apiKeys: new ApiKeys(apiKeyStore),
-          preferences: new PreferenceManager(
-            new CachedPreferenceStore(
-              new PreferenceRepository(infra.orm),
-              preferenceCache(infra, invalidations, metrics, logger),
-            ),
-          ),
-          devices: new DeviceManager(new DeviceRepository(infra.orm)),
+          ...useCases,
         },
         interceptors: [
           loggingInterceptor(logger),
