@@ -5,7 +5,7 @@ export type Schema = { [keyword: string]: unknown };
 
 export interface Parameter {
   name: string;
-  in: "path" | "query";
+  in: "path" | "query" | "header";
   required: boolean;
   description?: string;
   deprecated?: boolean;
@@ -26,6 +26,7 @@ export interface RequestBody {
 
 export interface Response {
   description: string;
+  headers?: Record<string, { description: string; schema: Schema }>;
   content?: MediaContent;
 }
 

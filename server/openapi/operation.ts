@@ -41,11 +41,12 @@ export function operationOf(
     tags: [rpc.parent.name],
     summary: rpc.name,
     ...(description ? { description } : {}),
-    parameters: [...pathParameters(binding, schemas), ...queried],
+    parameters: [...pathParameters(binding, schemas), ...queried, ...revisionHeaders(rpc.input)],
     ...(requestBody ? { requestBody } : {}),
     responses: {
       "200": {
         description: comments.get(rpc.output.typeName) ?? rpc.output.name,
+        ...(binding.responseBody === "" && hasField(rpc.output, "revision") ? { headers: ETAG_HEADER } : {}),
         content: { "application/json": { schema: responseSchema(binding, schemas) } },
       },
       ...errorResponsesOf(binding, access.security.length === 0),
@@ -53,6 +54,33 @@ export function operationOf(
     ...access,
     "x-rpc": `${rpc.parent.typeName}/${rpc.name}`,
   };
+}
+
+// The transcoder's optimistic concurrency (server/rest/transcoder.ts): If-Match sets
+// expected_revision, and an answer's revision comes back as its ETag.
+const ETAG_HEADER = {
+  ETag: {
+    description: "The resource's revision; send it back as If-Match to update it safely.",
+    schema: { type: "string" },
+  },
+};
+
+function revisionHeaders(input: DescMessage): Parameter[] {
+  if (!hasField(input, "expected_revision")) return [];
+  return [
+    {
+      name: "If-Match",
+      in: "header",
+      required: false,
+      description:
+        "The ETag of the revision this change is based on (sets expected_revision); a stale one answers 412 STALE_REVISION.",
+      schema: { type: "string" },
+    },
+  ];
+}
+
+function hasField(message: DescMessage, name: string): boolean {
+  return message.fields.some((field) => field.name === name);
 }
 
 function pathParameters(binding: RestBinding, schemas: SchemaCatalog): Parameter[] {
@@ -80,11 +108,20 @@ function parameterOf(
   schemas: SchemaCatalog,
 ): Parameter {
   const { description, deprecated, ...schema } = schemas.fieldSchema(field);
+  const enumDesc =
+    field.fieldKind === "enum" ? field.enum : field.fieldKind === "list" ? field.enum : undefined;
+  const lenient =
+    where === "query" && enumDesc?.sharedPrefix
+      ? `Also accepted in any case and without the \`${enumDesc.sharedPrefix.toUpperCase()}\` prefix.`
+      : undefined;
+  const text = [typeof description === "string" ? description : undefined, lenient]
+    .filter(Boolean)
+    .join("\n\n");
   return {
     name,
     in: where,
     required: where === "path" || rulesOf(field)?.required === true,
-    ...(typeof description === "string" ? { description } : {}),
+    ...(text ? { description: text } : {}),
     ...(deprecated === true ? { deprecated: true } : {}),
     schema,
     ...(field.fieldKind === "list" ? { style: "form" as const, explode: true } : {}),

@@ -269,6 +269,21 @@ describe("the OpenAPI document of the REST surface", () => {
     });
   });
 
+  it("documents optimistic concurrency and the lenient enum query values", () => {
+    const update = operation("put", "/templates/{template_id}");
+    expect(update.parameters.find((each) => each.name === "If-Match")).toMatchObject({
+      in: "header",
+      required: false,
+    });
+    const get = operation("get", "/templates/{template_id}");
+    expect(get.responses["200"]).toMatchObject({ headers: { ETag: { schema: { type: "string" } } } });
+    const list = operation("get", "/templates");
+    expect(list.parameters.find((each) => each.name === "channel_type")?.description).toContain(
+      "without the `CHANNEL_` prefix",
+    );
+    expect(list.parameters.some((each) => each.name === "If-Match")).toBe(false);
+  });
+
   it("describes every form of binding the transcoder serves", () => {
     const get = operation("get", "/test/shelves/{shelf.id}/books/{book_id}");
     const names = get.parameters.map((p) => `${p.in}:${p.name}`);
@@ -289,7 +304,10 @@ describe("the OpenAPI document of the REST surface", () => {
     expect(post.parameters.some((p) => p.name.startsWith("book."))).toBe(false);
 
     const named = operation("put", "/test/echo/{name}");
-    expect(named.parameters).toHaveLength(1);
+    expect(named.parameters.map((each) => [each.name, each.in])).toEqual([
+      ["name", "path"],
+      ["If-Match", "header"],
+    ]);
     expect(parameter(named, "name")?.description).toContain("`items/*`");
     expect(operation("get", "/test/files/{path}").parameters[0]?.description).toContain("`**`");
     expect(operation("post", "/test/shelves/{shelf.id}:archive").operationId).toBe(
