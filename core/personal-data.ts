@@ -36,6 +36,10 @@ const PERSONAL_FIELDS = new Set([
 const EMAIL_PATTERN = /[\p{L}\p{N}._%+-]+@[\p{L}\p{N}.-]+\.[\p{L}]{2,}/gu;
 const PHONE_PATTERN = /\+?\d[\d\s().-]{8,}\d/g;
 
+// A database error quotes the offending value after a colon (PostgreSQL: `invalid input
+// syntax for type uuid: "…"`), while identifiers it quotes follow a word (`constraint "…"`).
+const QUOTED_VALUE = /: "([^"]*)"/g;
+
 const MAX_DEPTH = 8;
 
 /**
@@ -57,10 +61,11 @@ export function redactPersonalData(value: unknown, depth = 0): unknown {
   if (depth >= MAX_DEPTH) return "[too deep]";
   if (Array.isArray(value)) return value.map((item) => redactPersonalData(item, depth + 1));
   if (value instanceof Error) {
+    // Only name, message and stack: drivers attach the failing row as extra fields (pg's `detail`).
     return {
       type: value.name,
-      message: redactText(value.message),
-      stack: value.stack && redactText(value.stack),
+      message: redactErrorText(value.message),
+      stack: value.stack && redactErrorText(value.stack),
     };
   }
   const copy: Record<string, unknown> = {};
@@ -70,6 +75,10 @@ export function redactPersonalData(value: unknown, depth = 0): unknown {
       : redactPersonalData(field, depth + 1);
   }
   return copy;
+}
+
+function redactErrorText(text: string): string {
+  return redactText(text).replace(QUOTED_VALUE, (_, quoted: string) => `: "${fingerprint(quoted)}"`);
 }
 
 function redactField(field: unknown): string {

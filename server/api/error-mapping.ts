@@ -57,7 +57,7 @@ const HTTP_STATUS_OF_CODE: Record<Code, number> = {
   [Code.Unauthenticated]: 401,
 };
 
-export function connectErrorOf(error: DomainError): ConnectError {
+function connectErrorOf(error: DomainError): ConnectError {
   const details = error.problems.map((problem) => {
     const value: Partial<ErrorDetail> = {
       code: error.entry.code,
@@ -75,7 +75,7 @@ export function connectErrorOf(error: DomainError): ConnectError {
  * Turns whatever a handler threw into a Connect error carrying an ErrorDetail. An
  * unexpected error is logged in full here and leaves the process as a plain INTERNAL.
  */
-export function toConnectError(error: unknown, logger: Logger, procedure: string): ConnectError {
+function toConnectError(error: unknown, logger: Logger, procedure: string): ConnectError {
   if (error instanceof DomainError) return connectErrorOf(error);
   if (error instanceof ConnectError) return error;
   logger.error({ err: error, procedure }, "unexpected error in a handler");

@@ -34,6 +34,19 @@ describe("redactPersonalData", () => {
     expect(redacted).toMatchObject({ attempt: 3, ok: false, err: { type: "Error" } });
     expect(redacted.err.message).toBe(`SMTP refused ${fingerprint("ivan@example.com")}`);
   });
+
+  it("hides the value a database error quotes, keeps the identifiers, and drops driver fields", () => {
+    const error = Object.assign(
+      new Error('invalid input syntax for type uuid: "fcm-token-secret" in constraint "uq_x"'),
+      {
+        detail: "Key (token)=(fcm-token-secret) already exists.",
+      },
+    );
+    const redacted = JSON.stringify(redactPersonalData({ err: error }));
+    expect(redacted).not.toContain("fcm-token-secret");
+    expect(redacted).toContain('constraint \\"uq_x\\"');
+    expect(redacted).toContain(`: \\"${fingerprint("fcm-token-secret")}\\"`);
+  });
 });
 
 describe("the service logger", () => {
