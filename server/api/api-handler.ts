@@ -13,6 +13,7 @@ import { createApiDocsEndpoints } from "../openapi/docs-endpoints.ts";
 import { restBindingsOf } from "../rest/http-rules.ts";
 import { createRestTranscoder } from "../rest/transcoder.ts";
 import { writeRouteNotFound } from "./error-mapping.ts";
+import { refusingMalformedProtobuf } from "./malformed-protobuf.ts";
 import { type ApiServices, registerRoutes, SERVED_SERVICES } from "./routes.ts";
 import { restSurfaceKey } from "./surface.ts";
 
@@ -40,7 +41,10 @@ export function createApiHandler(options: ApiHandlerOptions) {
   });
   registerRoutes(router, options.services);
   const byPath = new Map<string, UniversalHandler>(
-    router.handlers.map((handler) => [handler.requestPath, handler]),
+    router.handlers.map((handler) => [
+      handler.requestPath,
+      refusingMalformedProtobuf(handler, options.requestMaxBytes),
+    ]),
   );
   const serveRest = createRestTranscoder({
     bindings: restBindingsOf(SERVED_SERVICES),

@@ -2,30 +2,45 @@ import type { DescMessage, Message } from "@bufbuild/protobuf";
 import type { Path } from "@bufbuild/protobuf/reflect";
 import { createValidator, type Violation } from "@bufbuild/protovalidate";
 import type { Interceptor } from "@connectrpc/connect";
-import { DomainError, ErrorCatalog } from "../../core/errors.ts";
+import { DomainError, ErrorCatalog, type ErrorProblem } from "../../core/errors.ts";
+import { malformedProtobufKey } from "./malformed-protobuf.ts";
+import { unstorableTextProblems } from "./storable-text.ts";
 
 /**
  * Checks every request against the protovalidate rules written in the protos, so
- * clients in any language see the same rules the server enforces. All violations
- * are reported at once, each with a JSON pointer into the request message.
+ * clients in any language see the same rules the server enforces, and for text that
+ * PostgreSQL could not store. All violations are reported at once, each with a JSON
+ * pointer into the request message.
  */
 export function validationInterceptor(): Interceptor {
   const validator = createValidator();
   return (next) => async (request) => {
+    const malformed = request.contextValues.get(malformedProtobufKey);
+    if (malformed) {
+      throw new DomainError(ErrorCatalog.malformedBody, `the request is not valid Protobuf: ${malformed}`);
+    }
     if (!request.stream) {
-      const result = validator.validate(request.method.input as DescMessage, request.message as Message);
-      if (result.kind === "invalid") throw validationError(result.violations);
+      const schema = request.method.input as DescMessage;
+      const result = validator.validate(schema, request.message as Message);
       if (result.kind === "error") throw result.error;
+      const problems = [
+        ...unstorableTextProblems(schema, request.message),
+        ...(result.kind === "invalid" ? result.violations.map(problemOf) : []),
+      ];
+      if (problems.length > 0) throw validationError(problems);
     }
     return next(request);
   };
 }
 
-function validationError(violations: Violation[]): DomainError {
-  const [first, ...rest] = violations.map((violation) => ({
+function problemOf(violation: Violation): ErrorProblem {
+  return {
     detail: `${fieldName(violation.field)}: ${violation.message}`,
     source: { pointer: pointerOf(violation.field) },
-  }));
+  };
+}
+
+function validationError([first, ...rest]: ErrorProblem[]): DomainError {
   if (!first) return new DomainError(ErrorCatalog.validation, "the request is invalid");
   return new DomainError(ErrorCatalog.validation, first.detail, first.source, rest);
 }
