@@ -9,6 +9,9 @@ export interface Caller {
   via: "jwt" | "api_key" | "anonymous";
 }
 
+/** The longest subject the audit log and the records that name their creator can hold. */
+export const MAX_SUBJECT_LENGTH = 255;
+
 export const ANONYMOUS: Caller = Object.freeze({ subject: "", roles: [], via: "anonymous" as const });
 
 /** The actor an audit record names. */

@@ -6,7 +6,7 @@ import {
   type JWTVerifyGetKey,
   jwtVerify,
 } from "jose";
-import type { Caller, Role } from "../../core/caller.ts";
+import { type Caller, MAX_SUBJECT_LENGTH, type Role } from "../../core/caller.ts";
 import { LocalLru } from "../../storage/index.ts";
 import type { AuthConfig } from "../config.ts";
 import { createJwksFromFile } from "./jwks-file.ts";
@@ -125,6 +125,12 @@ function callerOf(payload: JWTPayload, now: Date, skewSeconds: number): JwtCheck
   }
   if (typeof payload.sub !== "string" || payload.sub === "") {
     return { ok: false, reason: 'the token\'s "sub" claim is empty' };
+  }
+  if (payload.sub.length > MAX_SUBJECT_LENGTH || payload.sub.includes("\u0000")) {
+    return {
+      ok: false,
+      reason: `the token's "sub" claim must be at most ${MAX_SUBJECT_LENGTH} characters, without NUL`,
+    };
   }
   const claimed = payload.roles ?? [];
   if (!Array.isArray(claimed) || !claimed.every((role) => typeof role === "string")) {

@@ -1,0 +1,75 @@
+import { type DescMessage, getOption, hasOption } from "@bufbuild/protobuf";
+import type { MikroORM } from "@mikro-orm/postgresql";
+import { afterAll, describe, expect, it } from "vitest";
+import { MAX_SUBJECT_LENGTH } from "../../../core/caller.ts";
+import { field as fieldRules } from "../../../gen/buf/validate/validate_pb.ts";
+import { CreateApiKeyRequestSchema } from "../../../gen/platform/notification/v1/api_key_service_pb.ts";
+import { RegisterDeviceRequestSchema } from "../../../gen/platform/notification/v1/device_service_pb.ts";
+import { TemplateSchema } from "../../../gen/platform/notification/v1/template_service_pb.ts";
+import { createOrm } from "../../../server/infrastructure.ts";
+import { createLogger } from "../../../server/logger.ts";
+import { localServices } from "../../support/services.ts";
+
+// A value the API accepts must fit its column, or the caller gets a driver error (500)
+// instead of a validation error. Every bounded text column is accounted for here: it holds
+// a request field whose proto rule is at most its length, or a value the server writes.
+const FROM_REQUESTS: Record<string, [DescMessage, string]> = {
+  "notification_templates.name": [TemplateSchema, "name"],
+  "notification_templates.default_language_code": [TemplateSchema, "default_language_code"],
+  "device_tokens.app_version": [RegisterDeviceRequestSchema, "app_version"],
+  "api_keys.name": [CreateApiKeyRequestSchema, "name"],
+};
+
+// Written by the server, with the longest value it can write.
+const FROM_SERVER: Record<string, number> = {
+  // Enum values stored by their short names (email, push_fcm, android_fcm…).
+  "notification_templates.channel_type": "push_apns".length,
+  "device_tokens.device_platform": "android_fcm".length,
+  // nsk_ and eight hex characters.
+  "api_keys.prefix": 12,
+  // The caller's subject: a JWT's sub, bounded when the token is verified, or a key id.
+  "api_keys.created_by": MAX_SUBJECT_LENGTH,
+  "audit_log.actor_id": MAX_SUBJECT_LENGTH,
+  "audit_log.actor_type": "anonymous".length,
+  "audit_log.action": 64,
+  "audit_log.resource_type": 32,
+  "audit_log.resource_id": 64,
+  "audit_log.request_id": 128,
+};
+
+function maxLengthOf(schema: DescMessage, name: string): number | undefined {
+  const field = schema.fields.find((each) => each.name === name);
+  if (!field || !hasOption(field, fieldRules)) return undefined;
+  const rules = getOption(field, fieldRules);
+  return rules.type.case === "string" ? Number(rules.type.value.maxLen ?? Number.NaN) : undefined;
+}
+
+describe("bounded text columns and the API's rules", () => {
+  const orm: MikroORM = createOrm({ url: localServices().databaseUrl, poolMax: 2 }, createLogger("silent"));
+  afterAll(() => orm.close(true));
+
+  it("gives every varchar column a rule at most its length", async () => {
+    const columns = await orm.em
+      .getConnection()
+      .execute<
+        { table_name: string; column_name: string; character_maximum_length: number }[]
+      >(`SELECT table_name, column_name, character_maximum_length
+         FROM information_schema.columns
+        WHERE table_schema = current_schema() AND data_type = 'character varying'
+          AND table_name <> 'schema_migrations'`);
+    expect(columns.length).toBeGreaterThan(10);
+    for (const column of columns) {
+      const key = `${column.table_name}.${column.column_name}`;
+      const request = FROM_REQUESTS[key];
+      const limit = request ? maxLengthOf(...request) : FROM_SERVER[key];
+      expect({ column: key, accountedFor: limit !== undefined && !Number.isNaN(limit) }).toEqual({
+        column: key,
+        accountedFor: true,
+      });
+      expect({
+        column: key,
+        fits: (limit ?? Number.POSITIVE_INFINITY) <= column.character_maximum_length,
+      }).toEqual({ column: key, fits: true });
+    }
+  });
+});
