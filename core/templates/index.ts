@@ -10,4 +10,5 @@ export type {
   Variables,
 } from "./template.ts";
 export { type Preview, TemplateCatalog } from "./template-catalog.ts";
+export type { TemplateWriteCheck, VersionWriteCheck } from "./template-rules.ts";
 export type { TemplateStore } from "./template-store.ts";

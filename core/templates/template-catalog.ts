@@ -11,6 +11,7 @@ import type {
   TemplateVersion,
   Variables,
 } from "./template.ts";
+import { requireRevision, requireVersion, templateNotFound, versionNotFound } from "./template-rules.ts";
 import type { TemplateStore } from "./template-store.ts";
 
 export interface Preview extends RenderedContent {
@@ -28,7 +29,7 @@ export class TemplateCatalog {
 
   async get(id: string): Promise<Template> {
     const template = await this.store.get(id);
-    if (!template) throw notFound(id);
+    if (!template) throw templateNotFound(id);
     return template;
   }
 
@@ -36,25 +37,21 @@ export class TemplateCatalog {
     return this.store.list(filter);
   }
 
-  async update(
-    id: string,
-    draft: TemplateDraft,
-    expectedRevision: number,
-    caller: Caller,
-  ): Promise<Template> {
-    const current = await this.get(id);
-    if (draft.channel !== current.channel && current.latestVersion > 0) {
-      throw new DomainError(
-        ErrorCatalog.failedPrecondition,
-        "the channel of a template with versions cannot change: its content was written for the old one",
-        { pointer: "/template/channel_type" },
-      );
-    }
-    return this.store.update(id, draft, expectedRevision, caller);
+  update(id: string, draft: TemplateDraft, expectedRevision: number, caller: Caller): Promise<Template> {
+    return this.store.update(id, draft, caller, (current) => {
+      requireRevision(id, expectedRevision)(current);
+      if (current && draft.channel !== current.channel && current.latestVersion > 0) {
+        throw new DomainError(
+          ErrorCatalog.failedPrecondition,
+          "the channel of a template with versions cannot change: its content was written for the old one",
+          { pointer: "/template/channel_type" },
+        );
+      }
+    });
   }
 
   async delete(id: string, expectedRevision: number, caller: Caller): Promise<void> {
-    await this.store.delete(id, expectedRevision, caller);
+    await this.store.delete(id, caller, requireRevision(id, expectedRevision));
   }
 
   async createVersion(
@@ -64,7 +61,7 @@ export class TemplateCatalog {
   ): Promise<TemplateVersion> {
     const template = await this.get(templateId);
     assertContentFits(template, locales);
-    return this.store.addVersion(templateId, locales, caller);
+    return this.store.addVersion(templateId, locales, caller, requireRevision(templateId, 0));
   }
 
   async listVersions(templateId: string): Promise<TemplateVersion[]> {
@@ -87,12 +84,22 @@ export class TemplateCatalog {
     const template = await this.get(templateId);
     await this.getVersion(templateId, version);
     assertContentFits(template, locales);
-    return this.store.replaceVersion(templateId, version, locales, caller);
+    return this.store.replaceVersion(
+      templateId,
+      version,
+      locales,
+      caller,
+      requireVersion(templateId, version, { editable: true }),
+    );
   }
 
-  async activateVersion(templateId: string, version: number, caller: Caller): Promise<TemplateVersion> {
-    await this.getVersion(templateId, version);
-    return this.store.activateVersion(templateId, version, caller);
+  activateVersion(templateId: string, version: number, caller: Caller): Promise<TemplateVersion> {
+    return this.store.activateVersion(
+      templateId,
+      version,
+      caller,
+      requireVersion(templateId, version, { editable: false }),
+    );
   }
 
   /** Renders a version (0: the active one) in the locale closest to the one asked for. */
@@ -159,14 +166,4 @@ function assertContentFits(template: Template, locales: LocaleContent[]): void {
   }
   const [first, ...more] = problems;
   if (first) throw new DomainError(ErrorCatalog.validation, first.detail, first.source, more);
-}
-
-function notFound(id: string): DomainError {
-  return new DomainError(ErrorCatalog.notFound, `template ${id} does not exist`, { pointer: "/template_id" });
-}
-
-function versionNotFound(templateId: string, version: number): DomainError {
-  return new DomainError(ErrorCatalog.notFound, `template ${templateId} has no version ${version}`, {
-    pointer: "/version",
-  });
 }

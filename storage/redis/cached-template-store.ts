@@ -7,6 +7,8 @@ import type {
   TemplatePage,
   TemplateStore,
   TemplateVersion,
+  TemplateWriteCheck,
+  VersionWriteCheck,
 } from "../../core/templates/index.ts";
 import type { CacheSerializer, TwoLevelCache } from "./two-level-cache.ts";
 
@@ -68,21 +70,29 @@ export class CachedTemplateStore implements TemplateStore {
   async update(
     id: string,
     draft: TemplateDraft,
-    expectedRevision: number,
     caller: Caller,
+    check: TemplateWriteCheck,
   ): Promise<Template> {
-    const updated = await this.store.update(id, draft, expectedRevision, caller);
+    const updated = await this.store.update(id, draft, caller, check);
     await this.cache.invalidate(id.toLowerCase(), updated.revision);
     return updated;
   }
 
-  async delete(id: string, expectedRevision: number, caller: Caller): Promise<void> {
-    await this.store.delete(id, expectedRevision, caller);
+  async delete(id: string, caller: Caller, check: TemplateWriteCheck): Promise<void> {
+    await this.store.delete(id, caller, check);
     await this.cache.invalidate(id.toLowerCase(), DELETED);
   }
 
-  async addVersion(templateId: string, locales: LocaleContent[], caller: Caller): Promise<TemplateVersion> {
-    return this.afterVersionWrite(templateId, await this.store.addVersion(templateId, locales, caller));
+  async addVersion(
+    templateId: string,
+    locales: LocaleContent[],
+    caller: Caller,
+    check: TemplateWriteCheck,
+  ): Promise<TemplateVersion> {
+    return this.afterVersionWrite(
+      templateId,
+      await this.store.addVersion(templateId, locales, caller, check),
+    );
   }
 
   listVersions(templateId: string): Promise<TemplateVersion[]> {
@@ -98,15 +108,24 @@ export class CachedTemplateStore implements TemplateStore {
     version: number,
     locales: LocaleContent[],
     caller: Caller,
+    check: VersionWriteCheck,
   ): Promise<TemplateVersion> {
     return this.afterVersionWrite(
       templateId,
-      await this.store.replaceVersion(templateId, version, locales, caller),
+      await this.store.replaceVersion(templateId, version, locales, caller, check),
     );
   }
 
-  async activateVersion(templateId: string, version: number, caller: Caller): Promise<TemplateVersion> {
-    return this.afterVersionWrite(templateId, await this.store.activateVersion(templateId, version, caller));
+  async activateVersion(
+    templateId: string,
+    version: number,
+    caller: Caller,
+    check: VersionWriteCheck,
+  ): Promise<TemplateVersion> {
+    return this.afterVersionWrite(
+      templateId,
+      await this.store.activateVersion(templateId, version, caller, check),
+    );
   }
 
   /** A version write bumped the template's revision inside the store; read it to invalidate up to there. */

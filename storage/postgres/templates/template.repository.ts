@@ -11,6 +11,8 @@ import type {
   TemplatePage,
   TemplateStore,
   TemplateVersion,
+  TemplateWriteCheck,
+  VersionWriteCheck,
 } from "../../../core/templates/index.ts";
 import { recordAudit } from "../audit.ts";
 import { TemplateRow, TemplateVersionRow } from "./template-rows.ts";
@@ -86,11 +88,11 @@ export class TemplateRepository implements TemplateStore {
   async update(
     id: string,
     draft: TemplateDraft,
-    expectedRevision: number,
     caller: Caller,
+    check: TemplateWriteCheck,
   ): Promise<Template> {
     return this.write(async (em) => {
-      const row = await this.lockTemplate(em, id, expectedRevision);
+      const row = await this.lockTemplate(em, id, check);
       const before = templateOf(row);
       em.assign(row, { ...rowFields(draft), revision: row.revision + 1, updatedAt: new Date() });
       const after = templateOf(row);
@@ -106,9 +108,9 @@ export class TemplateRepository implements TemplateStore {
     });
   }
 
-  async delete(id: string, expectedRevision: number, caller: Caller): Promise<void> {
+  async delete(id: string, caller: Caller, check: TemplateWriteCheck): Promise<void> {
     await this.write(async (em) => {
-      const row = await this.lockTemplate(em, id, expectedRevision);
+      const row = await this.lockTemplate(em, id, check);
       const before = templateOf(row);
       em.assign(row, { deletedAt: new Date(), revision: row.revision + 1, updatedAt: new Date() });
       recordAudit(em, {
@@ -121,9 +123,14 @@ export class TemplateRepository implements TemplateStore {
     });
   }
 
-  async addVersion(templateId: string, locales: LocaleContent[], caller: Caller): Promise<TemplateVersion> {
+  async addVersion(
+    templateId: string,
+    locales: LocaleContent[],
+    caller: Caller,
+    check: TemplateWriteCheck,
+  ): Promise<TemplateVersion> {
     return this.write(async (em) => {
-      const template = await this.lockTemplate(em, templateId, 0);
+      const template = await this.lockTemplate(em, templateId, check);
       const now = new Date();
       const version = template.latestVersion + 1;
       em.assign(template, { latestVersion: version, revision: template.revision + 1, updatedAt: now });
@@ -168,17 +175,10 @@ export class TemplateRepository implements TemplateStore {
     version: number,
     locales: LocaleContent[],
     caller: Caller,
+    check: VersionWriteCheck,
   ): Promise<TemplateVersion> {
     return this.write(async (em) => {
-      const template = await this.lockTemplate(em, templateId, 0);
-      const row = await this.findVersion(em, templateId, version);
-      if (row.activatedAt) {
-        throw new DomainError(
-          ErrorCatalog.failedPrecondition,
-          `version ${version} was activated and can no longer change: create a new version`,
-          { pointer: "/version" },
-        );
-      }
+      const { template, row } = await this.lockVersion(em, templateId, version, check);
       const before = versionOf(row, template.activeVersion);
       em.assign(row, { locales, updatedAt: new Date() });
       em.assign(template, { revision: template.revision + 1, updatedAt: new Date() });
@@ -195,10 +195,14 @@ export class TemplateRepository implements TemplateStore {
     });
   }
 
-  async activateVersion(templateId: string, version: number, caller: Caller): Promise<TemplateVersion> {
+  async activateVersion(
+    templateId: string,
+    version: number,
+    caller: Caller,
+    check: VersionWriteCheck,
+  ): Promise<TemplateVersion> {
     return this.write(async (em) => {
-      const template = await this.lockTemplate(em, templateId, 0);
-      const row = await this.findVersion(em, templateId, version);
+      const { template, row } = await this.lockVersion(em, templateId, version, check);
       const now = new Date();
       const before = { activeVersion: template.activeVersion };
       em.assign(template, { activeVersion: version, revision: template.revision + 1, updatedAt: now });
@@ -229,39 +233,42 @@ export class TemplateRepository implements TemplateStore {
     }
   }
 
+  /** The template, locked for the rest of the transaction, once `check` let the write go on. */
   private async lockTemplate(
     em: EntityManager,
     id: string,
-    expectedRevision: number,
+    check: TemplateWriteCheck,
   ): Promise<TemplateEntity> {
     const row = await em.findOne(
       TemplateRow,
       { id, deletedAt: null },
       { lockMode: LockMode.PESSIMISTIC_WRITE },
     );
-    if (!row) {
-      throw new DomainError(ErrorCatalog.notFound, `template ${id} does not exist`, {
-        pointer: "/template_id",
-      });
-    }
-    if (expectedRevision !== 0 && row.revision !== expectedRevision) {
-      throw new DomainError(
-        ErrorCatalog.staleRevision,
-        `template ${id} is at revision ${row.revision}, not ${expectedRevision}: read it again and retry`,
-        { pointer: "/expected_revision" },
-      );
-    }
+    check(row ? templateOf(row) : undefined);
+    if (!row) throw new Error(`the write check let a write to missing template ${id} through`);
     return row;
   }
 
-  private async findVersion(em: EntityManager, templateId: string, version: number): Promise<VersionEntity> {
-    const row = await em.findOne(TemplateVersionRow, { templateId, version });
-    if (!row) {
-      throw new DomainError(ErrorCatalog.notFound, `template ${templateId} has no version ${version}`, {
-        pointer: "/version",
-      });
+  private async lockVersion(
+    em: EntityManager,
+    templateId: string,
+    version: number,
+    check: VersionWriteCheck,
+  ): Promise<{ template: TemplateEntity; row: VersionEntity }> {
+    const template = await em.findOne(
+      TemplateRow,
+      { id: templateId, deletedAt: null },
+      { lockMode: LockMode.PESSIMISTIC_WRITE },
+    );
+    const row = template ? await em.findOne(TemplateVersionRow, { templateId, version }) : null;
+    check(
+      template ? templateOf(template) : undefined,
+      row && template ? versionOf(row, template.activeVersion) : undefined,
+    );
+    if (!template || !row) {
+      throw new Error(`the write check let a write to missing version ${version} of ${templateId} through`);
     }
-    return row;
+    return { template, row };
   }
 }
 

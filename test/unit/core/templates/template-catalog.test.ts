@@ -10,7 +10,10 @@ import {
   type TemplateVersion,
 } from "../../../../core/templates/index.ts";
 
-/** An in-memory TemplateStore: enough to test the rules the catalog adds above any store. */
+/**
+ * An in-memory TemplateStore that only keeps what it is given: every rule (existence,
+ * revisions, immutability) is the catalog's, through the checks it passes.
+ */
 function memoryStore(): TemplateStore {
   const templates = new Map<string, Template>();
   const versions = new Map<string, TemplateVersion[]>();
@@ -44,15 +47,18 @@ function memoryStore(): TemplateStore {
     async list() {
       return { templates: [...templates.values()], nextPageToken: "" };
     },
-    async update(id, draft) {
+    async update(id, draft, _caller, check) {
+      check(templates.get(id));
       const template = { ...mustGet(id), ...draft, revision: mustGet(id).revision + 1 };
       templates.set(id, template);
       return template;
     },
-    async delete(id) {
+    async delete(id, _caller, check) {
+      check(templates.get(id));
       templates.delete(id);
     },
-    async addVersion(templateId, locales: LocaleContent[]) {
+    async addVersion(templateId, locales: LocaleContent[], _caller, check) {
+      check(templates.get(templateId));
       const template = mustGet(templateId);
       const version = {
         templateId,
@@ -73,13 +79,18 @@ function memoryStore(): TemplateStore {
     async getVersion(templateId, version) {
       return versions.get(templateId)?.find((each) => each.version === version);
     },
-    async replaceVersion(templateId, version, locales) {
+    async replaceVersion(templateId, version, locales, _caller, check) {
       const found = versions.get(templateId)?.find((each) => each.version === version);
+      check(templates.get(templateId), found);
       if (!found) throw new Error("no version");
       found.locales = locales;
       return found;
     },
-    async activateVersion(templateId, version) {
+    async activateVersion(templateId, version, _caller, check) {
+      check(
+        templates.get(templateId),
+        versions.get(templateId)?.find((each) => each.version === version),
+      );
       templates.set(templateId, { ...mustGet(templateId), activeVersion: version });
       const found = versions.get(templateId)?.find((each) => each.version === version);
       if (!found) throw new Error("no version");
@@ -172,6 +183,40 @@ describe("TemplateCatalog", () => {
         "/template/channel_type",
         "the channel of a template with versions cannot change: its content was written for the old one",
       ],
+    ]);
+  });
+
+  it("refuses a write based on another revision than the current one, unless it names none", async () => {
+    const catalog = new TemplateCatalog(memoryStore());
+    const template = await catalog.create(emailDraft, ANONYMOUS);
+    const updated = await catalog.update(template.id, { ...emailDraft, description: "v2" }, 1, ANONYMOUS);
+    expect(updated.revision).toBe(2);
+    expect(await problemsOf(catalog.update(template.id, emailDraft, 1, ANONYMOUS))).toEqual([
+      ["/expected_revision", `template ${template.id} is at revision 2, not 1: read it again and retry`],
+    ]);
+    expect(await problemsOf(catalog.delete(template.id, 7, ANONYMOUS))).toEqual([
+      ["/expected_revision", `template ${template.id} is at revision 2, not 7: read it again and retry`],
+    ]);
+    expect((await catalog.update(template.id, emailDraft, 0, ANONYMOUS)).revision).toBe(3);
+  });
+
+  it("never changes a version once it was activated", async () => {
+    const catalog = new TemplateCatalog(memoryStore());
+    const template = await catalog.create(emailDraft, ANONYMOUS);
+    await catalog.createVersion(template.id, [locale("ru")], ANONYMOUS);
+    const edited = await catalog.updateVersion(
+      template.id,
+      1,
+      [locale("ru", { body: "draft 2" })],
+      ANONYMOUS,
+    );
+    expect(edited.locales[0]?.body).toBe("draft 2");
+    await catalog.activateVersion(template.id, 1, ANONYMOUS);
+    expect(await problemsOf(catalog.updateVersion(template.id, 1, [locale("ru")], ANONYMOUS))).toEqual([
+      ["/version", "version 1 was activated and can no longer change: create a new version"],
+    ]);
+    expect(await problemsOf(catalog.activateVersion(template.id, 2, ANONYMOUS))).toEqual([
+      ["/version", `template ${template.id} has no version 2`],
     ]);
   });
 
