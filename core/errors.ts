@@ -21,12 +21,10 @@ export interface ErrorEntry {
   kind: ErrorKind;
   /** Short Russian title, as the platform's API standard asks. */
   title: string;
-  /** For errors of the HTTP exchange itself, the exact REST status (405, 413, 415). */
-  httpStatus?: number;
 }
 
-function entry(code: string, kind: ErrorKind, title: string, httpStatus?: number): ErrorEntry {
-  return httpStatus === undefined ? { code, kind, title } : { code, kind, title, httpStatus };
+function entry(code: string, kind: ErrorKind, title: string): ErrorEntry {
+  return { code, kind, title };
 }
 
 export const ErrorCatalog = {
@@ -34,18 +32,17 @@ export const ErrorCatalog = {
   malformedBody: entry("MALFORMED_REQUEST_BODY", "invalid_argument", "Тело запроса не разобрано"),
   notFound: entry("NOT_FOUND", "not_found", "Ресурс не найден"),
   routeNotFound: entry("ROUTE_NOT_FOUND", "not_found", "Маршрут не найден"),
-  methodNotAllowed: entry("METHOD_NOT_ALLOWED", "unimplemented", "Метод не поддерживается", 405),
+  methodNotAllowed: entry("METHOD_NOT_ALLOWED", "unimplemented", "Метод не поддерживается"),
   unsupportedMediaType: entry(
     "UNSUPPORTED_MEDIA_TYPE",
     "invalid_argument",
     "Неподдерживаемый тип содержимого",
-    415,
   ),
-  payloadTooLarge: entry("PAYLOAD_TOO_LARGE", "too_large", "Слишком большой запрос", 413),
+  payloadTooLarge: entry("PAYLOAD_TOO_LARGE", "too_large", "Слишком большой запрос"),
   alreadyExists: entry("ALREADY_EXISTS", "already_exists", "Ресурс уже существует"),
   conflict: entry("CONFLICT", "conflict", "Конфликт версий ресурса"),
   // The caller's expected revision (or If-Match) is not the current one.
-  staleRevision: entry("STALE_REVISION", "conflict", "Ресурс изменён другим запросом", 412),
+  staleRevision: entry("STALE_REVISION", "conflict", "Ресурс изменён другим запросом"),
   // The operation does not fit the resource's state (an active version is immutable, say).
   failedPrecondition: entry(
     "FAILED_PRECONDITION",
@@ -58,12 +55,6 @@ export const ErrorCatalog = {
   unavailable: entry("SERVICE_UNAVAILABLE", "unavailable", "Сервис временно недоступен"),
   internal: entry("INTERNAL_ERROR", "internal", "Внутренняя ошибка сервиса"),
 } as const satisfies Record<string, ErrorEntry>;
-
-const ENTRIES_BY_CODE = new Map<string, ErrorEntry>(Object.values(ErrorCatalog).map((e) => [e.code, e]));
-
-export function errorEntryOf(code: string): ErrorEntry | undefined {
-  return ENTRIES_BY_CODE.get(code);
-}
 
 /** Where in the request the problem is: a JSON pointer into the body, or a parameter name. */
 export interface ErrorSource {

@@ -1,11 +1,5 @@
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
-import {
-  DomainError,
-  ErrorCatalog,
-  type ErrorEntry,
-  type ErrorKind,
-  errorEntryOf,
-} from "../../core/errors.ts";
+import { DomainError, ErrorCatalog, type ErrorEntry, type ErrorKind } from "../../core/errors.ts";
 import type { Logger } from "../../core/logger.ts";
 import { type ErrorDetail, ErrorDetailSchema } from "../../gen/platform/notification/v1/errors_pb.ts";
 import { writeJson } from "../http-json.ts";
@@ -36,6 +30,15 @@ const ENTRY_OF_CODE: Partial<Record<Code, ErrorEntry>> = {
   [Code.PermissionDenied]: ErrorCatalog.permissionDenied,
   [Code.ResourceExhausted]: ErrorCatalog.rateLimited,
   [Code.Unavailable]: ErrorCatalog.unavailable,
+};
+
+// Errors HTTP has a more exact status for than their Connect code's: the exchange's own
+// (405, 413, 415) and a failed If-Match (412).
+const EXACT_HTTP_STATUS: Partial<Record<string, number>> = {
+  [ErrorCatalog.methodNotAllowed.code]: 405,
+  [ErrorCatalog.payloadTooLarge.code]: 413,
+  [ErrorCatalog.unsupportedMediaType.code]: 415,
+  [ErrorCatalog.staleRevision.code]: 412,
 };
 
 const HTTP_STATUS_OF_CODE: Record<Code, number> = {
@@ -128,7 +131,7 @@ export function restErrorOf(error: ConnectError): { status: number; body: RestEr
           ...sourceOf(detail.pointer, detail.parameter),
         }))
       : [{ code: fallback.code, title: fallback.title, detail: error.rawMessage }];
-  const exactStatus = details[0] && errorEntryOf(details[0].code)?.httpStatus;
+  const exactStatus = details[0] && EXACT_HTTP_STATUS[details[0].code];
   return { status: exactStatus ?? HTTP_STATUS_OF_CODE[error.code], body: { errors: items } };
 }
 
