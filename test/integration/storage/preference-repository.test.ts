@@ -100,7 +100,11 @@ describe("PreferenceRepository on PostgreSQL", () => {
     const userId = randomUUID();
     await manager.update({ userId, settings: quiet, expectedRevision: 0 }, service);
     await manager.update({ userId, settings: quiet, expectedRevision: 1 }, service);
-    await manager.update({ userId, settings: quiet, expectedRevision: 1 }, service).catch(() => undefined);
+    await expect(
+      manager.update({ userId, settings: quiet, expectedRevision: 1 }, service),
+    ).rejects.toMatchObject({
+      entry: { code: "STALE_REVISION" },
+    });
     const rows = await auditOf(userId);
     expect(
       rows.map((row) => [row.action, row.actor_id, row.before?.revision ?? null, row.after.revision]),
