@@ -266,6 +266,21 @@ describe("binary Protobuf that does not decode", () => {
     expect(anonymous.status).toBe("16");
   });
 
+  it("answers INVALID_ARGUMENT (3) over gRPC-Web", async () => {
+    for (const [name, bytes] of Object.entries(MALFORMED)) {
+      const response = await fetch(`${service.httpUrl}${CREATE_TEMPLATE}`, {
+        method: "POST",
+        headers: { ...admin, "content-type": "application/grpc-web+proto", "x-grpc-web": "1" },
+        body: envelope(bytes),
+      });
+      const body = new Uint8Array(await response.arrayBuffer());
+      // The trailers travel in the body as the last frame, flagged 0x80.
+      const trailerAt = body.findIndex((byte, index) => byte === 0x80 && index + 5 <= body.length);
+      const trailers = Buffer.from(body.subarray(trailerAt + 5)).toString("utf8");
+      expect({ name, status: /grpc-status: ?(\d+)/i.exec(trailers)?.[1] }).toEqual({ name, status: "3" });
+    }
+  });
+
   it("judges compressed messages by what they decompress to", async () => {
     const authorization = `Bearer ${bearerToken("bad-input-admin", ["admin"])}`;
     const valid = toBinary(
