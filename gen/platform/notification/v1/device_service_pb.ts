@@ -90,7 +90,9 @@ export type RegisterDeviceRequest = Message<"platform.notification.v1.RegisterDe
   platform: DevicePlatform;
 
   /**
-   * A token is unique: registering it for another user moves it to that user.
+   * A token is unique. Registering a token that another user holds moves it to this user
+   * when the caller is a service or an admin (audited as "device.move"); a caller with the
+   * user role is refused with ALREADY_EXISTS, and learns nothing about the other device.
    *
    * @generated from field: string token = 3;
    */
