@@ -489,12 +489,28 @@ describe("PreferenceService and DeviceService, built and run as processes", () =
 
   it("never writes a device token into the logs", async () => {
     const token = `fcm_secret_${randomUUID()}`;
-    const response = await fetch(`${rest(a)}/devices/users/${randomUUID()}`, {
-      method: "POST",
-      headers: { ...authHeaders(), "content-type": "application/json" },
-      body: JSON.stringify({ platform: "DEVICE_PLATFORM_ANDROID_FCM", token }),
-    });
-    expect(response.status).toBe(200);
+    const register = (userId: string, headers: Record<string, string>) =>
+      fetch(`${rest(a)}/devices/users/${userId}`, {
+        method: "POST",
+        headers: { ...headers, "content-type": "application/json" },
+        body: JSON.stringify({ platform: "DEVICE_PLATFORM_ANDROID_FCM", token }),
+      });
+    const [owner, thief] = [randomUUID(), randomUUID()];
+    expect((await register(owner, authHeaders())).status).toBe(200);
+    expect((await register(thief, authHeaders(thief, ["user"]))).status).toBe(409);
+    // The search below means something only if the lines about these calls are there.
+    const lines = () =>
+      a.logs.filter(
+        (line) =>
+          line.message === "rpc" &&
+          line.procedure === "platform.notification.v1.DeviceService/RegisterDevice",
+      );
+    const logged = await eventually(
+      async () => lines().some((line) => line.code === "AlreadyExists" && typeof line.reason === "string"),
+      5_000,
+    );
+    expect(logged, a.output()).toBe(true);
+    expect(lines().some((line) => line.code === "ok" && line.surface === "rest")).toBe(true);
     expect(a.output()).not.toContain(token);
   });
 

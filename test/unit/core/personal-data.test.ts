@@ -26,6 +26,84 @@ describe("redactPersonalData", () => {
     expect(text).toContain("550 mailbox pd:");
   });
 
+  it("knows a personal field in every proto and JSON spelling", () => {
+    const spellings = [
+      "email_to",
+      "emailTo",
+      "phone_to",
+      "phoneTo",
+      "PHONE-TO",
+      "device_token",
+      "deviceToken",
+      "token",
+      "recipient",
+      "recipient_email",
+      "recipientPhone",
+      "recipientAddress",
+      "recipient_device_token",
+    ];
+    for (const key of spellings) {
+      expect(redactPersonalData({ [key]: "secret-value-1" }), key).toEqual({
+        [key]: fingerprint("secret-value-1"),
+      });
+    }
+    for (const key of ["device_tokens", "deviceTokens"]) {
+      expect(redactPersonalData({ [key]: ["tok-a", "tok-b"] }), key).toEqual({
+        [key]: [fingerprint("tok-a"), fingerprint("tok-b")],
+      });
+    }
+    const kept = {
+      userId: "u-1",
+      recipientId: "r-1",
+      recipients: [{ user_id: "u-2" }],
+      token_fingerprint: "pd:1",
+    };
+    expect(redactPersonalData(kept)).toEqual(kept);
+  });
+
+  it("finds token-shaped strings in free text", () => {
+    const fcm = `dXk1:APA91b${"Hq-7_x".repeat(25)}`;
+    const apns = "a1b2c3d4".repeat(8);
+    const jwt =
+      "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1LTEiLCJyb2xlcyI6WyJ1c2VyIl19.c2lnbmF0dXJlLW9mLXRoZS10b2tlbg";
+    const apiKey = `nsk_${"0f".repeat(16)}_${"A1b2_-".repeat(7)}x`;
+    for (const secret of [fcm, apns, jwt, apiKey]) {
+      const text = redactText(`push refused for ${secret}, retrying`);
+      expect(text, secret).toBe(`push refused for ${fingerprint(secret)}, retrying`);
+    }
+  });
+
+  it("catches phone numbers as people write them", () => {
+    for (const phone of [
+      "+7 (912) 345-67-89",
+      "+79123456789",
+      "89123456789",
+      "8 (912) 345-67-89",
+      "8-912-345-67-89",
+      "+7 912 345 67 89",
+      "+44 20 7946 0958",
+    ]) {
+      expect(redactText(`call ${phone} now`), phone).toBe(`call ${fingerprint(phone)} now`);
+    }
+  });
+
+  it("leaves dates, times, ids, IP addresses and counts readable", () => {
+    for (const text of [
+      "2026-12-01 10:22:33",
+      "2026-12-01T10:22:33.123Z",
+      "at 10:22:33.123 on 01.12.2026",
+      "192.168.100.200",
+      "10.0.0.1:5432",
+      "6f1c1d2e-8a1b-4c3d-9e4f-5a6b7c8d9e01",
+      "12345678-1234-4234-8234-123456789012",
+      "78123456-7891-4234-8234-123456789012",
+      "took 1500 ms on attempt 3 of 10, code 23505, port 8081",
+      "pd:0123456789ab",
+    ]) {
+      expect(redactText(text)).toBe(text);
+    }
+  });
+
   it("keeps ordinary values and the shape of errors", () => {
     const error = new Error("SMTP refused ivan@example.com");
     const redacted = redactPersonalData({ attempt: 3, ok: false, err: error }) as {
