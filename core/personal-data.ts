@@ -129,8 +129,13 @@ export function redactPersonalData(value: unknown, depth = 0): unknown {
   return copy;
 }
 
-function redactErrorText(text: string): string {
+// A URL's password, as a connection error may print its URL.
+const URL_PASSWORD = /\/\/([^:/@\s]+):[^@/\s]*@/g;
+
+/** An error's text with personal values, the values drivers quote and URL passwords hidden. */
+export function redactErrorText(text: string): string {
   return redactText(text)
+    .replace(URL_PASSWORD, "//$1:***@")
     .replace(QUOTED_VALUE, (_, quoted: string) => `: "${fingerprint(quoted)}"`)
     .replace(SQL_LITERAL, (_, literal: string) => `'${fingerprint(literal)}'`)
     .replace(KEY_VALUE, (_, key: string, value: string) => `(${key})=(${fingerprint(value)})`)

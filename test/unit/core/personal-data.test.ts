@@ -1,6 +1,6 @@
 import { Writable } from "node:stream";
 import { describe, expect, it } from "vitest";
-import { fingerprint, redactPersonalData, redactText } from "../../../core/personal-data.ts";
+import { fingerprint, redactErrorText, redactPersonalData, redactText } from "../../../core/personal-data.ts";
 import { createLogger } from "../../../server/logger.ts";
 
 describe("redactPersonalData", () => {
@@ -102,6 +102,12 @@ describe("redactPersonalData", () => {
     ]) {
       expect(redactText(text)).toBe(text);
     }
+  });
+
+  it("hides a URL's password in error text, keeping the host and port", () => {
+    expect(redactErrorText("cannot reach http://registry:s3cret@10.0.0.7:8081/config")).toBe(
+      "cannot reach http://registry:***@10.0.0.7:8081/config",
+    );
   });
 
   it("keeps ordinary values and the shape of errors", () => {
