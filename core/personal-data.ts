@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import type { Caller } from "./caller.ts";
 
 // Fields that hold a recipient's address, phone, device token, credentials or a
 // message body (ФЗ-152): they never reach a log in clear. Keys are compared normalised
@@ -147,4 +148,28 @@ function redactField(field: unknown): string | string[] {
   if (typeof field === "string") return fingerprint(field);
   if (Array.isArray(field) && field.every((item) => typeof item === "string")) return field.map(fingerprint);
   return "[redacted]";
+}
+
+/**
+ * What support staff see of an address, phone number or device token: the first 4 and
+ * last 4 characters with "…" between them, or "…" alone for a value shorter than 16
+ * characters, so at least half of it stays hidden.
+ */
+export function maskForSupport(value: string): string {
+  const chars = [...value];
+  if (chars.length < 16) return "…";
+  return `${chars.slice(0, 4).join("")}…${chars.slice(-4).join("")}`;
+}
+
+/**
+ * How `caller` sees the personal data of user `ownerId`: in full for an admin, a service
+ * and the user themself; masked (maskForSupport) for everyone else, such as support.
+ * Every answer carrying an address, phone or token passes its values through this.
+ */
+export function personalDataView(caller: Caller, ownerId: string): (value: string) => string {
+  const inFull =
+    caller.roles.includes("admin") ||
+    caller.roles.includes("service") ||
+    (caller.roles.includes("user") && caller.subject !== "" && caller.subject === ownerId);
+  return inFull ? (value) => value : maskForSupport;
 }

@@ -487,6 +487,49 @@ describe("PreferenceService and DeviceService, built and run as processes", () =
     }
   });
 
+  it("shows support a device token masked, and admins, services and its user the token in full", async () => {
+    const user = randomUUID();
+    const token = `fcm_${randomUUID()}`;
+    const registered = await fetch(`${rest(a)}/devices/users/${user}`, {
+      method: "POST",
+      headers: { ...authHeaders(), "content-type": "application/json" },
+      body: JSON.stringify({ platform: "DEVICE_PLATFORM_ANDROID_FCM", token }),
+    });
+    expect(registered.status).toBe(200);
+    const masked = `${token.slice(0, 4)}…${token.slice(-4)}`;
+    const callers: [string, Parameters<typeof authHeaders>, string][] = [
+      ["admin", ["admin-1", ["admin"]], token],
+      ["service", ["order-service", ["service"]], token],
+      ["user-own", [user, ["user"]], token],
+      ["support", ["support-1", ["support"]], masked],
+    ];
+    for (const [who, [subject, roles], expected] of callers) {
+      const response = await fetch(`${rest(a)}/devices/users/${user}`, {
+        headers: authHeaders(subject, roles),
+      });
+      const text = await response.text();
+      expect(response.status, who).toBe(200);
+      expect(
+        (JSON.parse(text) as { devices: { token: string }[] }).devices.map((d) => d.token),
+        who,
+      ).toEqual([expected]);
+      if (expected !== token) expect(text, who).not.toContain(token.slice(4, -4));
+
+      const overConnect = await createClient(
+        DeviceService,
+        createConnectTransport({
+          baseUrl: a.httpUrl,
+          httpVersion: "1.1",
+          interceptors: [authInterceptor(subject, roles)],
+        }),
+      ).listDevices({ userId: user });
+      expect(
+        overConnect.devices.map((device) => device.token),
+        `${who} over Connect`,
+      ).toEqual([expected]);
+    }
+  });
+
   it("never writes a device token into the logs", async () => {
     const token = `fcm_secret_${randomUUID()}`;
     const register = (userId: string, headers: Record<string, string>) =>

@@ -1,6 +1,14 @@
 import { Writable } from "node:stream";
 import { describe, expect, it } from "vitest";
-import { fingerprint, redactErrorText, redactPersonalData, redactText } from "../../../core/personal-data.ts";
+import type { Caller } from "../../../core/caller.ts";
+import {
+  fingerprint,
+  maskForSupport,
+  personalDataView,
+  redactErrorText,
+  redactPersonalData,
+  redactText,
+} from "../../../core/personal-data.ts";
 import { createLogger } from "../../../server/logger.ts";
 
 describe("redactPersonalData", () => {
@@ -130,6 +138,32 @@ describe("redactPersonalData", () => {
     expect(redacted).not.toContain("fcm-token-secret");
     expect(redacted).toContain('constraint \\"uq_x\\"');
     expect(redacted).toContain(`: \\"${fingerprint("fcm-token-secret")}\\"`);
+  });
+});
+
+describe("personal data in answers", () => {
+  it("masks a value for support: first 4 and last 4 characters, or all of a short one", () => {
+    expect(maskForSupport("fcm_0123456789abcdef")).toBe("fcm_…cdef");
+    expect(maskForSupport("ivan.petrov@example.com")).toBe("ivan….com");
+    expect(maskForSupport("short-token-15c")).toBe("…");
+    expect(maskForSupport("")).toBe("…");
+  });
+
+  it("shows admins, services and the user themself the value in full, everyone else masked", () => {
+    const owner = "6f1c1d2e-8a1b-4c3d-9e4f-5a6b7c8d9e01";
+    const token = "dXk1:APA91bHq-7_xHq-7_x";
+    const as = (subject: string, roles: Caller["roles"]): Caller => ({ subject, roles, via: "jwt" });
+    const cases: [Caller, string][] = [
+      [as("admin-1", ["admin"]), token],
+      [as("order-service", ["service"]), token],
+      [as(owner, ["user"]), token],
+      [as("support-1", ["support"]), "dXk1…-7_x"],
+      [as("someone-else", ["user"]), maskForSupport(token)],
+      [as(owner, ["support"]), maskForSupport(token)],
+      [as("", ["user"]), maskForSupport(token)],
+    ];
+    for (const [caller, seen] of cases)
+      expect(personalDataView(caller, owner)(token), caller.subject).toBe(seen);
   });
 });
 

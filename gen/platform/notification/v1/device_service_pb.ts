@@ -39,7 +39,9 @@ export type Device = Message<"platform.notification.v1.Device"> & {
   platform: DevicePlatform;
 
   /**
-   * The FCM registration token or APNs device token.
+   * The FCM registration token or APNs device token. Admins, services and the user themself
+   * see it in full; any other caller (support) sees it masked: its first 4 and last 4
+   * characters with "…" between them, or "…" alone for a token shorter than 16 characters.
    *
    * @generated from field: string token = 4;
    */
