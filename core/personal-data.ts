@@ -87,8 +87,9 @@ const TEXT_PATTERNS: RegExp[] = [
 // A database error quotes the offending value after a colon (PostgreSQL: `invalid input
 // syntax for type uuid: "…"`), while identifiers it quotes follow a word (`constraint "…"`).
 const QUOTED_VALUE = /: "([^"]*)"/g;
-// SQL literals, as a failed query's text shows them: `values ('…', '…')`.
-const SQL_LITERAL = /'((?:[^']|'')*)'/g;
+// SQL literals, as a failed query's text or an ORM's dump of an entity shows them:
+// `values ('…', '…')`. Not an apostrophe inside a word ("the token's", "isn't").
+const SQL_LITERAL = /(?<!\w)'((?:[^']|'')*)'(?!\w)/g;
 // pg's details, which MikroORM appends to its exceptions' messages: `Key (token)=(…)` of a
 // unique violation and `Failing row contains (…)` of a not-null or check violation.
 const KEY_VALUE = /\(([^()]*)\)=\(([^()]*)\)/g;

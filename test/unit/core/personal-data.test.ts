@@ -112,6 +112,14 @@ describe("redactPersonalData", () => {
     }
   });
 
+  it("hides SQL literals in error text, not the apostrophes of prose", () => {
+    expect(redactErrorText("insert into t values ('fcm:abc', 'it''s')")).toBe(
+      `insert into t values ('${fingerprint("fcm:abc")}', '${fingerprint("it''s")}')`,
+    );
+    const prose = "the token's issuer isn't accepted";
+    expect(redactErrorText(prose)).toBe(prose);
+  });
+
   it("hides a URL's password in error text, keeping the host and port", () => {
     expect(redactErrorText("cannot reach http://registry:s3cret@10.0.0.7:8081/config")).toBe(
       "cannot reach http://registry:***@10.0.0.7:8081/config",
