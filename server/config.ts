@@ -18,6 +18,8 @@ export interface Config {
   shutdownTimeoutMs: number;
   healthProbeTimeoutMs: number;
   healthWatchIntervalMs: number;
+  /** Whether /readyz tells anyone each dependency's state and reason; otherwise only admins see them. */
+  readyzDetails: boolean;
   postgres: { url: string; poolMax: number };
   redis: { url: string };
   kafka: { brokers: string[]; clientId: string; topicPartitions: number; replicationFactor: number };
@@ -101,6 +103,15 @@ class EnvReader {
       this.problems.push(`${name} must use ${protocols.join(" or ")}, got "${parsed.protocol}"`);
     }
     return value;
+  }
+
+  boolean(name: string, fallback: boolean): boolean {
+    const raw = this.env[name]?.trim().toLowerCase();
+    if (!raw) return fallback;
+    if (raw === "true" || raw === "1") return true;
+    if (raw === "false" || raw === "0") return false;
+    this.problems.push(`${name} must be true or false, got "${raw}"`);
+    return fallback;
   }
 
   oneOf<T extends string>(name: string, allowed: readonly T[], fallback: T): T {
@@ -202,6 +213,7 @@ export function loadConfig(env: Env, roleOverride?: string): Config {
     shutdownTimeoutMs: read.integer("SHUTDOWN_TIMEOUT_MS", 10_000, 100, 300_000),
     healthProbeTimeoutMs: read.integer("HEALTH_PROBE_TIMEOUT_MS", 1_500, 50, 60_000),
     healthWatchIntervalMs: read.integer("HEALTH_WATCH_INTERVAL_MS", 2_000, 100, 600_000),
+    readyzDetails: read.boolean("READYZ_DETAILS", false),
     postgres: {
       url: read.url("DATABASE_URL", ["postgres:", "postgresql:"]),
       poolMax: read.integer("DATABASE_POOL_MAX", 10, 1, 500),

@@ -1,13 +1,31 @@
-import type { HealthMonitor } from "./health/health-monitor.ts";
+import type { Caller } from "../core/caller.ts";
+import type { Authenticator } from "./auth/authenticator.ts";
+import type { HealthMonitor, HealthReport } from "./health/health-monitor.ts";
 import { writeJson, writeText } from "./http-json.ts";
 import type { Request, Response } from "./http-servers.ts";
 import type { Metrics } from "./metrics.ts";
+
+export interface OpsOptions {
+  /** Everyone sees each dependency's state and reason at /readyz (READYZ_DETAILS). */
+  readyzDetails: boolean;
+  /** Who calls, so an admin sees the details even when they are off for everyone else. */
+  authenticate?: Authenticator;
+}
 
 /**
  * Liveness, readiness and Prometheus metrics, served by every role on its HTTP port.
  * Returns false when the path is not one of them.
  */
-export function createOpsEndpoints(monitor: HealthMonitor, metrics: Metrics) {
+export function createOpsEndpoints(monitor: HealthMonitor, metrics: Metrics, options: OpsOptions) {
+  // A load balancer needs serving or not; why a dependency is down (hosts, ports, driver
+  // messages) is for operators only.
+  async function showsDetails(request: Request): Promise<boolean> {
+    if (options.readyzDetails) return true;
+    if (!options.authenticate) return false;
+    const caller: Caller | undefined = await options.authenticate(headersOf(request)).catch(() => undefined);
+    return caller?.roles.includes("admin") ?? false;
+  }
+
   return async function serveOps(request: Request, response: Response): Promise<boolean> {
     const path = (request.url ?? "/").split("?", 1)[0];
     if (request.method !== "GET" && request.method !== "HEAD") return false;
@@ -17,16 +35,12 @@ export function createOpsEndpoints(monitor: HealthMonitor, metrics: Metrics) {
         return true;
       case "/readyz": {
         const report = await monitor.report();
-        const dependencies = Object.fromEntries(
-          [...report.dependencies].map(([name, result]) => [
-            name,
-            result.reason ? result : { state: result.state },
-          ]),
-        );
-        writeJson(response, report.overall === "serving" ? 200 : 503, {
-          status: report.overall,
-          dependencies,
-        });
+        const status = report.overall === "serving" ? 200 : 503;
+        if (!(await showsDetails(request))) {
+          writeJson(response, status, { status: report.overall });
+        } else {
+          writeJson(response, status, { status: report.overall, dependencies: detailsOf(report) });
+        }
         return true;
       }
       case "/metrics": {
@@ -37,4 +51,22 @@ export function createOpsEndpoints(monitor: HealthMonitor, metrics: Metrics) {
         return false;
     }
   };
+}
+
+function detailsOf(report: HealthReport) {
+  return Object.fromEntries(
+    [...report.dependencies].map(([name, result]) => [
+      name,
+      result.reason ? { state: result.state, reason: result.reason } : { state: result.state },
+    ]),
+  );
+}
+
+function headersOf(request: Request): Headers {
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(request.headers)) {
+    if (name.startsWith(":") || value === undefined) continue;
+    for (const each of Array.isArray(value) ? value : [value]) headers.append(name, each);
+  }
+  return headers;
 }

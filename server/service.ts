@@ -77,13 +77,17 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     logger,
   });
   const metrics = createMetrics();
-  const serveOps = createOpsEndpoints(monitor, metrics);
   const shutdown = new AbortController();
   const servers: RunningServer[] = [];
   // Every cache of the process listens for invalidations on this one connection.
   const invalidations = new InvalidationSubscriber(infra.redis.duplicate(), logger);
 
   const { apiKeyStore, ...useCases } = buildDomain(infra, invalidations, metrics, logger);
+  const authenticate = createAuthenticator(config.auth, apiKeyStore, logger);
+  const serveOps = createOpsEndpoints(monitor, metrics, {
+    readyzDetails: config.readyzDetails,
+    authenticate,
+  });
   const api = runs("api")
     ? createApiHandler({
         services: {
@@ -95,7 +99,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
           loggingInterceptor(logger),
           metricsInterceptor(metrics),
           errorMappingInterceptor(logger),
-          authenticationInterceptor(createAuthenticator(config.auth, apiKeyStore, logger)),
+          authenticationInterceptor(authenticate),
           authorizationInterceptor(PUBLIC_SERVICES),
           validationInterceptor(),
         ],

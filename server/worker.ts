@@ -2,6 +2,7 @@ import { ensureTopics, topicConfigs } from "../consumers/index.ts";
 import type { Logger } from "../core/logger.ts";
 import type { Config } from "./config.ts";
 import type { Infrastructure } from "./infrastructure.ts";
+import { sleep } from "./sleep.ts";
 
 /**
  * The worker role. For now it provisions the Kafka topics the service owns, retrying
@@ -32,10 +33,7 @@ async function provisionTopics(
     } catch (error) {
       const delayMs = Math.min(attempt * 1_000, 10_000);
       logger.warn({ err: error, attempt, retryInMs: delayMs }, "Kafka topics not provisioned yet");
-      await new Promise((resolve) => {
-        const timer = setTimeout(resolve, delayMs);
-        signal.addEventListener("abort", () => resolve(clearTimeout(timer)), { once: true });
-      });
+      await sleep(delayMs, signal);
     }
   }
 }

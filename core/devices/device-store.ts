@@ -1,6 +1,9 @@
 import type { Caller } from "../caller.ts";
 import type { Device, DeviceRegistration } from "./device.ts";
 
+/** How a registration ended: saved (new, refreshed or moved), or refused because another user holds the token. */
+export type RegisterOutcome = { kind: "saved"; device: Device } | { kind: "held_by_another_user" };
+
 /**
  * Where device tokens live. Every write is one transaction that also records its
  * audit entry. A device is addressed with its owner: another user's device is absent.
@@ -8,10 +11,16 @@ import type { Device, DeviceRegistration } from "./device.ts";
 export interface DeviceStore {
   /**
    * Saves the token for `registration.userId`, active and seen at `seenAt`. A token is
-   * unique: when anyone already has it, that device is taken over and refreshed, even
-   * when two users register the same token at the same time.
+   * unique: when another user already has it, that device is moved to this user if
+   * `options.moveFromAnotherUser`, and otherwise nothing is written. Who holds the token
+   * is read under a lock, so the answer holds even when two users register it at once.
    */
-  register(registration: DeviceRegistration, seenAt: Date, caller: Caller): Promise<Device>;
+  register(
+    registration: DeviceRegistration,
+    seenAt: Date,
+    caller: Caller,
+    options: { moveFromAnotherUser: boolean },
+  ): Promise<RegisterOutcome>;
   /** Most recently seen first. */
   listByUser(userId: string): Promise<Device[]>;
   deactivate(userId: string, deviceId: string, caller: Caller): Promise<Device | undefined>;

@@ -1,3 +1,3 @@
 export type { Device, DevicePlatform, DeviceRegistration } from "./device.ts";
-export { DeviceManager } from "./device-manager.ts";
-export type { DeviceStore } from "./device-store.ts";
+export { DeviceManager, mayMoveTokens } from "./device-manager.ts";
+export type { DeviceStore, RegisterOutcome } from "./device-store.ts";

@@ -1,8 +1,10 @@
 import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
+import type { Caller } from "../../core/caller.ts";
 import type { Device, DeviceManager, DevicePlatform } from "../../core/devices/index.ts";
 import { DomainError, ErrorCatalog } from "../../core/errors.ts";
+import { personalDataView } from "../../core/personal-data.ts";
 import {
   DeleteDeviceResponseSchema,
   type Device as DeviceMessage,
@@ -32,16 +34,19 @@ export function deviceService(devices: DeviceManager): ServiceImpl<typeof Device
         token: request.token,
         appVersion: request.appVersion,
       };
-      return deviceMessage(await devices.register(registration, context.values.get(callerKey)));
+      const caller = context.values.get(callerKey);
+      return deviceMessage(await devices.register(registration, caller), caller);
     },
-    async listDevices(request) {
+    async listDevices(request, context) {
+      const caller = context.values.get(callerKey);
       const list = await devices.list(request.userId);
-      return create(ListDevicesResponseSchema, { devices: list.map(deviceMessage) });
+      return create(ListDevicesResponseSchema, {
+        devices: list.map((device) => deviceMessage(device, caller)),
+      });
     },
     async deactivateDevice(request, context) {
-      return deviceMessage(
-        await devices.deactivate(request.userId, request.deviceId, context.values.get(callerKey)),
-      );
+      const caller = context.values.get(callerKey);
+      return deviceMessage(await devices.deactivate(request.userId, request.deviceId, caller), caller);
     },
     async deleteDevice(request, context) {
       await devices.delete(request.userId, request.deviceId, context.values.get(callerKey));
@@ -58,12 +63,14 @@ function platformOf(platform: DevicePlatformMessage): DevicePlatform {
   return known;
 }
 
-function deviceMessage(device: Device): DeviceMessage {
+/** The device as `caller` may see it: its token masked unless the caller sees the owner's data in full. */
+function deviceMessage(device: Device, caller: Caller): DeviceMessage {
+  const view = personalDataView(caller, device.userId);
   return create(DeviceSchema, {
     id: device.id,
     userId: device.userId,
     platform: PROTO_PLATFORM_OF[device.platform],
-    token: device.token,
+    token: view(device.token),
     appVersion: device.appVersion,
     active: device.active,
     lastSeenTime: timestampFromDate(device.lastSeenAt),

@@ -1,4 +1,5 @@
 import type { Logger } from "../../core/logger.ts";
+import { redactErrorText } from "../../core/personal-data.ts";
 import type { DependencyProbe } from "./dependency-probes.ts";
 
 export type HealthState = "serving" | "not_serving";
@@ -6,6 +7,7 @@ export type HealthState = "serving" | "not_serving";
 export interface HealthReport {
   /** The whole service: serving only when every dependency is and no shutdown has begun. */
   overall: HealthState;
+  /** Each dependency's state and, when not serving, why: redacted error text, for admins and logs. */
   dependencies: Map<string, { state: HealthState; reason?: string }>;
 }
 
@@ -57,7 +59,9 @@ export class HealthMonitor {
       await Promise.race([probe.check(signal), rejectOnAbort(signal)]);
       outcome = { name: probe.name, state: "serving" };
     } catch (error) {
-      const reason = signal.aborted ? `no answer within ${this.options.timeoutMs} ms` : errorMessage(error);
+      const reason = signal.aborted
+        ? `no answer within ${this.options.timeoutMs} ms`
+        : redactErrorText(errorMessage(error));
       outcome = { name: probe.name, state: "not_serving", reason };
     }
     this.logChange(outcome);

@@ -8,6 +8,7 @@ import {
   HealthListResponseSchema,
   HealthCheckResponse_ServingStatus as ServingStatus,
 } from "../../gen/grpc/health/v1/health_pb.ts";
+import { sleep } from "../sleep.ts";
 import type { HealthMonitor, HealthReport, HealthState } from "./health-monitor.ts";
 
 const SERVING_STATUS: Record<HealthState, ServingStatus> = {
@@ -57,18 +58,4 @@ export function healthService(monitor: HealthMonitor, watchIntervalMs: number): 
       }
     },
   };
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener(
-      "abort",
-      () => {
-        clearTimeout(timer);
-        resolve();
-      },
-      { once: true },
-    );
-  });
 }

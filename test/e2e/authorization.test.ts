@@ -422,6 +422,21 @@ describe("authorization: every routed method × every kind of caller", () => {
 
     it("accepts the bootstrap admin key, and logs no token, key or secret", async () => {
       expect((await fetch(url(), { headers: { "x-api-key": BOOTSTRAP_KEY } })).status).toBe(200);
+      // The search below means something only if the lines about these calls are there.
+      const listed = await eventually(
+        async () =>
+          service.logs.filter(
+            (line) =>
+              line.message === "rpc" &&
+              line.procedure === "platform.notification.v1.ApiKeyService/ListApiKeys" &&
+              line.code === "ok",
+          ).length > 0,
+        5_000,
+      );
+      expect(listed, service.output()).toBe(true);
+      expect(service.logs.some((line) => line.message === "rpc" && line.code === "Unauthenticated")).toBe(
+        true,
+      );
       const output = service.output();
       for (const secret of [BOOTSTRAP_KEY, SECRET, created.secret, ...Object.values(tokens)]) {
         expect(output).not.toContain(secret);

@@ -11,7 +11,13 @@ import {
   HealthCheckResponse_ServingStatus as ServingStatus,
 } from "../../gen/grpc/health/v1/health_pb.ts";
 import { ErrorDetailSchema } from "../../gen/platform/notification/v1/errors_pb.ts";
-import { eventually, type ServiceProcess, startServiceProcess } from "../support/service-process.ts";
+import { AUTH_ENV, authHeaders } from "../support/credentials.ts";
+import {
+  eventually,
+  freePort,
+  type ServiceProcess,
+  startServiceProcess,
+} from "../support/service-process.ts";
 import { localService, REPO_ROOT } from "../support/services.ts";
 
 const DEPENDENCIES = ["postgres", "redis", "kafka", "schema-registry", "clickhouse"];
@@ -21,7 +27,7 @@ describe("the built service as a process", () => {
   let transports: Record<"connect" | "grpc" | "grpc-web", Transport>;
 
   beforeAll(async () => {
-    service = await startServiceProcess();
+    service = await startServiceProcess({ env: AUTH_ENV });
     transports = {
       connect: createConnectTransport({ baseUrl: service.httpUrl, httpVersion: "1.1" }),
       grpc: createGrpcTransport({ baseUrl: service.grpcUrl }),
@@ -42,8 +48,14 @@ describe("the built service as a process", () => {
     expect(await response.json()).toEqual({ status: "alive" });
   });
 
-  it("reports every dependency ready at /readyz", async () => {
+  it("tells anonymous callers only that it is ready at /readyz", async () => {
     const response = await fetch(`${service.httpUrl}/readyz`);
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ status: "serving" });
+  });
+
+  it("reports every dependency ready at /readyz to an admin", async () => {
+    const response = await fetch(`${service.httpUrl}/readyz`, { headers: authHeaders() });
     const body = (await response.json()) as {
       status: string;
       dependencies: Record<string, { state: string }>;
@@ -52,6 +64,8 @@ describe("the built service as a process", () => {
     expect(body.status).toBe("serving");
     expect(Object.keys(body.dependencies).sort()).toEqual([...DEPENDENCIES].sort());
     for (const name of DEPENDENCIES) expect(body.dependencies[name]?.state).toBe("serving");
+    const asUser = await fetch(`${service.httpUrl}/readyz`, { headers: authHeaders("u-1", ["user"]) });
+    expect(await asUser.json()).toEqual({ status: "serving" });
   });
 
   for (const surface of ["connect", "grpc", "grpc-web"] as const) {
@@ -151,7 +165,7 @@ describe("the built service as a process", () => {
       15_000,
     );
     expect(unready).toBe(true);
-    const body = (await (await fetch(`${service.httpUrl}/readyz`)).json()) as {
+    const body = (await (await fetch(`${service.httpUrl}/readyz`, { headers: authHeaders() })).json()) as {
       dependencies: Record<string, { state: string }>;
     };
     expect(body.dependencies.redis?.state).toBe("not_serving");
@@ -168,6 +182,73 @@ describe("the built service as a process", () => {
     watch.abort();
     await watching;
     expect(seen).toEqual([ServingStatus.SERVING, ServingStatus.NOT_SERVING, ServingStatus.SERVING]);
+  });
+});
+
+describe("readiness with a dependency down", () => {
+  // ClickHouse and the schema registry point at closed ports (the registry's URL with a
+  // password), so they fail for real without stopping any shared service.
+  let hidden: ServiceProcess;
+  let shown: ServiceProcess;
+  const PASSWORD = "s3cr3t-registry-pass";
+
+  beforeAll(async () => {
+    const [clickhousePort, registryPort] = [await freePort(), await freePort()];
+    const broken = {
+      ...AUTH_ENV,
+      CLICKHOUSE_URL: `http://127.0.0.1:${clickhousePort}`,
+      SCHEMA_REGISTRY_URL: `http://registry:${PASSWORD}@127.0.0.1:${registryPort}`,
+    };
+    [hidden, shown] = await Promise.all([
+      startServiceProcess({ role: "api", env: broken }),
+      startServiceProcess({ role: "api", env: { ...broken, READYZ_DETAILS: "true" } }),
+    ]);
+  });
+
+  afterAll(async () => {
+    await Promise.all([hidden?.stop(), shown?.stop()]);
+  });
+
+  type Details = { status: string; dependencies: Record<string, { state: string; reason?: string }> };
+
+  it("answers anonymous callers 503 with the status alone, no reason text", async () => {
+    const response = await fetch(`${hidden.httpUrl}/readyz`);
+    const text = await response.text();
+    expect(response.status).toBe(503);
+    expect(JSON.parse(text)).toEqual({ status: "not_serving" });
+    const asUser = await fetch(`${hidden.httpUrl}/readyz`, {
+      headers: authHeaders("u-1", ["user", "support"]),
+    });
+    expect(await asUser.text()).toBe(text);
+    // The public health RPC answers statuses only, over REST too.
+    const all = await (await fetch(`${hidden.httpUrl}/api/v1/notifications/health/all`)).text();
+    expect(JSON.parse(all)).toMatchObject({ statuses: { clickhouse: { status: "NOT_SERVING" } } });
+    for (const leak of [/ECONNREFUSED/, /127\.0\.0\.1/, /fetch failed/, /reason/]) {
+      expect(text).not.toMatch(leak);
+      expect(all).not.toMatch(leak);
+    }
+  });
+
+  it("shows an admin each dependency's state and reason, passwords hidden", async () => {
+    const response = await fetch(`${hidden.httpUrl}/readyz`, { headers: authHeaders() });
+    expect(response.status).toBe(503);
+    const body = (await response.json()) as Details;
+    expect(body.status).toBe("not_serving");
+    expect(body.dependencies.postgres).toEqual({ state: "serving" });
+    expect(body.dependencies.clickhouse?.state).toBe("not_serving");
+    expect(body.dependencies.clickhouse?.reason).toMatch(/\w/);
+    expect(body.dependencies["schema-registry"]?.state).toBe("not_serving");
+    expect(JSON.stringify(body)).not.toContain(PASSWORD);
+  });
+
+  it("shows everyone the details when READYZ_DETAILS is on", async () => {
+    const response = await fetch(`${shown.httpUrl}/readyz`);
+    expect(response.status).toBe(503);
+    const body = (await response.json()) as Details;
+    expect(body.dependencies.clickhouse?.state).toBe("not_serving");
+    expect(body.dependencies.clickhouse?.reason).toMatch(/\w/);
+    expect(JSON.stringify(body)).not.toContain(PASSWORD);
+    expect(shown.output()).not.toContain(PASSWORD);
   });
 });
 

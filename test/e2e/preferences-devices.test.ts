@@ -1,11 +1,12 @@
 import { randomUUID } from "node:crypto";
 import { fromJson, type JsonObject, toJson } from "@bufbuild/protobuf";
-import { createClient, type Transport } from "@connectrpc/connect";
+import { Code, ConnectError, createClient, type Transport } from "@connectrpc/connect";
 import {
   createConnectTransport,
   createGrpcTransport,
   createGrpcWebTransport,
 } from "@connectrpc/connect-node";
+import { MikroORM } from "@mikro-orm/postgresql";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   DeleteDeviceResponseSchema,
@@ -14,12 +15,14 @@ import {
   ListDevicesResponseSchema,
   RegisterDeviceRequestSchema,
 } from "../../gen/platform/notification/v1/device_service_pb.ts";
+import { ErrorDetailSchema } from "../../gen/platform/notification/v1/errors_pb.ts";
 import {
   PreferenceService,
   UserPreferencesSchema,
 } from "../../gen/platform/notification/v1/preference_service_pb.ts";
 import { AUTH_ENV, authHeaders, authInterceptor } from "../support/credentials.ts";
 import { eventually, type ServiceProcess, startServiceProcess } from "../support/service-process.ts";
+import { localServices } from "../support/services.ts";
 import { JSON_OPTIONS, type Outcome, outcomeOf, restCaller } from "../support/surfaces.ts";
 
 const API = "/api/v1/notifications";
@@ -388,14 +391,169 @@ describe("PreferenceService and DeviceService, built and run as processes", () =
     expect((await fetch(`${rest(a)}/preferences/users/${user}`)).status).toBe(401);
   });
 
-  it("never writes a device token into the logs", async () => {
-    const token = `fcm_secret_${randomUUID()}`;
-    const response = await fetch(`${rest(a)}/devices/users/${randomUUID()}`, {
+  it("refuses a user another user's token without a word about that device; a service moves it, audited", async () => {
+    const [alice, bob] = [randomUUID(), randomUUID()];
+    const token = `fcm_${randomUUID()}`;
+    const devicesOf = (userId: string) => `${rest(a)}/devices/users/${userId}`;
+    const register = (userId: string, headers: Record<string, string>) =>
+      fetch(devicesOf(userId), {
+        method: "POST",
+        headers: { ...headers, "content-type": "application/json" },
+        body: JSON.stringify({ platform: "DEVICE_PLATFORM_ANDROID_FCM", token, app_version: "1.0.0" }),
+      });
+    const listOf = async (userId: string) =>
+      (await (await fetch(devicesOf(userId), { headers: authHeaders() })).json()) as {
+        devices: JsonObject[];
+      };
+
+    const registered = await register(alice, authHeaders(alice, ["user"]));
+    expect(registered.status).toBe(200);
+    const alices = (await registered.json()) as JsonObject;
+    const secrets = [String(alices.id), alice, String(alices.create_time), String(alices.last_seen_time)];
+
+    const answers: string[] = [];
+    for (const state of ["active", "inactive"]) {
+      if (state === "inactive") {
+        const deactivated = await fetch(`${devicesOf(alice)}/${String(alices.id)}:deactivate`, {
+          method: "POST",
+          headers: { ...authHeaders(alice, ["user"]), "content-type": "application/json" },
+          body: "{}",
+        });
+        expect(deactivated.status).toBe(200);
+      }
+      const before = await listOf(alice);
+      const refused = await register(bob, authHeaders(bob, ["user"]));
+      const text = await refused.text();
+      expect(refused.status, text).toBe(409);
+      expect(JSON.parse(text)).toMatchObject({
+        errors: [{ code: "ALREADY_EXISTS", source: { pointer: "/token" } }],
+      });
+      for (const secret of secrets) expect(text).not.toContain(secret);
+      answers.push(text);
+      expect(await listOf(alice)).toEqual(before);
+      expect(await listOf(bob)).toEqual({ devices: [] });
+    }
+    expect(answers[1]).toBe(answers[0]);
+
+    // The same refusal over Connect: no id, owner or time of the other device in the error either.
+    const connectError = await createClient(
+      DeviceService,
+      createConnectTransport({
+        baseUrl: a.httpUrl,
+        httpVersion: "1.1",
+        interceptors: [authInterceptor(bob, ["user"])],
+      }),
+    )
+      .registerDevice({ userId: bob, platform: 1, token })
+      .then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+    expect(connectError).toBeInstanceOf(ConnectError);
+    expect((connectError as ConnectError).code).toBe(Code.AlreadyExists);
+    const errorText = JSON.stringify({
+      message: (connectError as ConnectError).message,
+      details: (connectError as ConnectError).findDetails(ErrorDetailSchema),
+    });
+    for (const secret of secrets) expect(errorText).not.toContain(secret);
+
+    const moved = await register(bob, authHeaders("mobile-backend", ["service"]));
+    expect(moved.status).toBe(200);
+    expect((await moved.json()) as JsonObject).toMatchObject({ id: alices.id, user_id: bob, active: true });
+    expect(await listOf(alice)).toEqual({ devices: [] });
+
+    const orm = await MikroORM.init({
+      clientUrl: localServices().databaseUrl,
+      entities: [],
+      discovery: { warnWhenNoEntities: false },
+    });
+    try {
+      const rows = await orm.em
+        .getConnection()
+        .execute<{ action: string; actor_id: string; before: JsonObject | null; after: JsonObject | null }[]>(
+          "SELECT action, actor_id, before, after FROM audit_log WHERE resource_type = 'device' AND resource_id = ? ORDER BY id",
+          [String(alices.id)],
+        );
+      expect(
+        rows.map((row) => [row.action, row.actor_id, row.before?.userId ?? null, row.after?.userId]),
+      ).toEqual([
+        ["device.register", alice, null, alice],
+        ["device.deactivate", alice, alice, alice],
+        ["device.move", "mobile-backend", alice, bob],
+      ]);
+      expect(JSON.stringify(rows)).not.toContain(token);
+    } finally {
+      await orm.close(true);
+    }
+  });
+
+  it("shows support a device token masked, and admins, services and its user the token in full", async () => {
+    const user = randomUUID();
+    const token = `fcm_${randomUUID()}`;
+    const registered = await fetch(`${rest(a)}/devices/users/${user}`, {
       method: "POST",
       headers: { ...authHeaders(), "content-type": "application/json" },
       body: JSON.stringify({ platform: "DEVICE_PLATFORM_ANDROID_FCM", token }),
     });
-    expect(response.status).toBe(200);
+    expect(registered.status).toBe(200);
+    const masked = `${token.slice(0, 4)}…${token.slice(-4)}`;
+    const callers: [string, Parameters<typeof authHeaders>, string][] = [
+      ["admin", ["admin-1", ["admin"]], token],
+      ["service", ["order-service", ["service"]], token],
+      ["user-own", [user, ["user"]], token],
+      ["support", ["support-1", ["support"]], masked],
+    ];
+    for (const [who, [subject, roles], expected] of callers) {
+      const response = await fetch(`${rest(a)}/devices/users/${user}`, {
+        headers: authHeaders(subject, roles),
+      });
+      const text = await response.text();
+      expect(response.status, who).toBe(200);
+      expect(
+        (JSON.parse(text) as { devices: { token: string }[] }).devices.map((d) => d.token),
+        who,
+      ).toEqual([expected]);
+      if (expected !== token) expect(text, who).not.toContain(token.slice(4, -4));
+
+      const overConnect = await createClient(
+        DeviceService,
+        createConnectTransport({
+          baseUrl: a.httpUrl,
+          httpVersion: "1.1",
+          interceptors: [authInterceptor(subject, roles)],
+        }),
+      ).listDevices({ userId: user });
+      expect(
+        overConnect.devices.map((device) => device.token),
+        `${who} over Connect`,
+      ).toEqual([expected]);
+    }
+  });
+
+  it("never writes a device token into the logs", async () => {
+    const token = `fcm_secret_${randomUUID()}`;
+    const register = (userId: string, headers: Record<string, string>) =>
+      fetch(`${rest(a)}/devices/users/${userId}`, {
+        method: "POST",
+        headers: { ...headers, "content-type": "application/json" },
+        body: JSON.stringify({ platform: "DEVICE_PLATFORM_ANDROID_FCM", token }),
+      });
+    const [owner, thief] = [randomUUID(), randomUUID()];
+    expect((await register(owner, authHeaders())).status).toBe(200);
+    expect((await register(thief, authHeaders(thief, ["user"]))).status).toBe(409);
+    // The search below means something only if the lines about these calls are there.
+    const lines = () =>
+      a.logs.filter(
+        (line) =>
+          line.message === "rpc" &&
+          line.procedure === "platform.notification.v1.DeviceService/RegisterDevice",
+      );
+    const logged = await eventually(
+      async () => lines().some((line) => line.code === "AlreadyExists" && typeof line.reason === "string"),
+      5_000,
+    );
+    expect(logged, a.output()).toBe(true);
+    expect(lines().some((line) => line.code === "ok" && line.surface === "rest")).toBe(true);
     expect(a.output()).not.toContain(token);
   });
 

@@ -2,25 +2,35 @@ import { randomUUID } from "node:crypto";
 import { LockMode, type MikroORM, UniqueConstraintViolationException } from "@mikro-orm/core";
 import type { EntityManager } from "@mikro-orm/postgresql";
 import type { Caller } from "../../../core/caller.ts";
-import type { Device, DeviceRegistration, DeviceStore } from "../../../core/devices/index.ts";
+import type {
+  Device,
+  DeviceRegistration,
+  DeviceStore,
+  RegisterOutcome,
+} from "../../../core/devices/index.ts";
 import { fingerprint } from "../../../core/personal-data.ts";
 import { type AuditEntry, recordAudit } from "../audit.ts";
 import { DeviceRow } from "./device-row.ts";
 
 type DeviceEntity = InstanceType<typeof DeviceRow.class>;
 
-// Registrations of a new token race on its unique index; the loser runs again, finds
-// the winner's row and takes it over under a row lock.
+// Registrations of a new token race on its unique index; the loser runs again and finds
+// the winner's row under a row lock, then moves it or not as the caller may.
 const REGISTER_ATTEMPTS = 3;
 
 /** DeviceStore on PostgreSQL through MikroORM; each call works in its own fork of the entity manager. */
 export class DeviceRepository implements DeviceStore {
   constructor(private readonly orm: MikroORM) {}
 
-  async register(registration: DeviceRegistration, seenAt: Date, caller: Caller): Promise<Device> {
+  async register(
+    registration: DeviceRegistration,
+    seenAt: Date,
+    caller: Caller,
+    options: { moveFromAnotherUser: boolean },
+  ): Promise<RegisterOutcome> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.write((em) => this.registerIn(em, registration, seenAt, caller));
+        return await this.write((em) => this.registerIn(em, registration, seenAt, caller, options));
       } catch (error) {
         const lostTheRace = error instanceof UniqueConstraintViolationException;
         if (!lostTheRace || attempt >= REGISTER_ATTEMPTS) throw error;
@@ -66,12 +76,15 @@ export class DeviceRepository implements DeviceStore {
     registration: DeviceRegistration,
     seenAt: Date,
     caller: Caller,
-  ): Promise<Device> {
+    options: { moveFromAnotherUser: boolean },
+  ): Promise<RegisterOutcome> {
     const row = await em.findOne(
       DeviceRow,
       { token: registration.token },
       { lockMode: LockMode.PESSIMISTIC_WRITE },
     );
+    const moving = row !== null && row.userId !== registration.userId;
+    if (moving && !options.moveFromAnotherUser) return { kind: "held_by_another_user" };
     const fields = {
       userId: registration.userId,
       devicePlatform: registration.platform,
@@ -90,8 +103,8 @@ export class DeviceRepository implements DeviceStore {
           ...fields,
         });
     const after = deviceOf(saved);
-    recordAudit(em, deviceAudit(caller, "device.register", after.id, before, after));
-    return after;
+    recordAudit(em, deviceAudit(caller, moving ? "device.move" : "device.register", after.id, before, after));
+    return { kind: "saved", device: after };
   }
 }
 

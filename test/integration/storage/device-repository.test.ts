@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { MikroORM } from "@mikro-orm/postgresql";
 import { afterAll, describe, expect, it } from "vitest";
 import type { Caller } from "../../../core/caller.ts";
-import type { DeviceRegistration } from "../../../core/devices/index.ts";
+import type { Device, DeviceRegistration } from "../../../core/devices/index.ts";
 import { fingerprint } from "../../../core/personal-data.ts";
 import { createOrm } from "../../../server/infrastructure.ts";
 import { createLogger } from "../../../server/logger.ts";
@@ -21,7 +21,19 @@ const registration = (userId: string, value: string, appVersion = "1.0.0"): Devi
 
 describe("DeviceRepository on PostgreSQL", () => {
   const orm: MikroORM = createOrm({ url: localServices().databaseUrl, poolMax: 10 }, createLogger("silent"));
-  const repository = new DeviceRepository(orm);
+  const store = new DeviceRepository(orm);
+  // Most tests act as a service, which may move a token; the refusal has its own tests.
+  const repository = {
+    async register(registration: DeviceRegistration, seenAt: Date, caller: Caller): Promise<Device> {
+      const outcome = await store.register(registration, seenAt, caller, { moveFromAnotherUser: true });
+      if (outcome.kind !== "saved") throw new Error(`not saved: ${outcome.kind}`);
+      return outcome.device;
+    },
+    listByUser: (userId: string) => store.listByUser(userId),
+    deactivate: (userId: string, deviceId: string, caller: Caller) =>
+      store.deactivate(userId, deviceId, caller),
+    delete: (userId: string, deviceId: string, caller: Caller) => store.delete(userId, deviceId, caller),
+  };
 
   afterAll(() => orm.close(true));
 
@@ -118,6 +130,38 @@ describe("DeviceRepository on PostgreSQL", () => {
     }
   });
 
+  it("refuses to move another user's token unless told to, writing nothing, even in a race", async () => {
+    const [alice, bob] = [randomUUID(), randomUUID()];
+    const value = token();
+    const alices = await repository.register(registration(alice, value), new Date(), app);
+    const refused = await store.register(registration(bob, value), new Date(), app, {
+      moveFromAnotherUser: false,
+    });
+    expect(refused).toEqual({ kind: "held_by_another_user" });
+    expect(await repository.listByUser(alice)).toEqual([alices]);
+    const audit = await sql("SELECT 1 FROM audit_log WHERE resource_type = 'device' AND resource_id = ?", [
+      alices.id,
+    ]);
+    expect(audit).toHaveLength(1);
+
+    // Two users register a new token at once, neither allowed to move: one wins, the other is refused.
+    for (let round = 0; round < 5; round++) {
+      const users = [randomUUID(), randomUUID()];
+      const raced = token();
+      const outcomes = await Promise.all(
+        users.map((userId) =>
+          store.register(registration(userId, raced), new Date(), app, { moveFromAnotherUser: false }),
+        ),
+      );
+      expect(outcomes.map((outcome) => outcome.kind).sort()).toEqual(["held_by_another_user", "saved"]);
+      const rows = await sql<{ user_id: string }>("SELECT user_id FROM device_tokens WHERE token = ?", [
+        raced,
+      ]);
+      const winner = outcomes.find((outcome) => outcome.kind === "saved");
+      expect(rows).toEqual([{ user_id: winner?.kind === "saved" ? winner.device.userId : "" }]);
+    }
+  });
+
   it("refuses a second row with the same token at the database itself", async () => {
     const value = token();
     await repository.register(registration(randomUUID(), value), new Date(), app);
@@ -183,7 +227,7 @@ describe("DeviceRepository on PostgreSQL", () => {
     );
     expect(rows.map((row) => [row.action, row.before?.userId ?? null, row.after?.userId ?? null])).toEqual([
       ["device.register", null, alice],
-      ["device.register", alice, bob],
+      ["device.move", alice, bob],
       ["device.deactivate", bob, bob],
       ["device.delete", bob, null],
     ]);

@@ -27,6 +27,15 @@ describe("loadConfig", () => {
     expect(config.kafka.brokers).toEqual(["127.0.0.1:9092", "kafka-2:9092"]);
   });
 
+  it("keeps /readyz details off unless READYZ_DETAILS turns them on", () => {
+    expect(loadConfig(VALID).readyzDetails).toBe(false);
+    expect(loadConfig({ ...VALID, READYZ_DETAILS: "true" }).readyzDetails).toBe(true);
+    expect(loadConfig({ ...VALID, READYZ_DETAILS: "0" }).readyzDetails).toBe(false);
+    expect(problemsOf({ ...VALID, READYZ_DETAILS: "yes please" })).toEqual([
+      'READYZ_DETAILS must be true or false, got "yes please"',
+    ]);
+  });
+
   it("takes the role from the command line over ROLE", () => {
     expect(loadConfig({ ...VALID, ROLE: "worker" }, "gateway").role).toBe("gateway");
     expect(loadConfig({ ...VALID, ROLE: "worker" }).role).toBe("worker");

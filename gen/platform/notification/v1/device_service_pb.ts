@@ -39,7 +39,9 @@ export type Device = Message<"platform.notification.v1.Device"> & {
   platform: DevicePlatform;
 
   /**
-   * The FCM registration token or APNs device token.
+   * The FCM registration token or APNs device token. Admins, services and the user themself
+   * see it in full; any other caller (support) sees it masked: its first 4 and last 4
+   * characters with "…" between them, or "…" alone for a token shorter than 16 characters.
    *
    * @generated from field: string token = 4;
    */
@@ -90,7 +92,9 @@ export type RegisterDeviceRequest = Message<"platform.notification.v1.RegisterDe
   platform: DevicePlatform;
 
   /**
-   * A token is unique: registering it for another user moves it to that user.
+   * A token is unique. Registering a token that another user holds moves it to this user
+   * when the caller is a service or an admin (audited as "device.move"); a caller with the
+   * user role is refused with ALREADY_EXISTS, and learns nothing about the other device.
    *
    * @generated from field: string token = 3;
    */

@@ -6,19 +6,30 @@ import {
   DeviceManager,
   type DeviceRegistration,
   type DeviceStore,
+  type RegisterOutcome,
 } from "../../../../core/devices/index.ts";
 import { DomainError } from "../../../../core/errors.ts";
 
 const ALICE = "6f1c1d2e-8a1b-4c3d-9e4f-5a6b7c8d9e01";
 const BOB = "7a2d3e4f-9b2c-4d5e-8f6a-6b7c8d9e0f12";
 const caller: Caller = { subject: "svc-1", roles: ["service"], via: "jwt" };
+const admin: Caller = { subject: "admin-1", roles: ["admin"], via: "api_key" };
+const asUser = (userId: string): Caller => ({ subject: userId, roles: ["user"], via: "jwt" });
 
 /** The store's contract in memory: one device per token, addressed with its owner. */
 class InMemoryDeviceStore implements DeviceStore {
   readonly devices = new Map<string, Device>();
 
-  async register(registration: DeviceRegistration, seenAt: Date): Promise<Device> {
+  async register(
+    registration: DeviceRegistration,
+    seenAt: Date,
+    _caller: Caller,
+    options: { moveFromAnotherUser: boolean },
+  ): Promise<RegisterOutcome> {
     const known = [...this.devices.values()].find((device) => device.token === registration.token);
+    if (known && known.userId !== registration.userId && !options.moveFromAnotherUser) {
+      return { kind: "held_by_another_user" };
+    }
     const device: Device = {
       ...registration,
       id: known?.id ?? randomUUID(),
@@ -27,7 +38,7 @@ class InMemoryDeviceStore implements DeviceStore {
       createdAt: known?.createdAt ?? seenAt,
     };
     this.devices.set(device.id, device);
-    return device;
+    return { kind: "saved", device };
   }
 
   async listByUser(userId: string): Promise<Device[]> {
@@ -104,6 +115,39 @@ describe("DeviceManager", () => {
     expect(bobs).toMatchObject({ id: alices.id, userId: BOB, active: true });
     expect(await manager.list(ALICE)).toEqual([]);
     expect((await manager.list(BOB)).map((device) => device.id)).toEqual([alices.id]);
+  });
+
+  it("moves a token for an admin as for a service", async () => {
+    const { manager } = setup();
+    const alices = await manager.register(registration(ALICE, "shared-token"), asUser(ALICE));
+    const bobs = await manager.register(registration(BOB, "shared-token"), admin);
+    expect(bobs).toMatchObject({ id: alices.id, userId: BOB });
+  });
+
+  it("refuses a user another user's token, saying nothing about that device, and changes nothing", async () => {
+    const { manager, store } = setup();
+    const alices = await manager.register(registration(ALICE, "shared-token"), asUser(ALICE));
+    const details = new Set<string>();
+    for (const state of ["active", "inactive"]) {
+      if (state === "inactive") await manager.deactivate(ALICE, alices.id, asUser(ALICE));
+      const before = structuredClone(store.devices.get(alices.id));
+      const error = await errorOf(manager.register(registration(BOB, "shared-token"), asUser(BOB)));
+      expect(error.entry.code).toBe("ALREADY_EXISTS");
+      expect(error.source).toEqual({ pointer: "/token" });
+      for (const secret of [alices.id, ALICE, alices.createdAt.toISOString(), "shared-token"])
+        expect(error.detail).not.toContain(secret);
+      details.add(error.detail);
+      expect(store.devices.get(alices.id)).toEqual(before);
+    }
+    expect(details.size).toBe(1);
+    expect(await manager.list(BOB)).toEqual([]);
+  });
+
+  it("lets a user refresh their own token", async () => {
+    const { manager } = setup();
+    const first = await manager.register(registration(ALICE, "own-token"), asUser(ALICE));
+    const again = await manager.register(registration(ALICE, "own-token", "2.0.0"), asUser(ALICE));
+    expect(again).toMatchObject({ id: first.id, appVersion: "2.0.0" });
   });
 
   it("lists a user's devices, most recently seen first", async () => {
