@@ -1,6 +1,6 @@
 // How fast a template renders: the work done for every notification once its
 // template version is cached. `npm run bench:render` (ITERATIONS=… for more).
-import { renderContent, resolveLocale } from "../core/templates/index.ts";
+import { DEFAULT_RENDER_LIMITS, renderContent, resolveLocale } from "../core/templates/index.ts";
 
 const iterations = Number(process.env.ITERATIONS ?? 200_000);
 
@@ -34,7 +34,7 @@ const variables = {
 function renderOnce(): void {
   const content = resolveLocale(locales, "ru-RU", "en");
   if (!content) throw new Error("no locale");
-  renderContent(content, variables);
+  renderContent(content, variables, DEFAULT_RENDER_LIMITS);
 }
 
 for (let i = 0; i < 10_000; i++) renderOnce();

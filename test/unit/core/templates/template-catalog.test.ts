@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { ANONYMOUS } from "../../../../core/caller.ts";
 import { DomainError } from "../../../../core/errors.ts";
 import {
+  DEFAULT_RENDER_LIMITS,
   type LocaleContent,
   type Template,
   TemplateCatalog,
@@ -117,7 +118,7 @@ async function problemsOf(promise: Promise<unknown>) {
 
 describe("TemplateCatalog", () => {
   it("refuses content without the default language, duplicated locales and content unfit for the channel", async () => {
-    const catalog = new TemplateCatalog(memoryStore());
+    const catalog = new TemplateCatalog(memoryStore(), DEFAULT_RENDER_LIMITS);
     const email = await catalog.create(emailDraft, ANONYMOUS);
     expect(
       await problemsOf(
@@ -139,7 +140,7 @@ describe("TemplateCatalog", () => {
   });
 
   it("previews the active version in the nearest locale with example variables by default", async () => {
-    const catalog = new TemplateCatalog(memoryStore());
+    const catalog = new TemplateCatalog(memoryStore(), DEFAULT_RENDER_LIMITS);
     const template = await catalog.create(emailDraft, ANONYMOUS);
     await catalog.createVersion(
       template.id,
@@ -158,7 +159,7 @@ describe("TemplateCatalog", () => {
   });
 
   it("keeps the channel of a template that has versions", async () => {
-    const catalog = new TemplateCatalog(memoryStore());
+    const catalog = new TemplateCatalog(memoryStore(), DEFAULT_RENDER_LIMITS);
     const template = await catalog.create(emailDraft, ANONYMOUS);
     expect(
       (await catalog.update(template.id, { ...emailDraft, channel: "in_app" }, 0, ANONYMOUS)).channel,
@@ -176,7 +177,7 @@ describe("TemplateCatalog", () => {
   });
 
   it("answers NOT_FOUND for a missing template or version", async () => {
-    const catalog = new TemplateCatalog(memoryStore());
+    const catalog = new TemplateCatalog(memoryStore(), DEFAULT_RENDER_LIMITS);
     expect(await problemsOf(catalog.get("nope"))).toEqual([["/template_id", "template nope does not exist"]]);
     const template = await catalog.create(emailDraft, ANONYMOUS);
     expect(await problemsOf(catalog.getVersion(template.id, 9))).toEqual([
