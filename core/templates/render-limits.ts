@@ -28,8 +28,8 @@ export const RENDER_LIMIT_SETTINGS = {
  */
 export const DEFAULT_RENDER_LIMITS: RenderLimits = {
   maxSectionDepth: 16,
-  maxOutputBytes: 1024 * 1024,
-  maxSteps: 100_000,
+  maxOutputBytes: 512 * 1024,
+  maxSteps: 50_000,
 };
 
 export function renderLimitExceeded(detail: string): DomainError {

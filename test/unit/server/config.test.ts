@@ -30,8 +30,8 @@ describe("loadConfig", () => {
   it("reads the template render limits, with defaults that bound every render", () => {
     expect(loadConfig(VALID).templateRender).toEqual({
       maxSectionDepth: 16,
-      maxOutputBytes: 1048576,
-      maxSteps: 100000,
+      maxOutputBytes: 524288,
+      maxSteps: 50000,
     });
     const set = loadConfig({
       ...VALID,
