@@ -3,11 +3,13 @@
 // answering health checks.
 import { randomUUID } from "node:crypto";
 import type { JsonObject } from "@bufbuild/protobuf";
+import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ErrorDetailSchema } from "../../gen/platform/notification/v1/errors_pb.ts";
 import { TemplateService } from "../../gen/platform/notification/v1/template_service_pb.ts";
 import { AUTH_ENV, authHeaders, authInterceptor } from "../support/credentials.ts";
 import { type ServiceProcess, startServiceProcess } from "../support/service-process.ts";
-import { rpcCaller, transportsOf } from "../support/surfaces.ts";
+import { transportsOf } from "../support/surfaces.ts";
 
 const nested = (depth: number, inner = "") => `${"{{#a}}".repeat(depth)}${inner}${"{{/a}}".repeat(depth)}`;
 const items = (count: number, length = 8) =>
@@ -87,15 +89,25 @@ describe("hostile templates against the service process", () => {
 
   it("answers the same probe over Connect, gRPC and gRPC-Web with invalid_argument and the code", async () => {
     const transports = transportsOf(service, [authInterceptor()]);
+    const request = {
+      templateId,
+      version: versions.fourDeep,
+      languageCode: "ru",
+      variables: { a: items(140) },
+    };
     for (const [surface, transport] of Object.entries(transports)) {
-      const call = rpcCaller(TemplateService, transport);
-      const outcome = await call("renderTemplatePreview", {
-        template_id: templateId,
-        version: versions.fourDeep,
-        language_code: "ru",
-        variables: { a: items(140) },
+      const error = await createClient(TemplateService, transport)
+        .renderTemplatePreview(request)
+        .then(
+          () => undefined,
+          (reason: unknown) => ConnectError.from(reason),
+        );
+      expect(error?.code, surface).toBe(Code.InvalidArgument);
+      expect(error?.findDetails(ErrorDetailSchema)[0], surface).toMatchObject({
+        code: "TEMPLATE_RENDER_LIMIT",
+        title: "Превышен лимит отрисовки шаблона",
+        detail: expect.stringContaining("(TEMPLATE_RENDER_MAX_STEPS)"),
       });
-      expect(outcome, surface).toEqual({ error: "TEMPLATE_RENDER_LIMIT" });
     }
   });
 

@@ -1,3 +1,5 @@
+import { randomUUID } from "node:crypto";
+import Mustache from "mustache";
 import { describe, expect, it } from "vitest";
 import { DomainError, ErrorCatalog } from "../../../../core/errors.ts";
 import {
@@ -185,5 +187,17 @@ describe("the output limit", () => {
     );
     expect(error.detail).toContain("TEMPLATE_RENDER_MAX_OUTPUT_BYTES");
     expect(ms).toBeLessThan(50);
+  });
+});
+
+describe("parsed templates", () => {
+  it("stay out of mustache.js's global cache, which nothing ever empties", () => {
+    const text = `{{#a}}{{b}}{{/a}} ${randomUUID()}`;
+    const cacheKey = `${text}:{{:}}`;
+    renderContent(html(text), { a: [{ b: 1 }] }, DEFAULT_RENDER_LIMITS);
+    assertValidMustache([html(text)], DEFAULT_RENDER_LIMITS);
+    expect(Mustache.templateCache?.get(cacheKey)).toBeUndefined();
+    Mustache.parse(text);
+    expect(Mustache.templateCache?.get(cacheKey)).toBeDefined();
   });
 });
