@@ -28,8 +28,9 @@ type Token = [type: string, value: string, start: number, end: number, children?
 // in a map that nothing empties, so arbitrary text would grow the heap without bound.
 const parser = Object.assign(new Mustache.Writer(), { templateCache: undefined });
 
-// Bounded by the text it holds (a node costs about as much as this many characters) and
-// evicting the least recently used: the templates of a running service fit many times over.
+// Bounded by weight, the characters of each text plus NODE_WEIGHT for each of its nodes (a
+// node's objects take about that much), evicting the least recently used: a running
+// service's templates fit many times over, and any text beyond them costs no memory for long.
 const CACHE_MAX_WEIGHT = 8 * 1024 * 1024;
 const NODE_WEIGHT = 64;
 const cache = new Map<string, { compiled: CompiledTemplate; weight: number }>();

@@ -158,6 +158,26 @@ describe("TemplateCatalog", () => {
     );
   });
 
+  it("renders and validates with the limits it was given", async () => {
+    const limits = { maxSectionDepth: 2, maxOutputBytes: 100, maxSteps: 1000 };
+    const catalog = new TemplateCatalog(memoryStore(), limits);
+    const template = await catalog.create(emailDraft, ANONYMOUS);
+    expect(
+      await problemsOf(
+        catalog.createVersion(
+          template.id,
+          [locale("ru", { body: "{{#a}}{{#a}}{{#a}}x{{/a}}{{/a}}{{/a}}" })],
+          ANONYMOUS,
+        ),
+      ),
+    ).toEqual([["/locales/0/body", "body nests sections 3 deep, more than 2 (TEMPLATE_MAX_SECTION_DEPTH)"]]);
+    await catalog.createVersion(template.id, [locale("ru", { body: "{{#a}}{{.}}{{/a}}" })], ANONYMOUS);
+    expect((await catalog.preview(template.id, 1, "ru", { a: ["x", "y"] })).body).toBe("xy");
+    expect(
+      await problemsOf(catalog.preview(template.id, 1, "ru", { a: ["x".repeat(60), "y".repeat(60)] })),
+    ).toEqual([[undefined, "the rendered body would exceed 100 bytes (TEMPLATE_RENDER_MAX_OUTPUT_BYTES)"]]);
+  });
+
   it("keeps the channel of a template that has versions", async () => {
     const catalog = new TemplateCatalog(memoryStore(), DEFAULT_RENDER_LIMITS);
     const template = await catalog.create(emailDraft, ANONYMOUS);
