@@ -23,8 +23,10 @@ export const RENDER_LIMIT_SETTINGS = {
 
 /**
  * Real templates nest a handful of sections and render tens of KiB; an email of a few
- * hundred KiB is still normal. At these values the worst render the budget allows takes a
- * few milliseconds on one core (measured by `npm run bench:render`).
+ * hundred KiB is still normal, and a list of hundreds of items fits the steps. At these
+ * values the worst render the budget allows takes a millisecond or two once V8 has compiled
+ * the renderer, and several times that as one of a process's first renders (measured by
+ * `npm run bench:render`): a burst of them stays far from a noticeable stall.
  */
 export const DEFAULT_RENDER_LIMITS: RenderLimits = {
   maxSectionDepth: 16,
