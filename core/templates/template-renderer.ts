@@ -129,7 +129,7 @@ class FieldOutput {
   // a value too long for what is left is refused before any work on it.
   private writeText(text: string, asHtml: boolean): void {
     if (this.bytes + text.length > this.limits.maxOutputBytes) this.outOfOutput();
-    this.write(asHtml && NEEDS_ESCAPE.test(text) ? this.escapeHtml(text) : text, -1);
+    this.write(asHtml && NEEDS_ESCAPE.test(text) ? this.escapeHtml(text) : text);
   }
 
   // mustache.js's escaping, character for character. Each entity is a step: text full of
@@ -149,9 +149,9 @@ class FieldOutput {
   }
 
   // A piece written is a step of its own: many tiny pieces cost far more than their bytes.
-  private write(piece: string, knownBytes: number): void {
+  private write(piece: string, bytes = Buffer.byteLength(piece)): void {
     if (--this.stepsLeft < 0) this.outOfSteps();
-    this.bytes += knownBytes < 0 ? Buffer.byteLength(piece) : knownBytes;
+    this.bytes += bytes;
     if (this.bytes > this.limits.maxOutputBytes) this.outOfOutput();
     this.text += piece;
   }
