@@ -158,7 +158,7 @@ class FieldOutput {
 
   private outOfSteps(): never {
     throw renderLimitExceeded(
-      `rendering ${this.field} would take more than ${this.limits.maxSteps} steps (${RENDER_LIMIT_SETTINGS.maxSteps}): its sections repeat too often over these variables`,
+      `rendering ${this.field} with these variables would take more than ${this.limits.maxSteps} steps (${RENDER_LIMIT_SETTINGS.maxSteps})`,
     );
   }
 
