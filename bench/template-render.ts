@@ -1,8 +1,17 @@
-// How fast a template renders: the work done for every notification once its
-// template version is cached. `npm run bench:render` (ITERATIONS=… for more).
-import { renderContent, resolveLocale } from "../core/templates/index.ts";
+// How fast a template renders: the work done for every notification once its template
+// version is cached, and how long the worst hostile render takes before its budget stops
+// it. `npm run bench:render` (ITERATIONS=… for more).
+import { DomainError, ErrorCatalog } from "../core/errors.ts";
+import {
+  DEFAULT_RENDER_LIMITS,
+  type LocaleContent,
+  renderContent,
+  resolveLocale,
+  type Variables,
+} from "../core/templates/index.ts";
 
 const iterations = Number(process.env.ITERATIONS ?? 200_000);
+const limits = DEFAULT_RENDER_LIMITS;
 
 const locales = [
   {
@@ -31,10 +40,69 @@ const variables = {
   orderDetailsUrl: "https://myplatform.com/orders/ORD-2024-03-18-001",
 };
 
+const nested = (depth: number, inner: string) => `${"{{#a}}".repeat(depth)}${inner}${"{{/a}}".repeat(depth)}`;
+const list = (length: number, item: (index: number) => unknown) => Array.from({ length }, (_, i) => item(i));
+
+/** Each one would run for seconds or build gigabytes without the budget; each must be stopped by it. */
+const hostile: { name: string; bodyHtml: string; variables: Variables }[] = [
+  { name: "4 nested sections × 140 items", bodyHtml: nested(4, ""), variables: { a: list(140, (i) => i) } },
+  {
+    name: "5 nested sections × 16 items, 40-byte items",
+    bodyHtml: nested(5, "<p>{{.}}</p>"),
+    variables: { a: list(16, (i) => `item ${i} of the list, forty bytes long..`) },
+  },
+  {
+    name: "5 nested sections × 24 items, 5 KiB raw value",
+    bodyHtml: nested(5, "{{{big}}}"),
+    variables: { a: list(24, (i) => i), big: "x".repeat(5 * 1024) },
+  },
+  {
+    name: "3 nested sections × 140 one-byte values",
+    bodyHtml: nested(3, "{{.}}"),
+    variables: { a: list(140, () => "x") },
+  },
+  {
+    name: "3 nested sections × 140, value all entities",
+    bodyHtml: nested(3, "{{big}}"),
+    variables: { a: list(140, (i) => i), big: "<&>".repeat(1000) },
+  },
+  {
+    name: "list of 140 × 140 printed in 2 sections",
+    bodyHtml: nested(2, "{{b}}"),
+    variables: { a: list(140, (i) => i), b: list(140, (i) => list(140, () => i)) },
+  },
+  {
+    name: `missing name searched ${limits.maxSectionDepth} frames deep`,
+    bodyHtml: nested(limits.maxSectionDepth, "{{m}}{{m}}{{m}}{{m}}"),
+    variables: { a: list(140, (i) => i) },
+  },
+  {
+    name: "dotted path 60 deep in every frame",
+    bodyHtml: nested(3, `{{${Array(60).fill("a").join(".")}}}`),
+    variables: { a: list(140, (i) => i) },
+  },
+];
+
+/** Wall time of one hostile render, in ms. */
+function renderHostile(probe: (typeof hostile)[number]): number {
+  const content: LocaleContent = { languageCode: "en", subject: "", body: "", bodyHtml: probe.bodyHtml };
+  const started = performance.now();
+  try {
+    renderContent(content, probe.variables, limits);
+  } catch (error) {
+    if (!(error instanceof DomainError) || error.entry !== ErrorCatalog.templateRenderLimit) throw error;
+    return performance.now() - started;
+  }
+  throw new Error(`the budget did not stop "${probe.name}"`);
+}
+
+// The first renders of a process run in V8's interpreter: measure them before anything warms up.
+const coldMs = hostile.map(renderHostile);
+
 function renderOnce(): void {
   const content = resolveLocale(locales, "ru-RU", "en");
   if (!content) throw new Error("no locale");
-  renderContent(content, variables);
+  renderContent(content, variables, limits);
 }
 
 for (let i = 0; i < 10_000; i++) renderOnce();
@@ -49,15 +117,37 @@ for (let i = 0; i < iterations; i++) {
 }
 const elapsedMs = performance.now() - started;
 samples.sort();
-const percentile = (p: number) =>
-  (samples[Math.min(samples.length - 1, Math.floor((p / 100) * samples.length))] ?? 0) * 1000;
+const percentile = (sorted: Float64Array, p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
+// What the renders keep, not the garbage they leave for the next collection.
+globalThis.gc?.();
 const heapAfter = process.memoryUsage().heapUsed;
 
 console.log(`template render (locale resolution + Mustache, 3 fields, 2 list items), ${iterations} renders`);
 console.log(`  throughput   ${Math.round(iterations / (elapsedMs / 1000))} renders/s on one core`);
 console.log(
-  `  latency      p50 ${percentile(50).toFixed(1)} µs, p99 ${percentile(99).toFixed(1)} µs, p99.9 ${percentile(99.9).toFixed(1)} µs`,
+  `  latency      p50 ${(percentile(samples, 50) * 1000).toFixed(1)} µs, p99 ${(percentile(samples, 99) * 1000).toFixed(1)} µs, p99.9 ${(percentile(samples, 99.9) * 1000).toFixed(1)} µs`,
 );
 console.log(
-  `  heap         ${((heapAfter - heapBefore) / 1024 / 1024).toFixed(1)} MiB growth, RSS ${(process.memoryUsage().rss / 1024 / 1024).toFixed(0)} MiB`,
+  `  heap         ${((heapAfter - heapBefore) / 1024 / 1024).toFixed(1)} MiB retained, RSS ${(process.memoryUsage().rss / 1024 / 1024).toFixed(0)} MiB`,
+);
+
+const runs = 100;
+console.log(
+  `hostile renders stopped by the budget (depth ${limits.maxSectionDepth}, ${limits.maxOutputBytes} bytes, ${limits.maxSteps} steps), ${runs} runs each`,
+);
+const ms = (value: number) => `${value.toFixed(2)} ms`;
+let worstP90 = 0;
+hostile.forEach((probe, index) => {
+  // Thread CPU time is counted in scheduler ticks (4 ms here): only its mean over the runs means anything.
+  const cpuBefore = process.threadCpuUsage();
+  const wall = Float64Array.from({ length: runs }, () => renderHostile(probe)).sort();
+  const cpu = process.threadCpuUsage(cpuBefore);
+  worstP90 = Math.max(worstP90, percentile(wall, 90));
+  console.log(
+    `  ${probe.name.padEnd(46)} cold ${ms(coldMs[index] ?? 0)}; warm p50 ${ms(percentile(wall, 50))}, p90 ${ms(percentile(wall, 90))}, max ${ms(wall[runs - 1] ?? 0)}, CPU mean ${ms((cpu.user + cpu.system) / 1000 / runs)}`,
+  );
+});
+console.log(
+  `  worst: cold ${ms(Math.max(...coldMs))}, warm p90 ${ms(worstP90)} (wall time, on a shared machine)`,
 );

@@ -49,6 +49,11 @@ export const ErrorCatalog = {
     "precondition_failed",
     "Операция невозможна в текущем состоянии",
   ),
+  // A render stopped by its budget (section depth, output size, work). invalid_argument, not
+  // failed-precondition or resource-exhausted: the same template and variables fail the same way
+  // every time, so retrying cannot help; the caller acts by sending fewer or smaller variables or
+  // by simplifying the template, and the detail names the limit and its value.
+  templateRenderLimit: entry("TEMPLATE_RENDER_LIMIT", "invalid_argument", "Превышен лимит отрисовки шаблона"),
   unauthenticated: entry("UNAUTHENTICATED", "unauthenticated", "Требуется аутентификация"),
   permissionDenied: entry("PERMISSION_DENIED", "permission_denied", "Недостаточно прав"),
   rateLimited: entry("RATE_LIMITED", "rate_limited", "Слишком много запросов"),

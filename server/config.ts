@@ -3,6 +3,7 @@
 
 import { createPublicKey } from "node:crypto";
 import { existsSync } from "node:fs";
+import { DEFAULT_RENDER_LIMITS, RENDER_LIMIT_SETTINGS, type RenderLimits } from "../core/templates/index.ts";
 
 export const ROLES = ["api", "worker", "gateway", "all"] as const;
 export type Role = (typeof ROLES)[number];
@@ -26,6 +27,7 @@ export interface Config {
   schemaRegistry: { url: string };
   clickhouse: { url: string; database: string; username: string; password: string };
   auth: AuthConfig;
+  templateRender: RenderLimits;
 }
 
 /** How callers prove who they are. Every JWT key source is optional; API keys always work. */
@@ -165,6 +167,25 @@ function readAuth(read: EnvReader): AuthConfig {
   };
 }
 
+/** The budget of every template render; the setting names live with the limits, which name them in errors. */
+function readRenderLimits(read: EnvReader): RenderLimits {
+  return {
+    maxSectionDepth: read.integer(
+      RENDER_LIMIT_SETTINGS.maxSectionDepth,
+      DEFAULT_RENDER_LIMITS.maxSectionDepth,
+      1,
+      100,
+    ),
+    maxOutputBytes: read.integer(
+      RENDER_LIMIT_SETTINGS.maxOutputBytes,
+      DEFAULT_RENDER_LIMITS.maxOutputBytes,
+      1024,
+      64 * 1024 * 1024,
+    ),
+    maxSteps: read.integer(RENDER_LIMIT_SETTINGS.maxSteps, DEFAULT_RENDER_LIMITS.maxSteps, 100, 100_000_000),
+  };
+}
+
 function bootstrapAdminKey(read: EnvReader): string | undefined {
   const key = read.string("AUTH_BOOTSTRAP_ADMIN_KEY", "");
   if (!key) return undefined;
@@ -233,6 +254,7 @@ export function loadConfig(env: Env, roleOverride?: string): Config {
       password: env.CLICKHOUSE_PASSWORD ?? "",
     },
     auth: readAuth(read),
+    templateRender: readRenderLimits(read),
   };
   const ports = [config.http.port, config.http.grpcPort, config.gateway.port];
   if (new Set(ports).size !== ports.length) {

@@ -42,6 +42,7 @@ export interface RunningService {
  * the API serves them now, the worker's orchestrator will read templates and preferences.
  */
 function buildDomain(
+  config: Config,
   infra: Infrastructure,
   invalidations: InvalidationSubscriber,
   metrics: Metrics,
@@ -56,6 +57,7 @@ function buildDomain(
         new TemplateRepository(infra.orm),
         templateCache(infra, invalidations, metrics, logger),
       ),
+      config.templateRender,
     ),
     preferences: new PreferenceManager(
       new CachedPreferenceStore(
@@ -82,7 +84,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   // Every cache of the process listens for invalidations on this one connection.
   const invalidations = new InvalidationSubscriber(infra.redis.duplicate(), logger);
 
-  const { apiKeyStore, ...useCases } = buildDomain(infra, invalidations, metrics, logger);
+  const { apiKeyStore, ...useCases } = buildDomain(config, infra, invalidations, metrics, logger);
   const authenticate = createAuthenticator(config.auth, apiKeyStore, logger);
   const serveOps = createOpsEndpoints(monitor, metrics, {
     readyzDetails: config.readyzDetails,

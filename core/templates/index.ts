@@ -1,5 +1,6 @@
 export { resolveLocale } from "./locale.ts";
 export { assertValidMustache, type RenderedContent, renderContent } from "./render.ts";
+export { DEFAULT_RENDER_LIMITS, RENDER_LIMIT_SETTINGS, type RenderLimits } from "./render-limits.ts";
 export type {
   LocaleContent,
   Template,

@@ -1,8 +1,8 @@
-import Mustache from "mustache";
 import { DomainError, ErrorCatalog, type ErrorProblem } from "../errors.ts";
+import { type CompiledTemplate, compileTemplate } from "./compiled-template.ts";
+import { RENDER_LIMIT_SETTINGS, type RenderLimits, renderLimitExceeded } from "./render-limits.ts";
 import type { LocaleContent, Variables } from "./template.ts";
-
-type Token = [type: string, value: string, start: number, end: number, children?: Token[]];
+import { renderNodes, type StepBudget } from "./template-renderer.ts";
 
 const FIELDS = [
   ["subject", "subject"],
@@ -11,17 +11,21 @@ const FIELDS = [
 ] as const;
 
 /**
- * Problems of the Mustache in one locale's content: unparsable text and partials
- * (we have no partials to include, so `{{> x}}` would silently render nothing).
- * `pointer` is where the locale sits in the request, e.g. "/locales/0".
+ * Problems of the Mustache in one locale's content: unparsable text, partials (we have
+ * no partials to include, so `{{> x}}` would silently render nothing) and sections nested
+ * deeper than the limit. `pointer` is where the locale sits in the request, e.g. "/locales/0".
  */
-export function mustacheProblems(content: LocaleContent, pointer: string): ErrorProblem[] {
+export function mustacheProblems(
+  content: LocaleContent,
+  pointer: string,
+  limits: Pick<RenderLimits, "maxSectionDepth">,
+): ErrorProblem[] {
   const problems: ErrorProblem[] = [];
   for (const [field, protoName] of FIELDS) {
     const source = { pointer: `${pointer}/${protoName}` };
-    let tokens: Token[];
+    let compiled: CompiledTemplate;
     try {
-      tokens = Mustache.parse(content[field]) as Token[];
+      compiled = compileTemplate(content[field]);
     } catch (error) {
       problems.push({
         detail: `${protoName} is not a valid Mustache template: ${(error as Error).message}`,
@@ -29,19 +33,26 @@ export function mustacheProblems(content: LocaleContent, pointer: string): Error
       });
       continue;
     }
-    if (walk(tokens).some((token) => token[0] === ">")) {
+    if (compiled.hasPartial) {
       problems.push({
         detail: `${protoName} uses a partial ({{> name}}), which templates cannot include`,
         source,
       });
     }
+    if (compiled.sectionDepth > limits.maxSectionDepth) {
+      problems.push({ detail: tooDeep(protoName, compiled.sectionDepth, limits.maxSectionDepth), source });
+    }
   }
   return problems;
 }
 
-export function assertValidMustache(locales: LocaleContent[], pointer = "/locales"): void {
+export function assertValidMustache(
+  locales: LocaleContent[],
+  limits: Pick<RenderLimits, "maxSectionDepth">,
+  pointer = "/locales",
+): void {
   const [first, ...more] = locales.flatMap((content, index) =>
-    mustacheProblems(content, `${pointer}/${index}`),
+    mustacheProblems(content, `${pointer}/${index}`, limits),
   );
   if (first) throw new DomainError(ErrorCatalog.validation, first.detail, first.source, more);
 }
@@ -55,39 +66,43 @@ export interface RenderedContent {
 }
 
 /**
- * Renders one locale's content. The HTML body escapes `{{var}}` (use `{{{var}}}` for
- * trusted HTML); subject and body are plain text, so escaping them would turn "&"
- * into "&amp;" in an SMS or a push title.
+ * Renders one locale's content within `limits`, or throws TEMPLATE_RENDER_LIMIT. The HTML
+ * body escapes `{{var}}` (use `{{{var}}}` for trusted HTML); subject and body are plain
+ * text, so escaping them would turn "&" into "&amp;" in an SMS or a push title.
  */
-export function renderContent(content: LocaleContent, variables: Variables): RenderedContent {
-  const plain = { escape: (value: unknown) => String(value) };
+export function renderContent(
+  content: LocaleContent,
+  variables: Variables,
+  limits: RenderLimits,
+): RenderedContent {
+  const steps: StepBudget = { left: limits.maxSteps };
   const missing = new Set<string>();
-  for (const [field] of FIELDS) {
-    for (const name of topLevelNames(Mustache.parse(content[field]) as Token[])) {
+  const [subject, body, bodyHtml] = FIELDS.map(([field, protoName]) => {
+    const compiled = compileTemplate(content[field]);
+    // A version written under a higher limit than today's is refused here, before any recursion.
+    if (compiled.sectionDepth > limits.maxSectionDepth) {
+      throw renderLimitExceeded(tooDeep(protoName, compiled.sectionDepth, limits.maxSectionDepth));
+    }
+    for (const name of topLevelNames(compiled)) {
       if (lookup(variables, name) === undefined) missing.add(name);
     }
-  }
+    return renderNodes(compiled.nodes, variables, protoName, field === "bodyHtml", limits, steps);
+  });
   return {
-    subject: Mustache.render(content.subject, variables, {}, plain),
-    body: Mustache.render(content.body, variables, {}, plain),
-    bodyHtml: Mustache.render(content.bodyHtml, variables),
+    subject: subject ?? "",
+    body: body ?? "",
+    bodyHtml: bodyHtml ?? "",
     missingVariables: [...missing].sort(),
   };
 }
 
-// Only sections carry child tokens at index 4; a partial keeps its indentation there.
-function walk(tokens: Token[]): Token[] {
-  return tokens.flatMap((token) => [
-    token,
-    ...(token[0] === "#" || token[0] === "^" ? walk(token[4] ?? []) : []),
-  ]);
+function tooDeep(protoName: string, depth: number, max: number): string {
+  return `${protoName} nests sections ${depth} deep, more than ${max} (${RENDER_LIMIT_SETTINGS.maxSectionDepth})`;
 }
 
 /** Names looked up in the top-level view: variables and section names, not names inside sections. */
-function topLevelNames(tokens: Token[]): string[] {
-  return tokens
-    .filter(([type]) => type === "name" || type === "&" || type === "#" || type === "^")
-    .map(([, value]) => value);
+function topLevelNames(compiled: CompiledTemplate): string[] {
+  return compiled.nodes.flatMap((node) => (node.kind === "text" ? [] : [node.name.raw]));
 }
 
 function lookup(view: Variables, name: string): unknown {

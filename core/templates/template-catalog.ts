@@ -2,6 +2,7 @@ import type { Caller } from "../caller.ts";
 import { DomainError, ErrorCatalog, type ErrorProblem } from "../errors.ts";
 import { resolveLocale } from "./locale.ts";
 import { assertValidMustache, type RenderedContent, renderContent } from "./render.ts";
+import type { RenderLimits } from "./render-limits.ts";
 import type {
   LocaleContent,
   Template,
@@ -21,7 +22,10 @@ export interface Preview extends RenderedContent {
 
 /** Templates, their versions and previews: the rules above the store. */
 export class TemplateCatalog {
-  constructor(private readonly store: TemplateStore) {}
+  constructor(
+    private readonly store: TemplateStore,
+    private readonly renderLimits: RenderLimits,
+  ) {}
 
   create(draft: TemplateDraft, caller: Caller): Promise<Template> {
     return this.store.create(draft, caller);
@@ -60,7 +64,7 @@ export class TemplateCatalog {
     caller: Caller,
   ): Promise<TemplateVersion> {
     const template = await this.get(templateId);
-    assertContentFits(template, locales);
+    assertContentFits(template, locales, this.renderLimits);
     return this.store.addVersion(templateId, locales, caller, requireRevision(templateId, 0));
   }
 
@@ -83,7 +87,7 @@ export class TemplateCatalog {
   ): Promise<TemplateVersion> {
     const template = await this.get(templateId);
     await this.getVersion(templateId, version);
-    assertContentFits(template, locales);
+    assertContentFits(template, locales, this.renderLimits);
     return this.store.replaceVersion(
       templateId,
       version,
@@ -127,13 +131,17 @@ export class TemplateCatalog {
       );
     }
     const view = Object.keys(variables).length > 0 ? variables : template.exampleVariables;
-    return { ...renderContent(content, view), languageCode: content.languageCode, version: number };
+    return {
+      ...renderContent(content, view, this.renderLimits),
+      languageCode: content.languageCode,
+      version: number,
+    };
   }
 }
 
 /** Content must parse, have one entry per language, include the default language and suit the channel. */
-function assertContentFits(template: Template, locales: LocaleContent[]): void {
-  assertValidMustache(locales);
+function assertContentFits(template: Template, locales: LocaleContent[], limits: RenderLimits): void {
+  assertValidMustache(locales, limits);
   const problems: ErrorProblem[] = [];
   const seen = new Set<string>();
   locales.forEach((content, index) => {

@@ -4,6 +4,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import type { Caller } from "../../../core/caller.ts";
 import { DomainError } from "../../../core/errors.ts";
 import {
+  DEFAULT_RENDER_LIMITS,
   TemplateCatalog,
   type TemplateDraft,
   type TemplateWriteCheck,
@@ -19,7 +20,7 @@ describe("TemplateRepository on PostgreSQL", () => {
   const orm: MikroORM = createOrm({ url: localServices().databaseUrl, poolMax: 10 }, createLogger("silent"));
   const repository = new TemplateRepository(orm);
   // The catalog's rules decide under the repository's lock: tested together, as they run.
-  const catalog = new TemplateCatalog(repository);
+  const catalog = new TemplateCatalog(repository, DEFAULT_RENDER_LIMITS);
   const anyState: TemplateWriteCheck = () => {};
   const draft = (): TemplateDraft => ({
     name: `repo_test_${randomUUID().slice(0, 8)}`,

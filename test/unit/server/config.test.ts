@@ -36,6 +36,27 @@ describe("loadConfig", () => {
     ]);
   });
 
+  it("reads the template render limits, with defaults that bound every render", () => {
+    expect(loadConfig(VALID).templateRender).toEqual({
+      maxSectionDepth: 16,
+      maxOutputBytes: 524288,
+      maxSteps: 50000,
+    });
+    const set = loadConfig({
+      ...VALID,
+      TEMPLATE_MAX_SECTION_DEPTH: "8",
+      TEMPLATE_RENDER_MAX_OUTPUT_BYTES: "262144",
+      TEMPLATE_RENDER_MAX_STEPS: "50000",
+    });
+    expect(set.templateRender).toEqual({ maxSectionDepth: 8, maxOutputBytes: 262144, maxSteps: 50000 });
+    expect(
+      problemsOf({ ...VALID, TEMPLATE_MAX_SECTION_DEPTH: "0", TEMPLATE_RENDER_MAX_STEPS: "lots" }),
+    ).toEqual([
+      'TEMPLATE_MAX_SECTION_DEPTH must be an integer from 1 to 100, got "0"',
+      'TEMPLATE_RENDER_MAX_STEPS must be an integer from 100 to 100000000, got "lots"',
+    ]);
+  });
+
   it("takes the role from the command line over ROLE", () => {
     expect(loadConfig({ ...VALID, ROLE: "worker" }, "gateway").role).toBe("gateway");
     expect(loadConfig({ ...VALID, ROLE: "worker" }).role).toBe("worker");

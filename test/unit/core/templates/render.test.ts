@@ -1,6 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { DomainError } from "../../../../core/errors.ts";
-import { assertValidMustache, renderContent, resolveLocale } from "../../../../core/templates/index.ts";
+import {
+  assertValidMustache,
+  DEFAULT_RENDER_LIMITS as LIMITS,
+  renderContent,
+  resolveLocale,
+} from "../../../../core/templates/index.ts";
 
 const content = (languageCode: string, body = "Hi {{name}}", subject = "", bodyHtml = "") => ({
   languageCode,
@@ -19,6 +24,7 @@ describe("renderContent", () => {
         bodyHtml: "<p>{{shop}}</p>{{{itemsHtml}}}",
       },
       { order: { id: "A-1" }, shop: "Tom & Jerry", total: "1500", itemsHtml: "<ul><li>Игра</li></ul>" },
+      LIMITS,
     );
     expect(rendered.subject).toBe("Заказ A-1 & Tom & Jerry");
     expect(rendered.body).toBe("Итого: 1500 <руб>");
@@ -33,6 +39,7 @@ describe("renderContent", () => {
         "{{#items}}- {{title}}\n{{/items}}{{^items}}nothing{{/items}} for {{user.name}} {{coupon}}",
       ),
       { items: [{ title: "A" }, { title: "B" }], user: {} },
+      LIMITS,
     );
     expect(rendered.body).toBe("- A\n- B\n for  ");
     expect(rendered.missingVariables).toEqual(["coupon", "user.name"]);
@@ -41,13 +48,16 @@ describe("renderContent", () => {
 
 describe("assertValidMustache", () => {
   it("accepts well-formed templates", () => {
-    expect(() => assertValidMustache([content("ru", "{{#a}}{{b}}{{/a}}", "{{c}}")])).not.toThrow();
+    expect(() => assertValidMustache([content("ru", "{{#a}}{{b}}{{/a}}", "{{c}}")], LIMITS)).not.toThrow();
   });
 
   it("names every broken field with its pointer", () => {
     let error: unknown;
     try {
-      assertValidMustache([content("ru", "ok"), content("en", "{{#open}} never closed", "{{> header}}")]);
+      assertValidMustache(
+        [content("ru", "ok"), content("en", "{{#open}} never closed", "{{> header}}")],
+        LIMITS,
+      );
     } catch (caught) {
       error = caught;
     }

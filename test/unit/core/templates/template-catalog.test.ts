@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { ANONYMOUS } from "../../../../core/caller.ts";
 import { DomainError } from "../../../../core/errors.ts";
 import {
+  DEFAULT_RENDER_LIMITS,
   type LocaleContent,
   type Template,
   TemplateCatalog,
@@ -128,7 +129,7 @@ async function problemsOf(promise: Promise<unknown>) {
 
 describe("TemplateCatalog", () => {
   it("refuses content without the default language, duplicated locales and content unfit for the channel", async () => {
-    const catalog = new TemplateCatalog(memoryStore());
+    const catalog = new TemplateCatalog(memoryStore(), DEFAULT_RENDER_LIMITS);
     const email = await catalog.create(emailDraft, ANONYMOUS);
     expect(
       await problemsOf(
@@ -150,7 +151,7 @@ describe("TemplateCatalog", () => {
   });
 
   it("previews the active version in the nearest locale with example variables by default", async () => {
-    const catalog = new TemplateCatalog(memoryStore());
+    const catalog = new TemplateCatalog(memoryStore(), DEFAULT_RENDER_LIMITS);
     const template = await catalog.create(emailDraft, ANONYMOUS);
     await catalog.createVersion(
       template.id,
@@ -168,8 +169,28 @@ describe("TemplateCatalog", () => {
     );
   });
 
+  it("renders and validates with the limits it was given", async () => {
+    const limits = { maxSectionDepth: 2, maxOutputBytes: 100, maxSteps: 1000 };
+    const catalog = new TemplateCatalog(memoryStore(), limits);
+    const template = await catalog.create(emailDraft, ANONYMOUS);
+    expect(
+      await problemsOf(
+        catalog.createVersion(
+          template.id,
+          [locale("ru", { body: "{{#a}}{{#a}}{{#a}}x{{/a}}{{/a}}{{/a}}" })],
+          ANONYMOUS,
+        ),
+      ),
+    ).toEqual([["/locales/0/body", "body nests sections 3 deep, more than 2 (TEMPLATE_MAX_SECTION_DEPTH)"]]);
+    await catalog.createVersion(template.id, [locale("ru", { body: "{{#a}}{{.}}{{/a}}" })], ANONYMOUS);
+    expect((await catalog.preview(template.id, 1, "ru", { a: ["x", "y"] })).body).toBe("xy");
+    expect(
+      await problemsOf(catalog.preview(template.id, 1, "ru", { a: ["x".repeat(60), "y".repeat(60)] })),
+    ).toEqual([[undefined, "the rendered body would exceed 100 bytes (TEMPLATE_RENDER_MAX_OUTPUT_BYTES)"]]);
+  });
+
   it("keeps the channel of a template that has versions", async () => {
-    const catalog = new TemplateCatalog(memoryStore());
+    const catalog = new TemplateCatalog(memoryStore(), DEFAULT_RENDER_LIMITS);
     const template = await catalog.create(emailDraft, ANONYMOUS);
     expect(
       (await catalog.update(template.id, { ...emailDraft, channel: "in_app" }, 0, ANONYMOUS)).channel,
@@ -187,7 +208,7 @@ describe("TemplateCatalog", () => {
   });
 
   it("refuses a write based on another revision than the current one, unless it names none", async () => {
-    const catalog = new TemplateCatalog(memoryStore());
+    const catalog = new TemplateCatalog(memoryStore(), DEFAULT_RENDER_LIMITS);
     const template = await catalog.create(emailDraft, ANONYMOUS);
     const updated = await catalog.update(template.id, { ...emailDraft, description: "v2" }, 1, ANONYMOUS);
     expect(updated.revision).toBe(2);
@@ -201,7 +222,7 @@ describe("TemplateCatalog", () => {
   });
 
   it("never changes a version once it was activated", async () => {
-    const catalog = new TemplateCatalog(memoryStore());
+    const catalog = new TemplateCatalog(memoryStore(), DEFAULT_RENDER_LIMITS);
     const template = await catalog.create(emailDraft, ANONYMOUS);
     await catalog.createVersion(template.id, [locale("ru")], ANONYMOUS);
     const edited = await catalog.updateVersion(
@@ -221,7 +242,7 @@ describe("TemplateCatalog", () => {
   });
 
   it("answers NOT_FOUND for a missing template or version", async () => {
-    const catalog = new TemplateCatalog(memoryStore());
+    const catalog = new TemplateCatalog(memoryStore(), DEFAULT_RENDER_LIMITS);
     expect(await problemsOf(catalog.get("nope"))).toEqual([["/template_id", "template nope does not exist"]]);
     const template = await catalog.create(emailDraft, ANONYMOUS);
     expect(await problemsOf(catalog.getVersion(template.id, 9))).toEqual([
