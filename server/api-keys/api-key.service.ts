@@ -1,17 +1,15 @@
 import { create } from "@bufbuild/protobuf";
-import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { timestampDate } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
-import type { ApiKey, ApiKeys } from "../../core/api-keys/index.ts";
+import type { ApiKeys } from "../../core/api-keys/index.ts";
 import type { Role } from "../../core/caller.ts";
 import {
-  type ApiKey as ApiKeyMessage,
-  ApiKeySchema,
   type ApiKeyService,
   CreateApiKeyResponseSchema,
   ListApiKeysResponseSchema,
 } from "../../gen/platform/notification/v1/api_key_service_pb.ts";
+import { apiKeyMessage, roleOfProto } from "../../mappers/index.ts";
 import { callerKey } from "../api/caller-context.ts";
-import { protoRoleOf, roleOfProto } from "../auth/roles.ts";
 
 /** ApiKeyService over the API key use cases. The secret leaves the service in CreateApiKey only. */
 export function apiKeyService(apiKeys: ApiKeys): ServiceImpl<typeof ApiKeyService> {
@@ -33,17 +31,4 @@ export function apiKeyService(apiKeys: ApiKeys): ServiceImpl<typeof ApiKeyServic
       return apiKeyMessage(await apiKeys.revoke(context.values.get(callerKey), request.apiKeyId));
     },
   };
-}
-
-function apiKeyMessage(apiKey: ApiKey): ApiKeyMessage {
-  return create(ApiKeySchema, {
-    id: apiKey.id,
-    name: apiKey.name,
-    prefix: apiKey.prefix,
-    roles: apiKey.roles.map(protoRoleOf),
-    ...(apiKey.expireTime ? { expireTime: timestampFromDate(apiKey.expireTime) } : {}),
-    ...(apiKey.revokeTime ? { revokeTime: timestampFromDate(apiKey.revokeTime) } : {}),
-    createTime: timestampFromDate(apiKey.createTime),
-    createdBy: apiKey.createdBy,
-  });
 }

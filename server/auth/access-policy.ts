@@ -9,7 +9,7 @@ import {
 import { type ReflectMessage, reflect } from "@bufbuild/protobuf/reflect";
 import type { Caller, Role } from "../../core/caller.ts";
 import { type AccessPolicy, access } from "../../gen/platform/notification/v1/access_pb.ts";
-import { roleOfProto } from "./roles.ts";
+import { roleOfProto } from "../../mappers/index.ts";
 
 /** A method's access policy, checked and resolved once. */
 export type AccessRule =

@@ -7,10 +7,10 @@ import {
   jwtVerify,
 } from "jose";
 import { type Caller, MAX_SUBJECT_LENGTH, type Role } from "../../core/caller.ts";
+import { isRole } from "../../mappers/index.ts";
 import { LocalLru } from "../../storage/index.ts";
 import type { AuthConfig } from "../config.ts";
 import { createJwksFromFile } from "./jwks-file.ts";
-import { isRole } from "./roles.ts";
 
 export type JwtCheck = { ok: true; caller: Caller } | { ok: false; reason: string };
 

@@ -1,28 +1,16 @@
 import { create } from "@bufbuild/protobuf";
-import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import type { Caller } from "../../core/caller.ts";
-import type {
-  LocaleContent,
-  Template,
-  TemplateCatalog,
-  TemplateDraft,
-  TemplateVersion,
-} from "../../core/templates/index.ts";
+import type { TemplateCatalog } from "../../core/templates/index.ts";
 import {
   DeleteTemplateResponseSchema,
   ListTemplatesResponseSchema,
   ListTemplateVersionsResponseSchema,
-  type LocaleContent as LocaleContentMessage,
-  LocaleContentSchema,
   RenderTemplatePreviewResponseSchema,
-  type Template as TemplateMessage,
-  TemplateSchema,
   type TemplateService,
-  TemplateVersionSchema,
 } from "../../gen/platform/notification/v1/template_service_pb.ts";
+import { channelOf, draftOf, localeOf, templateMessage, versionMessage } from "../../mappers/index.ts";
 import { callerKey } from "../api/caller-context.ts";
-import { channelOf, protoChannelOf } from "../api/channels.ts";
 
 const DEFAULT_PAGE_SIZE = 50;
 
@@ -104,52 +92,4 @@ export function templateService(catalog: TemplateCatalog): ServiceImpl<typeof Te
 
 function callerOf(context: HandlerContext): Caller {
   return context.values.get(callerKey);
-}
-
-// Validation has run: a Template in a create or update request has a name, a defined channel and a language.
-function draftOf(template: TemplateMessage | undefined): TemplateDraft {
-  return {
-    name: template?.name ?? "",
-    description: template?.description ?? "",
-    channel: channelOf(template?.channelType ?? 0) ?? "email",
-    defaultLanguageCode: template?.defaultLanguageCode ?? "",
-    exampleVariables: template?.exampleVariables ?? {},
-  };
-}
-
-function localeOf(message: LocaleContentMessage): LocaleContent {
-  return {
-    languageCode: message.languageCode,
-    subject: message.subject,
-    body: message.body,
-    bodyHtml: message.bodyHtml,
-  };
-}
-
-function templateMessage(template: Template): TemplateMessage {
-  return create(TemplateSchema, {
-    id: template.id,
-    name: template.name,
-    description: template.description,
-    channelType: protoChannelOf(template.channel),
-    defaultLanguageCode: template.defaultLanguageCode,
-    exampleVariables: template.exampleVariables as TemplateMessage["exampleVariables"],
-    activeVersion: template.activeVersion,
-    latestVersion: template.latestVersion,
-    revision: BigInt(template.revision),
-    createTime: timestampFromDate(template.createdAt),
-    updateTime: timestampFromDate(template.updatedAt),
-  });
-}
-
-function versionMessage(version: TemplateVersion) {
-  return create(TemplateVersionSchema, {
-    templateId: version.templateId,
-    version: version.version,
-    locales: version.locales.map((locale) => create(LocaleContentSchema, locale)),
-    active: version.active,
-    ...(version.activatedAt ? { activateTime: timestampFromDate(version.activatedAt) } : {}),
-    createTime: timestampFromDate(version.createdAt),
-    updateTime: timestampFromDate(version.updatedAt),
-  });
 }

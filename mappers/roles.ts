@@ -1,5 +1,5 @@
-import type { Role } from "../../core/caller.ts";
-import { Role as ProtoRole } from "../../gen/platform/notification/v1/access_pb.ts";
+import type { Role } from "../core/caller.ts";
+import { Role as ProtoRole } from "../gen/platform/notification/v1/access_pb.ts";
 
 const PROTO_ROLE_OF: Record<Role, ProtoRole> = {
   admin: ProtoRole.ADMIN,

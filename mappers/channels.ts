@@ -1,5 +1,5 @@
-import type { Channel as DomainChannel } from "../../core/channels.ts";
-import { Channel } from "../../gen/platform/notification/v1/common_pb.ts";
+import type { Channel as DomainChannel } from "../core/channels.ts";
+import { Channel } from "../gen/platform/notification/v1/common_pb.ts";
 
 const DOMAIN_OF: Record<Exclude<Channel, Channel.UNSPECIFIED>, DomainChannel> = {
   [Channel.EMAIL]: "email",

@@ -1,0 +1,8 @@
+// Between the generated messages of proto/ and the domain's types, for every edge that
+// speaks them: the RPC services now, the Kafka consumers and producers next.
+export { apiKeyMessage } from "./api-keys.ts";
+export { channelOf, protoChannelOf } from "./channels.ts";
+export { deviceMessage, platformOf } from "./devices.ts";
+export { preferencesMessage, settingsOf } from "./preferences.ts";
+export { isRole, protoRoleOf, roleOfProto } from "./roles.ts";
+export { draftOf, localeOf, templateMessage, versionMessage } from "./templates.ts";

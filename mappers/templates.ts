@@ -1,0 +1,60 @@
+import { create } from "@bufbuild/protobuf";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import type { LocaleContent, Template, TemplateDraft, TemplateVersion } from "../core/templates/index.ts";
+import {
+  type LocaleContent as LocaleContentMessage,
+  LocaleContentSchema,
+  type Template as TemplateMessage,
+  TemplateSchema,
+  type TemplateVersion as TemplateVersionMessage,
+  TemplateVersionSchema,
+} from "../gen/platform/notification/v1/template_service_pb.ts";
+import { channelOf, protoChannelOf } from "./channels.ts";
+
+// Validation has run: a Template in a create or update request has a name, a defined channel and a language.
+export function draftOf(template: TemplateMessage | undefined): TemplateDraft {
+  return {
+    name: template?.name ?? "",
+    description: template?.description ?? "",
+    channel: channelOf(template?.channelType ?? 0) ?? "email",
+    defaultLanguageCode: template?.defaultLanguageCode ?? "",
+    exampleVariables: template?.exampleVariables ?? {},
+  };
+}
+
+export function localeOf(message: LocaleContentMessage): LocaleContent {
+  return {
+    languageCode: message.languageCode,
+    subject: message.subject,
+    body: message.body,
+    bodyHtml: message.bodyHtml,
+  };
+}
+
+export function templateMessage(template: Template): TemplateMessage {
+  return create(TemplateSchema, {
+    id: template.id,
+    name: template.name,
+    description: template.description,
+    channelType: protoChannelOf(template.channel),
+    defaultLanguageCode: template.defaultLanguageCode,
+    exampleVariables: template.exampleVariables as TemplateMessage["exampleVariables"],
+    activeVersion: template.activeVersion,
+    latestVersion: template.latestVersion,
+    revision: BigInt(template.revision),
+    createTime: timestampFromDate(template.createdAt),
+    updateTime: timestampFromDate(template.updatedAt),
+  });
+}
+
+export function versionMessage(version: TemplateVersion): TemplateVersionMessage {
+  return create(TemplateVersionSchema, {
+    templateId: version.templateId,
+    version: version.version,
+    locales: version.locales.map((locale) => create(LocaleContentSchema, locale)),
+    active: version.active,
+    ...(version.activatedAt ? { activateTime: timestampFromDate(version.activatedAt) } : {}),
+    createTime: timestampFromDate(version.createdAt),
+    updateTime: timestampFromDate(version.updatedAt),
+  });
+}
