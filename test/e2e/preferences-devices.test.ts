@@ -583,9 +583,13 @@ describe("PreferenceService and DeviceService, built and run as processes", () =
         body: JSON.stringify({ global_unsubscribe: revision % 2 === 1 }),
       });
       expect(update.status).toBe(200);
-      const seen = await read(a);
-      expect(seen.revision).toBe(String(revision));
-      expect(seen.global_unsubscribe).toBe(revision % 2 === 1);
+      // B's invalidation reaches A by Redis pub/sub once the write committed: a moment later
+      // on a loaded machine, never a local TTL (5 s) later.
+      const fresh = async () => {
+        const seen = await read(a);
+        return seen.revision === String(revision) && seen.global_unsubscribe === (revision % 2 === 1);
+      };
+      expect(await eventually(fresh, 1_000)).toBe(true);
     }
   });
 });

@@ -3,7 +3,7 @@ import type { JsonObject, JsonValue } from "@bufbuild/protobuf";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TemplateService } from "../../gen/platform/notification/v1/template_service_pb.ts";
 import { AUTH_ENV, authHeaders, authInterceptor } from "../support/credentials.ts";
-import { type ServiceProcess, startServiceProcess } from "../support/service-process.ts";
+import { eventually, type ServiceProcess, startServiceProcess } from "../support/service-process.ts";
 import { type Outcome, restCaller, rpcCaller, transportsOf } from "../support/surfaces.ts";
 
 /** Every TemplateService method, one way of calling it per surface. */
@@ -314,7 +314,10 @@ describe("template cache across two service processes", () => {
             "if-match": `"${current.revision}"`,
           },
         );
-        expect(field(await onA("GET", path), "description")).toBe(`round ${round}`);
+        // B's invalidation reaches A by Redis pub/sub once the write committed: a moment later
+        // on a loaded machine, never a local TTL (30 s) later.
+        const fresh = async () => field(await onA("GET", path), "description") === `round ${round}`;
+        expect(await eventually(fresh, 1_000)).toBe(true);
       }
       const metrics = await (await fetch(`${a.httpUrl}/metrics`)).text();
       expect(metrics).toMatch(
