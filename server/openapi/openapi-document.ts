@@ -19,6 +19,7 @@ export interface OpenApiOptions {
 const CONVENTIONS = `REST routes of the notification service, transcoded from its RPC methods (google.api.http).
 
 - Bodies and answers are the proto3 JSON mapping with the proto (snake_case) field names.
+  A body may also use the lowerCamelCase JSON names; a field the message does not have is refused.
 - Answers carry every field, with its default value when it is not set.
 - 64-bit integers are strings; enums are their value names; timestamps are RFC 3339 strings.
 - Fields not in the path or the body are query parameters; a nested field is named with dots (\`a.b\`).

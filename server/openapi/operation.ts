@@ -5,7 +5,7 @@ import { errorResponsesOf } from "./error-responses.ts";
 import type { Operation, Parameter, RequestBody, Schema } from "./openapi-types.ts";
 import type { ProtoComments } from "./proto-comments.ts";
 import { isQueryForm, isWellKnown, type SchemaCatalog } from "./schemas.ts";
-import { rulesOf } from "./validation-rules.ts";
+import { mustBeSent } from "./validation-rules.ts";
 
 type Segment = RestBinding["template"]["segments"][number];
 
@@ -61,9 +61,11 @@ export function operationOf(
 const ETAG_HEADER = {
   ETag: {
     description: "The resource's revision; send it back as If-Match to update it safely.",
-    schema: { type: "string" },
+    schema: { type: "string", pattern: '^"[0-9]+"$' },
   },
 };
+// What the transcoder takes as If-Match (revisionOfETag): a revision, quoted or not, weak or not.
+const IF_MATCH_PATTERN = '^(W/)?"?[0-9]+"?$';
 
 function revisionHeaders(input: DescMessage): Parameter[] {
   if (!hasField(input, "expected_revision")) return [];
@@ -74,7 +76,7 @@ function revisionHeaders(input: DescMessage): Parameter[] {
       required: false,
       description:
         "The ETag of the revision this change is based on (sets expected_revision); a stale one answers 412 STALE_REVISION.",
-      schema: { type: "string" },
+      schema: { type: "string", pattern: IF_MATCH_PATTERN, examples: ['"3"'] },
     },
   ];
 }
@@ -120,7 +122,7 @@ function parameterOf(
   return {
     name,
     in: where,
-    required: where === "path" || rulesOf(field)?.required === true,
+    required: where === "path" || mustBeSent(field),
     ...(text ? { description: text } : {}),
     ...(deprecated === true ? { deprecated: true } : {}),
     schema,
@@ -176,7 +178,7 @@ function requestBodyOf(
   const description = typeof schema.description === "string" ? schema.description : undefined;
   return {
     ...(description ? { description } : {}),
-    required: rulesOf(field)?.required === true,
+    required: mustBeSent(field),
     content: { "application/json": { schema } },
   };
 }
