@@ -1,0 +1,120 @@
+// Schemathesis, as a stranger would run it, against the built service over the OpenAPI
+// document the service serves: every answer must be no 5xx and what the document says
+// (status code, content type, body schema). Installed at a pinned version by
+// `scripts/tools install`, which the test command runs.
+import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { AUTH_ENV, authHeaders } from "../support/credentials.ts";
+import { type ServiceProcess, startServiceProcess } from "../support/service-process.ts";
+import { REPO_ROOT } from "../support/services.ts";
+
+const SCHEMATHESIS = join(REPO_ROOT, ".local", "tools", "bin", "st");
+const BASE = "/api/v1/notifications";
+// The budget: a fixed seed, so that a run can be repeated, and as many cases per operation
+// as take about a minute on a two-core machine (about 3,500 cases for 22 operations).
+const SEED = "20261201";
+const MAX_EXAMPLES = "150";
+const RUN_TIMEOUT_MS = 240_000;
+const CHECKS = [
+  "not_a_server_error",
+  "status_code_conformance",
+  "content_type_conformance",
+  "response_schema_conformance",
+];
+
+interface Run {
+  code: number | null;
+  output: string;
+  seconds: number;
+}
+
+/** Runs the CLI to its end, or kills it when the time is up; never throws on its exit code. */
+function run(command: string, args: string[], cwd: string): Promise<Run> {
+  const started = performance.now();
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, {
+      cwd,
+      env: { ...process.env, NO_COLOR: "1" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let output = "";
+    child.stdout.on("data", (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    child.stderr.on("data", (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    const timer = setTimeout(() => child.kill("SIGKILL"), RUN_TIMEOUT_MS);
+    child.once("error", reject);
+    child.once("close", (code) => {
+      clearTimeout(timer);
+      resolve({ code, output, seconds: (performance.now() - started) / 1000 });
+    });
+  });
+}
+
+describe("schemathesis over the served OpenAPI document", () => {
+  let service: ServiceProcess;
+  let workDir: string;
+  let apiKey: string;
+
+  beforeAll(async () => {
+    if (!existsSync(SCHEMATHESIS)) {
+      throw new Error(`${SCHEMATHESIS} is missing: run scripts/tools install (the test command does)`);
+    }
+    // Few logs: thousands of requests at debug level would only fill the test's memory.
+    service = await startServiceProcess({ env: { ...AUTH_ENV, LOG_LEVEL: "warn" } });
+    const created = await fetch(`${service.httpUrl}${BASE}/api-keys`, {
+      method: "POST",
+      headers: { ...authHeaders("e2e-schemathesis"), "content-type": "application/json" },
+      body: JSON.stringify({ name: "schemathesis e2e", roles: ["ROLE_ADMIN"] }),
+    });
+    expect(created.status, service.output()).toBe(200);
+    apiKey = ((await created.json()) as { secret: string }).secret;
+    // Schemathesis keeps its example database and reports in the directory it runs in.
+    workDir = await mkdtemp(join(tmpdir(), "schemathesis-"));
+  });
+
+  afterAll(async () => {
+    await service?.stop();
+    if (workDir) await rm(workDir, { recursive: true, force: true });
+  });
+
+  it(
+    "finds no server error and no answer that the document does not describe",
+    async () => {
+      const args = [
+        "run",
+        `${service.httpUrl}${BASE}/openapi.json`,
+        ...["--header", `X-Api-Key: ${apiKey}`],
+        // Our key authenticates every case; generated credentials would only get 401s.
+        ...["--generation-with-security-parameters", "false"],
+        ...["--checks", CHECKS.join(",")],
+        // Positive and negative cases: error answers must match the document too.
+        ...["--mode", "all"],
+        // No links in the document, so the stateful phase would have nothing to chain.
+        ...["--phases", "examples,coverage,fuzzing"],
+        ...["--seed", SEED],
+        ...["--max-examples", MAX_EXAMPLES],
+        ...["--generation-database", "none"],
+        ...["--request-timeout", "10"],
+        "--continue-on-failure",
+        "--no-color",
+      ];
+      const result = await run(SCHEMATHESIS, args, workDir);
+      const printed = result.output.replaceAll(apiKey, "[api key]");
+      const cases = Number(/(\d+) generated/.exec(printed)?.[1] ?? 0);
+      console.log(
+        `schemathesis: ${cases} cases in ${result.seconds.toFixed(1)} s (seed ${SEED}, ` +
+          `at most ${MAX_EXAMPLES} per operation), exit code ${result.code}`,
+      );
+      expect(cases, `schemathesis ran no case:\n${printed}`).toBeGreaterThan(0);
+      expect(result.code, printed).toBe(0);
+    },
+    RUN_TIMEOUT_MS + 30_000,
+  );
+});
