@@ -84,6 +84,11 @@ export function valueKeywords(rules: FieldRules | undefined, enumType?: DescEnum
   if (Array.isArray(examples)) out.examples = examples.map(asJson);
   if (kind === "string") Object.assign(out, stringKeywords(read));
   if (NUMBERS.has(kind)) Object.assign(out, boundKeywords(read));
+  // A 64-bit integer is a string in proto JSON, which minimum does not constrain: say
+  // "no minus sign" in its pattern when the rules refuse negative numbers.
+  if (SIXTY_FOUR_BIT.has(kind) && Number(out.minimum ?? out.exclusiveMinimum ?? -1) >= 0) {
+    out.pattern = "^[0-9]+$";
+  }
   return out;
 }
 

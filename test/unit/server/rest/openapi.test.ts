@@ -138,7 +138,7 @@ describe("the OpenAPI document of the REST surface", () => {
     });
     expect(parameter(op, "expected_revision")).toMatchObject({
       in: "query",
-      schema: { type: "string", format: "int64", minimum: 0 },
+      schema: { type: "string", format: "int64", minimum: 0, pattern: "^[0-9]+$" },
     });
     expect(parameter(op, "template")).toBeUndefined();
     expect(op.responses["200"]).toMatchObject({
