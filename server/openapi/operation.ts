@@ -167,9 +167,11 @@ function requestBodyOf(
     const topLevel = new Set(binding.template.boundFields.filter((name) => !name.includes(".")));
     const schema = topLevel.size > 0 ? schemas.messageSchema(input, topLevel) : schemas.typeSchema(input);
     const description = comments.get(input.typeName);
+    // No body decodes as {}: it is refused when a field that must be sent is in the body.
+    const required = input.fields.some((field) => !topLevel.has(field.name) && mustBeSent(field));
     return {
       ...(description ? { description } : {}),
-      required: false,
+      required,
       content: { "application/json": { schema } },
     };
   }

@@ -6,6 +6,7 @@ import {
   mustBeSent,
   repeatedKeywords,
   requiredKeywords,
+  ruleNotes,
   rulesOf,
   valueKeywords,
 } from "./validation-rules.ts";
@@ -142,7 +143,9 @@ export class SchemaCatalog {
       }
     }
     Object.assign(schema, requiredKeywords(rules, field, schema));
-    const description = this.comments.get(`${field.parent.typeName}.${field.name}`);
+    const description = [this.comments.get(`${field.parent.typeName}.${field.name}`), ...ruleNotes(rules)]
+      .filter(Boolean)
+      .join("\n\n");
     if (description) schema.description = description;
     if (field.deprecated) schema.deprecated = true;
     return schema;
@@ -182,13 +185,14 @@ function scalarSchema(type: ScalarType): Schema {
     case ScalarType.FIXED32:
       return { type: "integer", minimum: 0, maximum: 4294967295 };
     // 64-bit integers are strings in proto JSON: a JavaScript number would lose digits.
+    // Longer than 2^63 (19 digits and a sign) or 2^64 (20 digits), they are out of range.
     case ScalarType.INT64:
     case ScalarType.SINT64:
     case ScalarType.SFIXED64:
-      return { type: "string", format: "int64", pattern: "^-?[0-9]+$" };
+      return { type: "string", format: "int64", pattern: "^-?[0-9]+$", maxLength: 20 };
     case ScalarType.UINT64:
     case ScalarType.FIXED64:
-      return { type: "string", format: "uint64", pattern: "^[0-9]+$" };
+      return { type: "string", format: "uint64", pattern: "^[0-9]+$", maxLength: 20 };
   }
 }
 

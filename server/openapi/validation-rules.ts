@@ -88,6 +88,7 @@ export function valueKeywords(rules: FieldRules | undefined, enumType?: DescEnum
   // "no minus sign" in its pattern when the rules refuse negative numbers.
   if (SIXTY_FOUR_BIT.has(kind) && Number(out.minimum ?? out.exclusiveMinimum ?? -1) >= 0) {
     out.pattern = "^[0-9]+$";
+    if (kind !== "uint64" && kind !== "fixed64") out.maxLength = 19;
   }
   return out;
 }
@@ -158,6 +159,16 @@ export function repeatedKeywords(rules: FieldRules | undefined): Schema {
 export function mapKeywords(rules: FieldRules | undefined): Schema {
   if (rules?.type.case !== "map") return {};
   return counts(readerOf(rules), { min_pairs: "minProperties", max_pairs: "maxProperties" });
+}
+
+/** Rules that JSON Schema cannot say but a caller must know, as sentences for the description. */
+export function ruleNotes(rules: FieldRules | undefined): string[] {
+  if (rules?.type.case !== "timestamp") return [];
+  const read = readerOf(rules);
+  const notes: string[] = [];
+  if (read("gt_now") === true) notes.push("Must be later than the time the request arrives.");
+  if (read("lt_now") === true) notes.push("Must be earlier than the time the request arrives.");
+  return notes;
 }
 
 type Reader = (rule: string) => unknown;

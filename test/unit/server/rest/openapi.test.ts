@@ -138,7 +138,7 @@ describe("the OpenAPI document of the REST surface", () => {
     });
     expect(parameter(op, "expected_revision")).toMatchObject({
       in: "query",
-      schema: { type: "string", format: "int64", minimum: 0, pattern: "^[0-9]+$" },
+      schema: { type: "string", format: "int64", minimum: 0, pattern: "^[0-9]+$", maxLength: 19 },
     });
     expect(parameter(op, "template")).toBeUndefined();
     expect(op.responses["200"]).toMatchObject({
@@ -268,6 +268,15 @@ describe("the OpenAPI document of the REST surface", () => {
     // A required message field is in the body's required list; a required body is required.
     expect(operation("put", "/preferences/users/{user_id}").requestBody?.required).toBe(true);
     expect(operation("post", "/templates").requestBody?.required).toBe(true);
+    // No body is {}: refused when the body has a field that must be sent.
+    expect(operation("post", "/devices/users/{user_id}").requestBody?.required).toBe(true);
+    expect(
+      operation("post", "/templates/{template_id}/versions/{version}:activate").requestBody?.required,
+    ).toBe(false);
+    // A rule JSON Schema cannot say is said in words.
+    expect(property(`${V1}.CreateApiKeyRequest`, "expire_time").description).toContain(
+      "Must be later than the time the request arrives.",
+    );
     // min_items, min_pairs and min_len refuse an absent field as much as required does.
     expect(bodySchema(operation("post", "/templates/{template_id}/versions"))?.required).toEqual(["locales"]);
     // Numbers out of the range of their proto type are refused by the JSON mapping.
@@ -291,7 +300,12 @@ describe("the OpenAPI document of the REST surface", () => {
   });
 
   it("follows the proto3 JSON mapping for well-known and 64-bit types", () => {
-    expect(property(`${V1}.Template`, "revision")).toMatchObject({ type: "string", format: "int64" });
+    expect(property(`${V1}.Template`, "revision")).toMatchObject({
+      type: "string",
+      format: "int64",
+      pattern: "^-?[0-9]+$",
+      maxLength: 20,
+    });
     expect(property(`${V1}.Template`, "create_time")).toEqual({ type: "string", format: "date-time" });
     expect(property(`${V1}.Template`, "example_variables")).toMatchObject({ type: "object" });
     expect(property("grpc.health.v1.HealthListResponse", "statuses")).toMatchObject({
