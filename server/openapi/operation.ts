@@ -64,8 +64,9 @@ const ETAG_HEADER = {
     schema: { type: "string", pattern: '^"[0-9]+"$' },
   },
 };
-// What the transcoder takes as If-Match (revisionOfETag): a revision, quoted or not, weak or not.
-const IF_MATCH_PATTERN = '^(W/)?"?[0-9]+"?$';
+// What the transcoder takes as If-Match (revisionOfETag): a revision, quoted or not, weak or
+// not, of at most 19 digits, as an int64 has.
+const IF_MATCH_PATTERN = '^(W/)?"?[0-9]{1,19}"?$';
 
 function revisionHeaders(input: DescMessage): Parameter[] {
   if (!hasField(input, "expected_revision")) return [];
