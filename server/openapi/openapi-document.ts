@@ -2,6 +2,7 @@ import type { DescService } from "@bufbuild/protobuf";
 import { restBindingsOf } from "../rest/http-rules.ts";
 import { SECURITY_SCHEMES } from "./access.ts";
 import { errorBodySchema, errorResponses } from "./error-responses.ts";
+import { type LinkedOperation, linksOf } from "./links.ts";
 import type { OpenApiDocument, Operation } from "./openapi-types.ts";
 import { openApiPath, operationOf } from "./operation.ts";
 import type { ProtoComments } from "./proto-comments.ts";
@@ -32,6 +33,7 @@ export function openApiDocument(services: DescService[], options: OpenApiOptions
   const paths: Record<string, Record<string, Operation>> = {};
   const bindingsSeen = new Map<string, number>();
   const bindings = restBindingsOf(services);
+  const built: (LinkedOperation & { operation: Operation })[] = [];
   for (const binding of bindings) {
     const method = binding.httpMethod.toLowerCase();
     const path = openApiPath(binding);
@@ -41,7 +43,14 @@ export function openApiDocument(services: DescService[], options: OpenApiOptions
     const item = paths[path] ?? {};
     paths[path] = item;
     if (item[method]) throw new Error(`two google.api.http rules bind ${binding.httpMethod} ${path}`);
-    item[method] = operationOf(binding, nth === 1 ? rpcName : `${rpcName}_${nth}`, schemas, comments);
+    const operation = operationOf(binding, nth === 1 ? rpcName : `${rpcName}_${nth}`, schemas, comments);
+    item[method] = operation;
+    built.push({ binding, operationId: operation.operationId, operation });
+  }
+  for (const from of built) {
+    const links = linksOf(from, built);
+    const ok = from.operation.responses["200"];
+    if (ok && !("$ref" in ok) && Object.keys(links).length > 0) ok.links = links;
   }
   return {
     openapi: "3.1.0",

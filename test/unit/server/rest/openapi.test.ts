@@ -301,6 +301,37 @@ describe("the OpenAPI document of the REST surface", () => {
     expect(new RegExp(String(etag.ETag?.schema.pattern), "u").test('"12"')).toBe(true);
   });
 
+  it("links an answer to the routes that take the resource it names", () => {
+    const links = (method: string, path: string) =>
+      (operation(method, path).responses["200"] as { links?: Record<string, unknown> }).links ?? {};
+    expect(links("post", "/templates").TemplateService_CreateTemplateVersion).toEqual({
+      operationId: "TemplateService_CreateTemplateVersion",
+      parameters: { template_id: "$response.body#/id" },
+    });
+    expect(links("post", "/templates")).not.toHaveProperty("TemplateService_ActivateTemplateVersion");
+    expect(
+      links("post", "/templates/{template_id}/versions").TemplateService_ActivateTemplateVersion,
+    ).toEqual({
+      operationId: "TemplateService_ActivateTemplateVersion",
+      parameters: { template_id: "$response.body#/template_id", version: "$response.body#/version" },
+    });
+    expect(links("post", "/devices/users/{user_id}").DeviceService_DeleteDevice).toEqual({
+      operationId: "DeviceService_DeleteDevice",
+      parameters: { user_id: "$response.body#/user_id", device_id: "$response.body#/id" },
+    });
+    expect(links("get", "/templates")).toEqual({});
+    const ids = new Set(
+      Object.values(doc.paths).flatMap((item) => Object.values(item).map((op) => op.operationId)),
+    );
+    for (const item of Object.values(doc.paths)) {
+      for (const op of Object.values(item)) {
+        const each = (op.responses["200"] as { links?: Record<string, { operationId: string }> }).links ?? {};
+        for (const link of Object.values(each))
+          expect(ids.has(link.operationId), link.operationId).toBe(true);
+      }
+    }
+  });
+
   it("follows the proto3 JSON mapping for well-known and 64-bit types", () => {
     expect(property(`${V1}.Template`, "revision")).toMatchObject({
       type: "string",
