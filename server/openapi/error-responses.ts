@@ -42,7 +42,7 @@ const ERROR_RESPONSES = {
   400: ["BadRequest", "The request is invalid: a parameter, the body or a validation rule."],
   401: ["Unauthorized", "No valid credentials: a JWT or an API key is needed."],
   403: ["Forbidden", "The caller's roles do not allow this, or the data is not the caller's own."],
-  404: ["NotFound", "The resource named in the path does not exist."],
+  404: ["NotFound", "What the request names (in its path, or the health check's service) does not exist."],
   409: ["Conflict", "The resource already exists, or it changed meanwhile."],
   412: [
     "PreconditionFailed",
@@ -70,18 +70,31 @@ export function errorResponses(): Record<string, Response> {
   );
 }
 
-/** The errors a route can answer, by what it does: reads by path, writes, takes a body, needs credentials. */
+// Errors that the protocol of a service we import defines for a method, where its proto
+// has no field or option of ours to derive them from.
+const PROTOCOL_ERRORS: Record<string, ErrorStatus[]> = {
+  // The gRPC health checking protocol: Check answers NOT_FOUND for a service it does not know.
+  "grpc.health.v1.Health.Check": [404],
+};
+
+/**
+ * The errors a route can answer, by what it does: reads by path, writes, takes a body,
+ * needs credentials; and those its service's protocol defines.
+ */
 export function errorResponsesOf(binding: RestBinding, isPublic: boolean): Record<string, Reference> {
-  const statuses: ErrorStatus[] = [400];
-  if (!isPublic) statuses.push(401, 403);
-  if (binding.template.boundFields.length > 0) statuses.push(404);
-  if (binding.httpMethod !== "GET") statuses.push(409, 412);
-  if (binding.body !== "") statuses.push(413, 415);
-  statuses.push(429, 500, 503);
+  const statuses = new Set<ErrorStatus>([400]);
+  const add = (...more: ErrorStatus[]) => {
+    for (const status of more) statuses.add(status);
+  };
+  if (!isPublic) add(401, 403);
+  if (binding.template.boundFields.length > 0) add(404);
+  if (binding.httpMethod !== "GET") add(409, 412);
+  if (binding.body !== "") add(413, 415);
+  add(429, 500, 503);
+  add(...(PROTOCOL_ERRORS[`${binding.rpc.parent.typeName}.${binding.rpc.name}`] ?? []));
   return Object.fromEntries(
-    statuses.map((status) => [
-      String(status),
-      { $ref: `#/components/responses/${ERROR_RESPONSES[status][0]}` },
-    ]),
+    [...statuses]
+      .sort((a, b) => a - b)
+      .map((status) => [String(status), { $ref: `#/components/responses/${ERROR_RESPONSES[status][0]}` }]),
   );
 }

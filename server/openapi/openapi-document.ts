@@ -2,6 +2,7 @@ import type { DescService } from "@bufbuild/protobuf";
 import { restBindingsOf } from "../rest/http-rules.ts";
 import { SECURITY_SCHEMES } from "./access.ts";
 import { errorBodySchema, errorResponses } from "./error-responses.ts";
+import { type LinkedOperation, linksOf } from "./links.ts";
 import type { OpenApiDocument, Operation } from "./openapi-types.ts";
 import { openApiPath, operationOf } from "./operation.ts";
 import type { ProtoComments } from "./proto-comments.ts";
@@ -19,6 +20,7 @@ export interface OpenApiOptions {
 const CONVENTIONS = `REST routes of the notification service, transcoded from its RPC methods (google.api.http).
 
 - Bodies and answers are the proto3 JSON mapping with the proto (snake_case) field names.
+  A body may also use the lowerCamelCase JSON names; a field the message does not have is refused.
 - Answers carry every field, with its default value when it is not set.
 - 64-bit integers are strings; enums are their value names; timestamps are RFC 3339 strings.
 - Fields not in the path or the body are query parameters; a nested field is named with dots (\`a.b\`).
@@ -31,6 +33,7 @@ export function openApiDocument(services: DescService[], options: OpenApiOptions
   const paths: Record<string, Record<string, Operation>> = {};
   const bindingsSeen = new Map<string, number>();
   const bindings = restBindingsOf(services);
+  const built: (LinkedOperation & { operation: Operation })[] = [];
   for (const binding of bindings) {
     const method = binding.httpMethod.toLowerCase();
     const path = openApiPath(binding);
@@ -40,7 +43,14 @@ export function openApiDocument(services: DescService[], options: OpenApiOptions
     const item = paths[path] ?? {};
     paths[path] = item;
     if (item[method]) throw new Error(`two google.api.http rules bind ${binding.httpMethod} ${path}`);
-    item[method] = operationOf(binding, nth === 1 ? rpcName : `${rpcName}_${nth}`, schemas, comments);
+    const operation = operationOf(binding, nth === 1 ? rpcName : `${rpcName}_${nth}`, schemas, comments);
+    item[method] = operation;
+    built.push({ binding, operationId: operation.operationId, operation });
+  }
+  for (const from of built) {
+    const links = linksOf(from, built);
+    const ok = from.operation.responses["200"];
+    if (ok && !("$ref" in ok) && Object.keys(links).length > 0) ok.links = links;
   }
   return {
     openapi: "3.1.0",

@@ -28,6 +28,13 @@ export interface Response {
   description: string;
   headers?: Record<string, { description: string; schema: Schema }>;
   content?: MediaContent;
+  links?: Record<string, Link>;
+}
+
+/** Another operation that takes values of this answer: parameter name → runtime expression. */
+export interface Link {
+  operationId: string;
+  parameters: Record<string, string>;
 }
 
 export type Reference = { $ref: string };

@@ -5,7 +5,7 @@ import { errorResponsesOf } from "./error-responses.ts";
 import type { Operation, Parameter, RequestBody, Schema } from "./openapi-types.ts";
 import type { ProtoComments } from "./proto-comments.ts";
 import { isQueryForm, isWellKnown, type SchemaCatalog } from "./schemas.ts";
-import { rulesOf } from "./validation-rules.ts";
+import { mustBeSent } from "./validation-rules.ts";
 
 type Segment = RestBinding["template"]["segments"][number];
 
@@ -61,9 +61,12 @@ export function operationOf(
 const ETAG_HEADER = {
   ETag: {
     description: "The resource's revision; send it back as If-Match to update it safely.",
-    schema: { type: "string" },
+    schema: { type: "string", pattern: '^"[0-9]+"$' },
   },
 };
+// What the transcoder takes as If-Match (revisionOfETag): a revision, quoted or not, weak or
+// not, of at most 19 digits, as an int64 has.
+const IF_MATCH_PATTERN = '^(W/)?"?[0-9]{1,19}"?$';
 
 function revisionHeaders(input: DescMessage): Parameter[] {
   if (!hasField(input, "expected_revision")) return [];
@@ -74,7 +77,7 @@ function revisionHeaders(input: DescMessage): Parameter[] {
       required: false,
       description:
         "The ETag of the revision this change is based on (sets expected_revision); a stale one answers 412 STALE_REVISION.",
-      schema: { type: "string" },
+      schema: { type: "string", pattern: IF_MATCH_PATTERN, examples: ['"3"'] },
     },
   ];
 }
@@ -120,7 +123,7 @@ function parameterOf(
   return {
     name,
     in: where,
-    required: where === "path" || rulesOf(field)?.required === true,
+    required: where === "path" || mustBeSent(field),
     ...(text ? { description: text } : {}),
     ...(deprecated === true ? { deprecated: true } : {}),
     schema,
@@ -165,9 +168,11 @@ function requestBodyOf(
     const topLevel = new Set(binding.template.boundFields.filter((name) => !name.includes(".")));
     const schema = topLevel.size > 0 ? schemas.messageSchema(input, topLevel) : schemas.typeSchema(input);
     const description = comments.get(input.typeName);
+    // No body decodes as {}: it is refused when a field that must be sent is in the body.
+    const required = input.fields.some((field) => !topLevel.has(field.name) && mustBeSent(field));
     return {
       ...(description ? { description } : {}),
-      required: false,
+      required,
       content: { "application/json": { schema } },
     };
   }
@@ -176,7 +181,7 @@ function requestBodyOf(
   const description = typeof schema.description === "string" ? schema.description : undefined;
   return {
     ...(description ? { description } : {}),
-    required: rulesOf(field)?.required === true,
+    required: mustBeSent(field),
     content: { "application/json": { schema } },
   };
 }

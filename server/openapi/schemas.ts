@@ -1,7 +1,15 @@
 import { type DescEnum, type DescField, type DescMessage, ScalarType } from "@bufbuild/protobuf";
 import type { Schema } from "./openapi-types.ts";
 import type { ProtoComments } from "./proto-comments.ts";
-import { mapKeywords, repeatedKeywords, rulesOf, valueKeywords } from "./validation-rules.ts";
+import {
+  mapKeywords,
+  mustBeSent,
+  repeatedKeywords,
+  requiredKeywords,
+  ruleNotes,
+  rulesOf,
+  valueKeywords,
+} from "./validation-rules.ts";
 
 // Well-known types have a JSON form of their own in the proto3 JSON mapping.
 const WRAPPERS = new Set(
@@ -70,7 +78,7 @@ export class SchemaCatalog {
   messageSchema(message: DescMessage, omit: ReadonlySet<string> = new Set()): Schema {
     const fields = message.fields.filter((field) => !omit.has(field.name));
     const properties = Object.fromEntries(fields.map((field) => [field.name, this.fieldSchema(field)]));
-    const required = fields.filter((field) => rulesOf(field)?.required).map((field) => field.name);
+    const required = fields.filter(mustBeSent).map((field) => field.name);
     const oneofs = message.oneofs.map((oneof) => oneof.fields.map((field) => field.name));
     const notes = message.oneofs.map(
       (oneof) => `At most one of ${oneof.fields.map((field) => `\`${field.name}\``).join(", ")} is set.`,
@@ -84,6 +92,8 @@ export class SchemaCatalog {
       ...(description ? { description } : {}),
       properties,
       ...(required.length > 0 ? { required } : {}),
+      // The transcoder decodes bodies strictly: a field the message does not have is refused.
+      additionalProperties: false,
       ...(exclusive.length > 0 ? { allOf: exclusive } : {}),
     };
   }
@@ -132,7 +142,10 @@ export class SchemaCatalog {
         break;
       }
     }
-    const description = this.comments.get(`${field.parent.typeName}.${field.name}`);
+    Object.assign(schema, requiredKeywords(rules, field, schema));
+    const description = [this.comments.get(`${field.parent.typeName}.${field.name}`), ...ruleNotes(rules)]
+      .filter(Boolean)
+      .join("\n\n");
     if (description) schema.description = description;
     if (field.deprecated) schema.deprecated = true;
     return schema;
@@ -166,18 +179,20 @@ function scalarSchema(type: ScalarType): Schema {
     case ScalarType.INT32:
     case ScalarType.SINT32:
     case ScalarType.SFIXED32:
-      return { type: "integer", format: "int32" };
+      // The proto3 JSON mapping refuses a number out of the field's range.
+      return { type: "integer", format: "int32", minimum: -2147483648, maximum: 2147483647 };
     case ScalarType.UINT32:
     case ScalarType.FIXED32:
       return { type: "integer", minimum: 0, maximum: 4294967295 };
     // 64-bit integers are strings in proto JSON: a JavaScript number would lose digits.
+    // Longer than 2^63 (19 digits and a sign) or 2^64 (20 digits), they are out of range.
     case ScalarType.INT64:
     case ScalarType.SINT64:
     case ScalarType.SFIXED64:
-      return { type: "string", format: "int64", pattern: "^-?[0-9]+$" };
+      return { type: "string", format: "int64", pattern: "^-?[0-9]+$", maxLength: 20 };
     case ScalarType.UINT64:
     case ScalarType.FIXED64:
-      return { type: "string", format: "uint64", pattern: "^[0-9]+$" };
+      return { type: "string", format: "uint64", pattern: "^[0-9]+$", maxLength: 20 };
   }
 }
 

@@ -42,17 +42,37 @@ export function rulesOf(field: DescField): FieldRules | undefined {
 }
 
 /**
+ * Whether the server refuses the field when a JSON body leaves it out, which decodes to
+ * its zero value: it is `required`, or its rules ask for at least one item, pair or
+ * character, and zero values are not exempted (IGNORE_IF_ZERO_VALUE).
+ */
+export function mustBeSent(field: DescField): boolean {
+  const rules = rulesOf(field);
+  if (!rules) return false;
+  if (rules.required) return true;
+  if (rules.ignore === Ignore.IF_ZERO_VALUE || field.oneof !== undefined) return false;
+  const kind = rules.type.case;
+  if (kind !== "repeated" && kind !== "map" && kind !== "string" && kind !== "bytes") return false;
+  const read = readerOf(rules);
+  const least = {
+    repeated: ["min_items"],
+    map: ["min_pairs"],
+    string: ["min_len", "len"],
+    bytes: ["min_len", "len"],
+  };
+  return least[kind].some((rule) => Number(read(rule) ?? 0) >= 1);
+}
+
+/**
  * Keywords for a single value: a scalar, an enum (named by `enumType`), or one item, key or
  * value of a repeated or map field.
  */
 export function valueKeywords(rules: FieldRules | undefined, enumType?: DescEnum): Schema {
+  if (enumType) return enumKeywords(rules, enumType);
   const kind = rules?.type.case;
   if (!rules || !kind || !VALUE_KINDS.has(kind)) return {};
   const read = readerOf(rules);
-  const asJson = (value: unknown): unknown => {
-    if (kind === "enum") return enumType?.values.find((v) => v.number === value)?.name ?? value;
-    return SIXTY_FOUR_BIT.has(kind) ? String(value) : value;
-  };
+  const asJson = (value: unknown): unknown => (SIXTY_FOUR_BIT.has(kind) ? String(value) : value);
   const out: Schema = {};
   const constant = read("const");
   if (constant !== undefined) out.const = asJson(constant);
@@ -64,7 +84,68 @@ export function valueKeywords(rules: FieldRules | undefined, enumType?: DescEnum
   if (Array.isArray(examples)) out.examples = examples.map(asJson);
   if (kind === "string") Object.assign(out, stringKeywords(read));
   if (NUMBERS.has(kind)) Object.assign(out, boundKeywords(read));
+  // A 64-bit integer is a string in proto JSON, which minimum does not constrain: say
+  // "no minus sign" in its pattern when the rules refuse negative numbers.
+  if (SIXTY_FOUR_BIT.has(kind) && Number(out.minimum ?? out.exclusiveMinimum ?? -1) >= 0) {
+    out.pattern = "^[0-9]+$";
+    if (kind !== "uint64" && kind !== "fixed64") out.maxLength = 19;
+  }
   return out;
+}
+
+/**
+ * An enum's values that the rules let through, as the list of their names beside the
+ * enum's reference: `const`, `in` and `not_in` pick among the defined values, and
+ * `required` refuses the zero value (`*_UNSPECIFIED`). `defined_only` adds nothing, since
+ * the enum's component names only defined values. Nothing when every value passes.
+ */
+function enumKeywords(rules: FieldRules | undefined, enumType: DescEnum): Schema {
+  const read = rules?.type.case === "enum" ? readerOf(rules) : () => undefined;
+  const numbers = (rule: string): number[] | undefined => {
+    const value = read(rule);
+    if (value === undefined) return undefined;
+    return (Array.isArray(value) ? value : [value]).map(Number);
+  };
+  const only = numbers("const") ?? numbers("in");
+  const denied = new Set(numbers("not_in") ?? []);
+  if (rules?.required) denied.add(0);
+  const allowed = enumType.values.filter(
+    (value) => (!only || only.includes(value.number)) && !denied.has(value.number),
+  );
+  const out: Schema = {};
+  if (allowed.length < enumType.values.length) out.enum = allowed.map((value) => value.name);
+  const examples = numbers("example");
+  if (examples) {
+    out.examples = examples.map((n) => enumType.values.find((value) => value.number === n)?.name ?? n);
+  }
+  return out;
+}
+
+/**
+ * What `required` means for a field without presence: its zero value is refused. Enums
+ * are handled with their values (see enumKeywords), messages by the `required` list of
+ * the object that holds them.
+ */
+export function requiredKeywords(rules: FieldRules | undefined, field: DescField, schema: Schema): Schema {
+  if (!rules?.required) return {};
+  const atLeastOne = (keyword: string): Schema => ({
+    [keyword]: Math.max(typeof schema[keyword] === "number" ? schema[keyword] : 0, 1),
+  });
+  switch (field.fieldKind) {
+    case "list":
+      return atLeastOne("minItems");
+    case "map":
+      return atLeastOne("minProperties");
+    case "scalar":
+      if (schema.type === "string" && schema.format !== "int64" && schema.format !== "uint64") {
+        return atLeastOne("minLength");
+      }
+      if (schema.type === "boolean") return { const: true };
+      if (schema.type === "string") return { not: { pattern: "^-?0+$" } };
+      return { not: { const: 0 } };
+    default:
+      return {};
+  }
 }
 
 export function repeatedKeywords(rules: FieldRules | undefined): Schema {
@@ -78,6 +159,16 @@ export function repeatedKeywords(rules: FieldRules | undefined): Schema {
 export function mapKeywords(rules: FieldRules | undefined): Schema {
   if (rules?.type.case !== "map") return {};
   return counts(readerOf(rules), { min_pairs: "minProperties", max_pairs: "maxProperties" });
+}
+
+/** Rules that JSON Schema cannot say but a caller must know, as sentences for the description. */
+export function ruleNotes(rules: FieldRules | undefined): string[] {
+  if (rules?.type.case !== "timestamp") return [];
+  const read = readerOf(rules);
+  const notes: string[] = [];
+  if (read("gt_now") === true) notes.push("Must be later than the time the request arrives.");
+  if (read("lt_now") === true) notes.push("Must be earlier than the time the request arrives.");
+  return notes;
 }
 
 type Reader = (rule: string) => unknown;

@@ -138,7 +138,7 @@ describe("the OpenAPI document of the REST surface", () => {
     });
     expect(parameter(op, "expected_revision")).toMatchObject({
       in: "query",
-      schema: { type: "string", format: "int64", minimum: 0 },
+      schema: { type: "string", format: "int64", minimum: 0, pattern: "^[0-9]+$", maxLength: 19 },
     });
     expect(parameter(op, "template")).toBeUndefined();
     expect(op.responses["200"]).toMatchObject({
@@ -153,10 +153,10 @@ describe("the OpenAPI document of the REST surface", () => {
       ["version", "path"],
     ]);
     expect(parameter(op, "version")?.schema).toMatchObject({ type: "integer", minimum: 1 });
-    expect(bodySchema(op)).toEqual({ type: "object", properties: {} });
+    expect(bodySchema(op)).toEqual({ type: "object", properties: {}, additionalProperties: false });
     const register = bodySchema(operation("post", "/devices/users/{user_id}"));
     expect(Object.keys(register?.properties as object)).toEqual(["platform", "token", "app_version"]);
-    expect(register?.required).toEqual(["platform"]);
+    expect(register?.required).toEqual(["platform", "token"]);
   });
 
   it("answers errors with the shared ErrorBody, by what a route does", () => {
@@ -165,7 +165,11 @@ describe("the OpenAPI document of the REST surface", () => {
       expect(response.content?.["application/json"].schema, name).toEqual(ref("ErrorBody"));
     }
     const codes = (method: string, path: string) => Object.keys(operation(method, path).responses);
-    expect(codes("get", "/health")).toEqual(["200", "400", "429", "500", "503"]);
+    // The gRPC health checking protocol answers NOT_FOUND for a service it does not know.
+    expect(codes("get", "/health")).toEqual(["200", "400", "404", "429", "500", "503"]);
+    expect(codes("get", "/health/all")).toEqual(["200", "400", "429", "500", "503"]);
+    // A preview of a template without an active version answers 412 FAILED_PRECONDITION.
+    expect(codes("post", "/templates/{template_id}:preview")).toContain("412");
     expect(codes("get", "/templates/{template_id}")).toEqual([
       "200",
       "400",
@@ -210,7 +214,10 @@ describe("the OpenAPI document of the REST surface", () => {
     expect(property(`${V1}.LocaleContent`, "body")).toMatchObject({ maxLength: 100000 });
     expect(property(`${V1}.CreateApiKeyRequest`, "roles")).toEqual({
       type: "array",
-      items: { ...ref(`${V1}.Role`), not: { enum: ["ROLE_UNSPECIFIED"] } },
+      items: {
+        ...ref(`${V1}.Role`),
+        enum: ["ROLE_ADMIN", "ROLE_MARKETER", "ROLE_SUPPORT", "ROLE_SERVICE", "ROLE_USER"],
+      },
       minItems: 1,
       maxItems: 5,
       uniqueItems: true,
@@ -228,8 +235,110 @@ describe("the OpenAPI document of the REST surface", () => {
     expect(token.token).toMatchObject({ minLength: 8, maxLength: 4096, pattern: "^[A-Za-z0-9_:.\\-]+$" });
   });
 
+  it("refuses fields a message does not have, as the transcoder does, but keeps Struct open", () => {
+    const messages = Object.entries(doc.components.schemas).filter(
+      ([name, schema]) => name !== "ErrorBody" && schema.type === "object",
+    );
+    expect(messages.length).toBeGreaterThan(10);
+    for (const [name, schema] of messages) expect(schema.additionalProperties, name).toBe(false);
+    const register = bodySchema(operation("post", "/devices/users/{user_id}"));
+    expect(register?.additionalProperties).toBe(false);
+    expect(property(`${V1}.Template`, "example_variables")).toEqual({
+      type: "object",
+      description: expect.any(String),
+    });
+  });
+
+  it("says what required means for each kind of field: present and not its zero value", () => {
+    expect(component(`${V1}.CreateApiKeyRequest`).required).toEqual(["name", "roles"]);
+    expect(property(`${V1}.CreateApiKeyRequest`, "name")).toMatchObject({ minLength: 1, maxLength: 200 });
+    expect(property(`${V1}.LocaleContent`, "body")).toMatchObject({ minLength: 1 });
+    // A required enum refuses its zero value, *_UNSPECIFIED; defined_only alone does not.
+    expect(property(`${V1}.Template`, "channel_type")).toMatchObject({
+      ...ref(`${V1}.Channel`),
+      enum: ["CHANNEL_EMAIL", "CHANNEL_SMS", "CHANNEL_PUSH_FCM", "CHANNEL_PUSH_APNS", "CHANNEL_IN_APP"],
+    });
+    expect(component(`${V1}.Channel`).enum).toContain("CHANNEL_UNSPECIFIED");
+    const filter = parameter(operation("get", "/templates"), "channel_type");
+    expect(filter?.schema).toEqual(ref(`${V1}.Channel`));
+    const register = bodySchema(operation("post", "/devices/users/{user_id}"))?.properties ?? {};
+    const platform = (register as Record<string, Schema>).platform;
+    expect(platform?.enum).not.toContain("DEVICE_PLATFORM_UNSPECIFIED");
+    expect(platform?.enum).toHaveLength(2);
+    // A required message field is in the body's required list; a required body is required.
+    expect(operation("put", "/preferences/users/{user_id}").requestBody?.required).toBe(true);
+    expect(operation("post", "/templates").requestBody?.required).toBe(true);
+    // No body is {}: refused when the body has a field that must be sent.
+    expect(operation("post", "/devices/users/{user_id}").requestBody?.required).toBe(true);
+    expect(
+      operation("post", "/templates/{template_id}/versions/{version}:activate").requestBody?.required,
+    ).toBe(false);
+    // A rule JSON Schema cannot say is said in words.
+    expect(property(`${V1}.CreateApiKeyRequest`, "expire_time").description).toContain(
+      "Must be later than the time the request arrives.",
+    );
+    // min_items, min_pairs and min_len refuse an absent field as much as required does.
+    expect(bodySchema(operation("post", "/templates/{template_id}/versions"))?.required).toEqual(["locales"]);
+    // Numbers out of the range of their proto type are refused by the JSON mapping.
+    expect(property(`${V1}.Template`, "active_version")).toEqual({
+      type: "integer",
+      format: "int32",
+      minimum: -2147483648,
+      maximum: 2147483647,
+      description: expect.any(String),
+    });
+  });
+
+  it("gives If-Match and ETag the format the transcoder reads and writes", () => {
+    const header = parameter(operation("put", "/templates/{template_id}"), "If-Match");
+    const pattern = new RegExp(String(header?.schema.pattern), "u");
+    for (const good of ['"3"', 'W/"3"', "3", "0"]) expect(pattern.test(good), good).toBe(true);
+    for (const bad of ["", "*", '"abc"', "-1", '"3", "4"', `"${"9".repeat(20)}"`]) {
+      expect(pattern.test(bad), bad).toBe(false);
+    }
+    const etag = (operation("get", "/templates/{template_id}").responses["200"] as { headers?: object })
+      .headers as Record<string, { schema: Schema }>;
+    expect(new RegExp(String(etag.ETag?.schema.pattern), "u").test('"12"')).toBe(true);
+  });
+
+  it("links an answer to the routes that take the resource it names", () => {
+    const links = (method: string, path: string) =>
+      (operation(method, path).responses["200"] as { links?: Record<string, unknown> }).links ?? {};
+    expect(links("post", "/templates").TemplateService_CreateTemplateVersion).toEqual({
+      operationId: "TemplateService_CreateTemplateVersion",
+      parameters: { template_id: "$response.body#/id" },
+    });
+    expect(links("post", "/templates")).not.toHaveProperty("TemplateService_ActivateTemplateVersion");
+    expect(
+      links("post", "/templates/{template_id}/versions").TemplateService_ActivateTemplateVersion,
+    ).toEqual({
+      operationId: "TemplateService_ActivateTemplateVersion",
+      parameters: { template_id: "$response.body#/template_id", version: "$response.body#/version" },
+    });
+    expect(links("post", "/devices/users/{user_id}").DeviceService_DeleteDevice).toEqual({
+      operationId: "DeviceService_DeleteDevice",
+      parameters: { user_id: "$response.body#/user_id", device_id: "$response.body#/id" },
+    });
+    expect(links("get", "/templates")).toEqual({});
+    const ids = new Set(
+      Object.values(doc.paths).flatMap((item) => Object.values(item).map((op) => op.operationId)),
+    );
+    for (const item of Object.values(doc.paths)) {
+      for (const op of Object.values(item)) {
+        const each = (op.responses["200"] as { links?: Record<string, { operationId: string }> }).links ?? {};
+        for (const link of Object.values(each))
+          expect(ids.has(link.operationId), link.operationId).toBe(true);
+      }
+    }
+  });
+
   it("follows the proto3 JSON mapping for well-known and 64-bit types", () => {
-    expect(property(`${V1}.Template`, "revision")).toMatchObject({ type: "string", format: "int64" });
+    expect(property(`${V1}.Template`, "revision")).toMatchObject({
+      type: "string",
+      format: "int64",
+      pattern: "^-?[0-9]+$",
+      maxLength: 20,
+    });
     expect(property(`${V1}.Template`, "create_time")).toEqual({ type: "string", format: "date-time" });
     expect(property(`${V1}.Template`, "example_variables")).toMatchObject({ type: "object" });
     expect(property("grpc.health.v1.HealthListResponse", "statuses")).toMatchObject({
@@ -345,6 +454,16 @@ describe("the schemas against real proto JSON", () => {
   it("accepts a template as the REST surface writes it", () => {
     const validate = validatorFor(`${V1}.Template`);
     expect(validate(asRest(template())), JSON.stringify(validate.errors)).toBe(true);
+  });
+
+  it("rejects unknown fields, missing required ones and *_UNSPECIFIED where the server does", () => {
+    const validate = validatorFor(`${V1}.Template`);
+    const json = asRest(template()) as Record<string, unknown>;
+    expect(validate({ ...json, colour: "red" })).toBe(false);
+    expect(validate({ ...json, channel_type: "CHANNEL_UNSPECIFIED" })).toBe(false);
+    expect(validate({ ...json, name: undefined })).toBe(false);
+    expect(validate({ ...json, active_version: 2 ** 31 })).toBe(false);
+    expect(validate(json), JSON.stringify(validate.errors)).toBe(true);
   });
 
   it("rejects what the validation rules reject", () => {
