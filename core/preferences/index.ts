@@ -12,3 +12,4 @@ export {
   receiveDecision,
   type SuppressionReason,
 } from "./receive-decision.ts";
+export { type ReceivePolicy, StoredReceivePolicy } from "./receive-policy.ts";

@@ -1,6 +1,13 @@
 export { resolveLocale } from "./locale.ts";
 export { assertValidMustache, type RenderedContent, renderContent } from "./render.ts";
 export { DEFAULT_RENDER_LIMITS, RENDER_LIMIT_SETTINGS, type RenderLimits } from "./render-limits.ts";
+export {
+  type ContentLookup,
+  type SendableContent,
+  type SendableTemplates,
+  StoredSendableTemplates,
+  type UnsendableReason,
+} from "./sendable-templates.ts";
 export type {
   LocaleContent,
   Template,
