@@ -100,14 +100,10 @@ export function matchPath(
   verb: string | undefined,
 ): Map<string, string> | undefined {
   if ((template.verb ?? undefined) !== verb) return undefined;
+  const { flat, restIndex, literalPrefix } = flatten(template);
+  // Most templates differ from the path in their leading literals: no need to split it for them.
+  if (!path.startsWith(literalPrefix)) return undefined;
   const pieces = path.split("/").slice(1);
-  const flat: { part: Part; variable?: Variable }[] = [];
-  for (const segment of template.segments) {
-    if (segment.kind === "variable")
-      for (const part of segment.variable.parts) flat.push({ part, variable: segment.variable });
-    else flat.push({ part: segment });
-  }
-  const restIndex = flat.findIndex((entry) => entry.part.kind === "rest");
   if (restIndex < 0 && pieces.length !== flat.length) return undefined;
   if (restIndex >= 0 && pieces.length < flat.length) return undefined;
   const captured = new Map<Variable, string[]>();
@@ -129,6 +125,40 @@ export function matchPath(
     values.set(variable.fieldPath.join("."), taken.map(decode).join("/"));
   }
   return values;
+}
+
+interface FlatTemplate {
+  flat: { part: Part; variable?: Variable }[];
+  restIndex: number;
+  /** "/a/b" for a template that starts with the literals a and b. */
+  literalPrefix: string;
+}
+
+const FLATTENED = new WeakMap<PathTemplate, FlatTemplate>();
+
+/** The template's parts in path order, computed once per template: every request matches against them. */
+function flatten(template: PathTemplate): FlatTemplate {
+  let known = FLATTENED.get(template);
+  if (!known) {
+    const flat: { part: Part; variable?: Variable }[] = [];
+    for (const segment of template.segments) {
+      if (segment.kind === "variable")
+        for (const part of segment.variable.parts) flat.push({ part, variable: segment.variable });
+      else flat.push({ part: segment });
+    }
+    const literals: string[] = [];
+    for (const { part } of flat) {
+      if (part.kind !== "literal") break;
+      literals.push(part.value);
+    }
+    known = {
+      flat,
+      restIndex: flat.findIndex((entry) => entry.part.kind === "rest"),
+      literalPrefix: literals.map((literal) => `/${literal}`).join(""),
+    };
+    FLATTENED.set(template, known);
+  }
+  return known;
 }
 
 function decodeKeepingSlashes(piece: string): string {
