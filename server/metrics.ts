@@ -1,11 +1,9 @@
-import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import { Counter, collectDefaultMetrics, Histogram, Registry } from "prom-client";
-import { restSurfaceKey, surfaceOf } from "./api/surface.ts";
 
 export interface Metrics {
   registry: Registry;
-  rpcRequests: Counter<"procedure" | "surface" | "code">;
-  rpcDuration: Histogram<"procedure" | "surface">;
+  rpcRequests: Counter<"procedure" | "surface" | "stage" | "code">;
+  rpcDuration: Histogram<"procedure" | "surface" | "stage">;
   cacheLookups: Counter<"cache" | "outcome">;
 }
 
@@ -17,14 +15,14 @@ export function createMetrics(): Metrics {
     registry,
     rpcRequests: new Counter({
       name: "notification_rpc_requests_total",
-      help: "RPC calls by procedure, API surface and result code.",
-      labelNames: ["procedure", "surface", "code"],
+      help: "API calls by procedure, API surface, stage (rpc, or transcoding for REST requests refused before the RPC) and result code.",
+      labelNames: ["procedure", "surface", "stage", "code"],
       registers: [registry],
     }),
     rpcDuration: new Histogram({
       name: "notification_rpc_duration_seconds",
       help: "Time to the RPC's response headers, in seconds.",
-      labelNames: ["procedure", "surface"],
+      labelNames: ["procedure", "surface", "stage"],
       buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers: [registry],
     }),
@@ -34,25 +32,5 @@ export function createMetrics(): Metrics {
       labelNames: ["cache", "outcome"],
       registers: [registry],
     }),
-  };
-}
-
-export function metricsInterceptor(metrics: Metrics): Interceptor {
-  return (next) => async (request) => {
-    const labels = {
-      procedure: `${request.method.parent.typeName}/${request.method.name}`,
-      surface: surfaceOf(request.header.get("content-type"), request.contextValues.get(restSurfaceKey)),
-    };
-    const stop = metrics.rpcDuration.startTimer(labels);
-    try {
-      const response = await next(request);
-      metrics.rpcRequests.inc({ ...labels, code: "ok" });
-      return response;
-    } catch (error) {
-      metrics.rpcRequests.inc({ ...labels, code: Code[ConnectError.from(error).code] ?? "unknown" });
-      throw error;
-    } finally {
-      stop();
-    }
   };
 }

@@ -12,7 +12,8 @@ import { type Outcome, restCaller, rpcCaller, transportsOf } from "../support/su
 let service: ServiceProcess;
 
 beforeAll(async () => {
-  service = await startServiceProcess({ env: { ...AUTH_ENV, REQUEST_MAX_BYTES: "4096" } });
+  // LOG_CALLS=all: the last test reads the line of a successful call.
+  service = await startServiceProcess({ env: { ...AUTH_ENV, REQUEST_MAX_BYTES: "4096", LOG_CALLS: "all" } });
 });
 
 afterAll(async () => {
