@@ -101,6 +101,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
         authorizationInterceptor(PUBLIC_SERVICES),
         validationInterceptor(),
       ],
+      recordRefusal: recordCall,
       requestMaxBytes: config.http.requestMaxBytes,
       shutdownSignal: shutdown.signal,
       logger,

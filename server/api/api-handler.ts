@@ -1,5 +1,15 @@
 import type * as http from "node:http";
-import { createConnectRouter, createContextValues, type Interceptor } from "@connectrpc/connect";
+import type { DescMethod } from "@bufbuild/protobuf";
+import {
+  type ConnectRouter,
+  type ContextValues,
+  createConnectRouter,
+  createContextValues,
+  createMethodImplSpec,
+  createServiceImplSpec,
+  type Interceptor,
+  type MethodImplSpec,
+} from "@connectrpc/connect";
 import type { UniversalHandler } from "@connectrpc/connect/protocol";
 import {
   compressionBrotli,
@@ -12,6 +22,7 @@ import type { RequestHandler } from "../http-servers.ts";
 import { createApiDocsEndpoints } from "../openapi/docs-endpoints.ts";
 import { restBindingsOf } from "../rest/http-rules.ts";
 import { createRestTranscoder } from "../rest/transcoder.ts";
+import type { CallRecorder } from "./call-recording.ts";
 import { writeRouteNotFound } from "./error-mapping.ts";
 import { type ApiServices, registerRoutes, SERVED_SERVICES } from "./routes.ts";
 import { restSurfaceKey } from "./surface.ts";
@@ -24,6 +35,10 @@ export interface ApiHandlerOptions {
   requestMaxBytes: number;
   shutdownSignal: AbortSignal;
   logger: Logger;
+  /** Authenticates a REST call before its body is read (see authenticateEarly). */
+  beforeRestBody?: (method: DescMethod, header: Headers, values: ContextValues) => Promise<boolean>;
+  /** Logs and counts the REST requests refused before their RPC. */
+  recordRefusal?: CallRecorder;
 }
 
 /**
@@ -38,15 +53,19 @@ export function createApiHandler(options: ApiHandlerOptions) {
     shutdownSignal: options.shutdownSignal,
     acceptCompression: [compressionGzip, compressionBrotli],
   });
-  registerRoutes(router, options.services);
+  const methods: MethodImplSpec[] = [];
+  registerRoutes(recordingImplementations(router, methods), options.services);
   const byPath = new Map<string, UniversalHandler>(
     router.handlers.map((handler) => [handler.requestPath, handler]),
   );
   const serveRest = createRestTranscoder({
     bindings: restBindingsOf(SERVED_SERVICES),
-    handlers: router.handlers,
+    methods,
+    interceptors: options.interceptors,
     requestMaxBytes: options.requestMaxBytes,
     contextValues: () => createContextValues().set(restSurfaceKey, true),
+    ...(options.beforeRestBody ? { beforeBody: options.beforeRestBody } : {}),
+    ...(options.recordRefusal ? { recordRefusal: options.recordRefusal } : {}),
   });
   const serveApiDocs = createApiDocsEndpoints({ basePath: REST_BASE_PATH, services: SERVED_SERVICES });
 
@@ -77,4 +96,22 @@ export function createApiHandler(options: ApiHandlerOptions) {
       }
     },
   };
+}
+
+/** The router, also noting each method's implementation for the REST transcoder. */
+function recordingImplementations(router: ConnectRouter, methods: MethodImplSpec[]): ConnectRouter {
+  const recording: ConnectRouter = {
+    handlers: router.handlers,
+    service(service, implementation, options) {
+      methods.push(...Object.values(createServiceImplSpec(service, implementation).methods));
+      router.service(service, implementation, options);
+      return recording;
+    },
+    rpc(method, implementation, options) {
+      methods.push(createMethodImplSpec(method, implementation));
+      router.rpc(method, implementation, options);
+      return recording;
+    },
+  };
+  return recording;
 }
