@@ -17,7 +17,7 @@ import { callRecordingInterceptor, createCallRecorder } from "./api/call-recordi
 import { errorMappingInterceptor, writeRouteNotFound } from "./api/error-mapping.ts";
 import { validationInterceptor } from "./api/validation-interceptor.ts";
 import { checkAccessPolicies } from "./auth/access-policy.ts";
-import { authenticationInterceptor } from "./auth/authentication-interceptor.ts";
+import { authenticateEarly, authenticationInterceptor } from "./auth/authentication-interceptor.ts";
 import { createAuthenticator } from "./auth/authenticator.ts";
 import { authorizationInterceptor } from "./auth/authorization-interceptor.ts";
 import { preferenceCache, templateCache } from "./caches.ts";
@@ -101,6 +101,8 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
         authorizationInterceptor(PUBLIC_SERVICES),
         validationInterceptor(),
       ],
+      // The same authenticator, run before a REST body is read; the interceptor takes its result.
+      beforeRestBody: authenticateEarly(authenticate, PUBLIC_SERVICES),
       recordRefusal: recordCall,
       requestMaxBytes: config.http.requestMaxBytes,
       shutdownSignal: shutdown.signal,
