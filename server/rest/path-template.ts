@@ -98,12 +98,14 @@ export function matchPath(
   template: PathTemplate,
   path: string,
   verb: string | undefined,
+  /** `path.split("/").slice(1)`, when the caller matches one path against many templates. */
+  split?: readonly string[],
 ): Map<string, string> | undefined {
   if ((template.verb ?? undefined) !== verb) return undefined;
   const { flat, restIndex, literalPrefix } = flatten(template);
   // Most templates differ from the path in their leading literals: no need to split it for them.
   if (!path.startsWith(literalPrefix)) return undefined;
-  const pieces = path.split("/").slice(1);
+  const pieces = split ?? path.split("/").slice(1);
   if (restIndex < 0 && pieces.length !== flat.length) return undefined;
   if (restIndex >= 0 && pieces.length < flat.length) return undefined;
   const captured = new Map<Variable, string[]>();

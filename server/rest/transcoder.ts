@@ -64,6 +64,7 @@ export interface RestTranscoderOptions {
 interface Route extends RestBinding {
   spec: MethodImplSpec & { kind: "unary" };
   rank: number;
+  boundFields: ReadonlySet<string>;
 }
 
 /** Why the RPC did not run, as its caller is told. */
@@ -81,7 +82,12 @@ export function createRestTranscoder(options: RestTranscoderOptions) {
       const spec = specs.get(binding.rpc);
       if (spec?.kind !== "unary")
         throw new Error(`no handler registered for ${binding.rpc.parent.typeName}.${binding.rpc.name}`);
-      return { ...binding, spec, rank: specificity(binding.template) };
+      return {
+        ...binding,
+        spec,
+        rank: specificity(binding.template),
+        boundFields: new Set(binding.template.boundFields),
+      };
     })
     .sort((a, b) => b.rank - a.rank);
 
@@ -113,10 +119,11 @@ export function createRestTranscoder(options: RestTranscoderOptions) {
     const { pathname, search } = splitUrl(request.url ?? "/");
     const { path, verb } = splitVerb(pathname);
     const matches: { route: Route; variables: Map<string, string> }[] = [];
+    const pieces = path.split("/").slice(1);
     for (const route of routes) {
       let variables: Map<string, string> | undefined;
       try {
-        variables = matchPath(route.template, path, verb);
+        variables = matchPath(route.template, path, verb, pieces);
       } catch {
         throw new DomainError(ErrorCatalog.validation, "the path has a malformed percent-escape");
       }
@@ -177,7 +184,7 @@ export function createRestTranscoder(options: RestTranscoderOptions) {
     for (const [field, value] of variables) {
       mergeJson(schema, message, jsonFragmentFor(schema, field, [value], field), field);
     }
-    const bound = new Set(route.template.boundFields);
+    const bound = route.boundFields;
     for (const name of new Set(query.keys())) {
       if (route.body === "*") {
         throw new DomainError(
