@@ -19,12 +19,16 @@ const connections = Number(process.env.BENCH_CONNECTIONS ?? 16);
 interface Target {
   name: string;
   url: string;
+  /** The process serving it, whose CPU time per request is measured. */
+  pid: number | undefined;
   /** A wrk Lua script: method, body and headers. */
   script: string;
 }
 
 interface Run {
   rps: number;
+  /** CPU time (user + system) of the serving process per request: much less noisy than rps here. */
+  cpuUs: number;
   p50Ms: number;
   p99Ms: number;
   errors: number;
@@ -83,9 +87,20 @@ function toMs(value: string, unit: string): number {
   return Number(value) * factor;
 }
 
+const CLOCK_TICKS_PER_SECOND = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim());
+
+/** utime + stime of a process, in seconds. */
+function cpuSeconds(pid: number | undefined): number {
+  if (pid === undefined) return Number.NaN;
+  // The command name is in parentheses and may hold spaces; the fields after it are fixed.
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
+}
+
 function runWrk(target: Target, dir: string, durationSeconds: number): Run {
   const script = join(dir, `${target.name.replace(/\W+/g, "_")}.lua`);
   writeFileSync(script, target.script);
+  const cpuBefore = cpuSeconds(target.pid);
   const output = execFileSync(
     "wrk",
     ["-t1", `-c${connections}`, `-d${durationSeconds}s`, "--latency", "-s", script, target.url],
@@ -100,8 +115,11 @@ function runWrk(target: Target, dir: string, durationSeconds: number): Run {
     .exec(output)
     ?.slice(1)
     .reduce((sum, each) => sum + Number(each), 0);
+  const cpu = cpuSeconds(target.pid) - cpuBefore;
+  const requests = Number(/(\d+) requests in/.exec(output)?.[1] ?? Number.NaN);
   return {
     rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(output)?.[1] ?? Number.NaN),
+    cpuUs: (cpu * 1e6) / requests,
     p50Ms: latency("50"),
     p99Ms: latency("99"),
     errors: non2xx + (socketErrors ?? 0),
@@ -141,8 +159,8 @@ function rssMiB(pid: number | undefined): string {
 ensureWrk();
 const dir = mkdtempSync(join(tmpdir(), "bench-api-"));
 const ceilings = { http: await startCeiling("http"), connect: await startCeiling("connect") };
-// The service as it runs in production: info logs, the default LOG_CALLS.
-const service = await startServiceProcess({ env: { ...AUTH_ENV, LOG_LEVEL: "info" } });
+// The service as it runs in production: no source maps, info logs, the default LOG_CALLS.
+const service = await startServiceProcess({ env: { ...AUTH_ENV, LOG_LEVEL: "info" }, nodeFlags: [] });
 try {
   const created = await fetch(`${service.httpUrl}/api/v1/notifications/templates`, {
     method: "POST",
@@ -164,21 +182,34 @@ try {
   const connectPath = "/platform.notification.v1.TemplateService/GetTemplate";
   const json = { "content-type": "application/json" };
   const targets: Target[] = [
-    { name: "bare node:http", url: `${ceilings.http.url}/`, script: luaScript("GET", {}) },
+    {
+      name: "bare node:http",
+      url: `${ceilings.http.url}/`,
+      pid: ceilings.http.child.pid,
+      script: luaScript("GET", {}),
+    },
     {
       name: "bare connect router",
       url: `${ceilings.connect.url}${connectPath}`,
+      pid: ceilings.connect.child.pid,
       script: luaScript("POST", json, connectBody),
     },
-    { name: "service /healthz", url: `${service.httpUrl}/healthz`, script: luaScript("GET", {}) },
+    {
+      name: "service /healthz",
+      url: `${service.httpUrl}/healthz`,
+      pid: service.child.pid,
+      script: luaScript("GET", {}),
+    },
     {
       name: "GetTemplate REST",
       url: `${service.httpUrl}/api/v1/notifications/templates/${id}`,
+      pid: service.child.pid,
       script: luaScript("GET", caller),
     },
     {
       name: "GetTemplate Connect",
       url: `${service.httpUrl}${connectPath}`,
+      pid: service.child.pid,
       script: luaScript("POST", { ...caller, ...json }, connectBody),
     },
   ];
@@ -200,25 +231,54 @@ try {
         rps: median(each.map((run) => run.rps)),
         p50Ms: median(each.map((run) => run.p50Ms)),
         p99Ms: median(each.map((run) => run.p99Ms)),
+        cpuUs: median(each.map((run) => run.cpuUs)),
         errors: each.reduce((sum, run) => sum + run.errors, 0),
         all: each.map((run) => Math.round(run.rps)),
       },
     ]),
   );
-  const bareHttp = summary.get("bare node:http")?.rps ?? Number.NaN;
-  const bareConnect = summary.get("bare connect router")?.rps ?? Number.NaN;
-  const percent = (value: number, of: number) => `${((100 * value) / of).toFixed(0)}%`.padStart(6);
+  const bare = (name: string) => summary.get(name) ?? { rps: Number.NaN, cpuUs: Number.NaN };
+  const [http1, connect] = [bare("bare node:http"), bare("bare connect router")];
+  const percent = (value: number) => `${(100 * value).toFixed(0)}%`;
+  const columns = (cells: string[]) =>
+    `  ${(cells[0] ?? "").padEnd(22)}${cells
+      .slice(1, -1)
+      .map((cell) => cell.padStart(9))
+      .join("")}   ${cells.at(-1)}`;
   console.log(
-    `  ${"".padEnd(22)}${"req/s".padStart(8)}${"p50 ms".padStart(9)}${"p99 ms".padStart(9)}` +
-      `${"÷ http".padStart(8)}${"÷ connect".padStart(11)}   runs (req/s)`,
+    columns([
+      "",
+      "req/s",
+      "p50 ms",
+      "p99 ms",
+      "÷ http",
+      "÷ connect",
+      "CPU µs",
+      "÷ http",
+      "÷ connect",
+      "runs (req/s)",
+    ]),
   );
   for (const [name, row] of summary) {
     console.log(
-      `  ${name.padEnd(22)}${String(Math.round(row.rps)).padStart(8)}${row.p50Ms.toFixed(2).padStart(9)}` +
-        `${row.p99Ms.toFixed(2).padStart(9)}  ${percent(row.rps, bareHttp)}   ${percent(row.rps, bareConnect)}   ` +
+      columns([
+        name,
+        String(Math.round(row.rps)),
+        row.p50Ms.toFixed(2),
+        row.p99Ms.toFixed(2),
+        percent(row.rps / http1.rps),
+        percent(row.rps / connect.rps),
+        row.cpuUs.toFixed(0),
+        percent(http1.cpuUs / row.cpuUs),
+        percent(connect.cpuUs / row.cpuUs),
         `${row.all.join(", ")}${row.errors ? `   ${row.errors} failed responses!` : ""}`,
+      ]),
     );
   }
+  console.log(
+    "  ÷: req/s as a share of each ceiling's; CPU µs: the serving process's CPU time per request, " +
+      "and the ceiling's CPU per request as a share of it (the same ratio, less noisy on a shared machine)",
+  );
   console.log(
     `  RSS after the runs: service ${rssMiB(service.child.pid)}, bare http ${rssMiB(ceilings.http.child.pid)}, ` +
       `bare connect ${rssMiB(ceilings.connect.child.pid)}`,

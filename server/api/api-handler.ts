@@ -1,8 +1,6 @@
 import type * as http from "node:http";
 import type { DescMethod } from "@bufbuild/protobuf";
 import {
-  Code,
-  ConnectError,
   type ConnectRouter,
   type ContextValues,
   createConnectRouter,
@@ -12,7 +10,7 @@ import {
   type Interceptor,
   type MethodImplSpec,
 } from "@connectrpc/connect";
-import type { UniversalHandler, UniversalServerRequest } from "@connectrpc/connect/protocol";
+import type { UniversalHandler } from "@connectrpc/connect/protocol";
 import {
   compressionBrotli,
   compressionGzip,
@@ -26,6 +24,7 @@ import { restBindingsOf } from "../rest/http-rules.ts";
 import { createRestTranscoder } from "../rest/transcoder.ts";
 import type { CallRecorder } from "./call-recording.ts";
 import { writeRouteNotFound } from "./error-mapping.ts";
+import { universalRequestOfHttp1, writeHttp1Answer } from "./http1-adapter.ts";
 import { type ApiServices, registerRoutes, SERVED_SERVICES } from "./routes.ts";
 import { restSurfaceKey } from "./surface.ts";
 
@@ -78,12 +77,13 @@ export function createApiHandler(options: ApiHandlerOptions) {
       writeRouteNotFound(response, request.method, path);
       return;
     }
-    const answer = await handler(
-      "stream" in request
-        ? universalRequestFromNodeRequest(request, response, undefined, undefined)
-        : universalRequestOfHttp1(request as http.IncomingMessage, response as http.ServerResponse),
-    );
-    await universalResponseToNodeResponse(answer, response);
+    if ("stream" in request) {
+      const answer = await handler(universalRequestFromNodeRequest(request, response, undefined, undefined));
+      await universalResponseToNodeResponse(answer, response);
+      return;
+    }
+    const http1 = response as http.ServerResponse;
+    await writeHttp1Answer(await handler(universalRequestOfHttp1(request, http1)), request, http1);
   };
 
   return {
@@ -120,39 +120,4 @@ function recordingImplementations(router: ConnectRouter, methods: MethodImplSpec
     },
   };
   return recording;
-}
-
-const CLIENT_GONE = new ConnectError("the client closed the request", Code.Canceled);
-
-/**
- * connect-node's universalRequestFromNodeRequest, for HTTP/1.1, less two costs of every call:
- * it aborts the request's signal at each close, a complete answer's too (an AbortError with its
- * stack each time), and it parses the URL it builds. Here only a call cut short is aborted.
- */
-function universalRequestOfHttp1(
-  request: http.IncomingMessage,
-  response: http.ServerResponse,
-): UniversalServerRequest {
-  const abort = new AbortController();
-  const onError = (error: Error) => {
-    response.off("close", onClose);
-    abort.abort(ConnectError.from(error, Code.Aborted));
-  };
-  const onClose = () => {
-    request.off("error", onError);
-    if (!response.writableFinished) abort.abort(CLIENT_GONE);
-  };
-  request.once("error", onError);
-  response.once("close", onClose);
-  const header = new Headers();
-  const raw = request.rawHeaders;
-  for (let i = 0; i + 1 < raw.length; i += 2) header.append(raw[i] as string, raw[i + 1] as string);
-  return {
-    httpVersion: request.httpVersion,
-    method: request.method ?? "",
-    url: `http://${request.headers.host ?? "localhost"}${request.url ?? ""}`,
-    header,
-    body: request.iterator({ destroyOnReturn: false }),
-    signal: abort.signal,
-  };
 }
