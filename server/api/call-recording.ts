@@ -95,7 +95,9 @@ export function callRecordingInterceptor(record: CallRecorder): Interceptor {
   return (next) => async (request) => {
     const startedAt = performance.now();
     const procedure = procedureOf(request.method);
-    const surface = surfaceOf(request.header.get("content-type"), request.contextValues.get(restSurfaceKey));
+    const surface = request.contextValues.get(restSurfaceKey)
+      ? "rest"
+      : surfaceOf(request.header.get("content-type"), false);
     try {
       const response = await next(request);
       record({ procedure, surface, stage: "rpc", code: "ok", startedAt });

@@ -109,16 +109,27 @@ export function matchPath(
   if (restIndex < 0 && pieces.length !== flat.length) return undefined;
   if (restIndex >= 0 && pieces.length < flat.length) return undefined;
   const captured = new Map<Variable, string[]>();
+  const capture = (variable: Variable | undefined, taken: string[]) => {
+    if (!variable) return;
+    const list = captured.get(variable);
+    if (list) list.push(...taken);
+    else captured.set(variable, taken);
+  };
   let p = 0;
   for (let i = 0; i < flat.length; i++) {
     const { part, variable } = flat[i] as { part: Part; variable?: Variable };
-    const take = part.kind === "rest" ? pieces.length - (flat.length - 1 - i) - p : 1;
-    if (take < 1 && part.kind !== "rest") return undefined;
-    const taken = pieces.slice(p, p + take);
-    p += take;
-    if (part.kind === "literal" && taken[0] !== part.value) return undefined;
-    if (part.kind !== "literal" && taken.some((piece) => piece === "")) return undefined;
-    if (variable) captured.set(variable, [...(captured.get(variable) ?? []), ...taken]);
+    if (part.kind === "rest") {
+      const take = pieces.length - (flat.length - 1 - i) - p;
+      const taken = pieces.slice(p, p + take);
+      p += take;
+      if (taken.some((piece) => piece === "")) return undefined;
+      capture(variable, taken);
+      continue;
+    }
+    const piece = pieces[p++];
+    if (piece === undefined) return undefined;
+    if (part.kind === "literal" ? piece !== part.value : piece === "") return undefined;
+    capture(variable, [piece]);
   }
   const values = new Map<string, string>();
   for (const [variable, taken] of captured) {
