@@ -24,7 +24,7 @@ import { restBindingsOf } from "../rest/http-rules.ts";
 import { createRestTranscoder } from "../rest/transcoder.ts";
 import type { CallRecorder } from "./call-recording.ts";
 import { writeRouteNotFound } from "./error-mapping.ts";
-import { universalRequestOfHttp1, writeHttp1Answer } from "./http1-adapter.ts";
+import { readUnaryBody, universalRequestOfHttp1, writeHttp1Answer } from "./http1-adapter.ts";
 import { type ApiServices, registerRoutes, SERVED_SERVICES } from "./routes.ts";
 import { restSurfaceKey } from "./surface.ts";
 
@@ -83,7 +83,11 @@ export function createApiHandler(options: ApiHandlerOptions) {
       return;
     }
     const http1 = response as http.ServerResponse;
-    await writeHttp1Answer(await handler(universalRequestOfHttp1(request, http1)), request, http1);
+    const body =
+      handler.method.methodKind === "unary"
+        ? await readUnaryBody(request, options.requestMaxBytes)
+        : undefined;
+    await writeHttp1Answer(await handler(universalRequestOfHttp1(request, http1, body)), request, http1);
   };
 
   return {

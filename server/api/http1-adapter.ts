@@ -16,6 +16,8 @@ const CLIENT_GONE = new ConnectError("the client closed the request", Code.Cance
 export function universalRequestOfHttp1(
   request: http.IncomingMessage,
   response: http.ServerResponse,
+  /** The body, when it was read at once (see readUnaryBody); otherwise the handler reads it. */
+  body?: Uint8Array,
 ): UniversalServerRequest {
   const abort = new AbortController();
   const onError = (error: Error) => {
@@ -36,9 +38,45 @@ export function universalRequestOfHttp1(
     method: request.method ?? "",
     url: `http://${request.headers.host ?? "localhost"}${request.url ?? ""}`,
     header,
-    body: request.iterator({ destroyOnReturn: false }),
+    body: body ? oneChunk(body) : request.iterator({ destroyOnReturn: false }),
     signal: abort.signal,
   };
+}
+
+async function* oneChunk(bytes: Uint8Array): AsyncIterable<Uint8Array> {
+  yield bytes;
+}
+
+// A Connect unary request (not a stream, not gRPC-Web), whose body the handler reads whole anyway.
+const CONNECT_UNARY = /^application\/(?:json|proto)(?:;|$)/i;
+
+/**
+ * The body of a Connect unary request, read with plain data events instead of the async
+ * iterator connect's handler would walk: a few microtasks less per call. Undefined, and
+ * nothing read, unless the request is a Connect unary POST with a declared length within
+ * `maxBytes` and no content-encoding: anything else is left to the handler, which enforces
+ * the limit, decompresses and answers errors in its protocol.
+ */
+export function readUnaryBody(
+  request: http.IncomingMessage,
+  maxBytes: number,
+): Promise<Uint8Array> | undefined {
+  const headers = request.headers;
+  const declared = Number(headers["content-length"] ?? Number.NaN);
+  if (
+    request.method !== "POST" ||
+    !(declared >= 0 && declared <= maxBytes) ||
+    headers["content-encoding"] !== undefined ||
+    !CONNECT_UNARY.test(headers["content-type"] ?? "")
+  ) {
+    return undefined;
+  }
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    request.on("data", (chunk: Buffer) => chunks.push(chunk));
+    request.once("error", reject);
+    request.once("end", () => resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks)));
+  });
 }
 
 /**
