@@ -14,7 +14,7 @@ import {
   Code,
   ConnectError,
   type ContextValues,
-  createHandlerContext,
+  type HandlerContext,
   type Interceptor,
   type MethodImplSpec,
 } from "@connectrpc/connect";
@@ -149,15 +149,7 @@ export function createRestTranscoder(options: RestTranscoderOptions) {
       const value = request.headers[name];
       if (typeof value === "string") forwarded[name] = value;
     }
-    const context = createHandlerContext({
-      service: route.rpc.parent,
-      method: route.rpc,
-      protocolName: "rest",
-      requestMethod: request.method ?? "GET",
-      url: `http://localhost${request.url ?? "/"}`,
-      requestHeader: forwarded,
-      contextValues: options.contextValues(),
-    });
+    const context = restContext(route.rpc, request, new Headers(forwarded), options.contextValues());
     const query = new URLSearchParams(search);
     const readRequest =
       !options.beforeBody || (await options.beforeBody(route.rpc, context.requestHeader, context.values));
@@ -211,7 +203,7 @@ export function createRestTranscoder(options: RestTranscoderOptions) {
 
   async function callRpc(
     route: Route,
-    context: ReturnType<typeof createHandlerContext>,
+    context: RestContext,
     input: Message,
     response: ServerResponse,
     queryNames: string[],
@@ -219,7 +211,7 @@ export function createRestTranscoder(options: RestTranscoderOptions) {
   ): Promise<void> {
     // A client that goes away cancels the call; one that got its answer does not.
     const onClose = () => {
-      if (!response.writableFinished) context.abort(CLIENT_GONE);
+      if (!response.writableFinished) context.abort.abort(CLIENT_GONE);
     };
     response.once("close", onClose);
     let output: Message;
@@ -250,6 +242,36 @@ export function createRestTranscoder(options: RestTranscoderOptions) {
     const body = route.responseBody === "" ? json : (json[route.responseBody] ?? null);
     writeJson(response, 200, body);
   }
+}
+
+type RestContext = HandlerContext & { abort: AbortController };
+
+/**
+ * The context the RPC's interceptors and implementation get. Built here rather than with
+ * createHandlerContext, which links a deadline and the shutdown signal for every call (a REST
+ * call has neither: no timeout header, and draining waits for it) and copies the headers.
+ */
+function restContext(
+  method: DescMethod,
+  request: IncomingMessage,
+  requestHeader: Headers,
+  values: ContextValues,
+): RestContext {
+  const abort = new AbortController();
+  return {
+    method,
+    service: method.parent,
+    signal: abort.signal,
+    abort,
+    timeoutMs: () => undefined,
+    requestMethod: request.method ?? "GET",
+    requestHeader,
+    responseHeader: new Headers(),
+    responseTrailer: new Headers(),
+    protocolName: "rest",
+    values,
+    url: `http://localhost${request.url ?? "/"}`,
+  };
 }
 
 function forwardHeaders(from: Headers, response: ServerResponse): void {
