@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { gzipSync } from "node:zlib";
 import type { JsonObject, JsonValue } from "@bufbuild/protobuf";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ApiKeyService } from "../../gen/platform/notification/v1/api_key_service_pb.ts";
@@ -129,6 +130,47 @@ function normalize(value: unknown): JsonValue {
     }),
   );
 }
+
+describe("Connect unary requests over HTTP/1.1, whatever their framing", () => {
+  const listApiKeys = `/platform.notification.v1.ApiKeyService/ListApiKeys`;
+  const post = (body: Uint8Array | string, headers: Record<string, string>) =>
+    fetch(`${service.httpUrl}${listApiKeys}`, {
+      method: "POST",
+      headers: { ...authHeaders(), "content-type": "application/json", ...headers },
+      body,
+    });
+
+  it("decompresses a gzip body, and reads one sent in chunks without a declared length", async () => {
+    const gzipped = await post(gzipSync(JSON.stringify({ includeInactive: true })), {
+      "content-encoding": "gzip",
+    });
+    expect(gzipped.status).toBe(200);
+    expect(await gzipped.json()).not.toHaveProperty("code");
+    const chunked = await fetch(`${service.httpUrl}${listApiKeys}`, {
+      method: "POST",
+      headers: { ...authHeaders(), "content-type": "application/json" },
+      body: new ReadableStream({
+        start(controller) {
+          controller.enqueue(new TextEncoder().encode('{"includeInactive":'));
+          controller.enqueue(new TextEncoder().encode("true}"));
+          controller.close();
+        },
+      }),
+      duplex: "half",
+    } as RequestInit);
+    expect(chunked.status).toBe(200);
+    expect(await chunked.json()).not.toHaveProperty("code");
+  });
+
+  it("answers a body that does not parse in the Connect protocol, with its length", async () => {
+    const response = await post("{not json", {});
+    expect(response.status).toBe(400);
+    expect(response.headers.get("content-length")).toBe(
+      String((await response.clone().arrayBuffer()).byteLength),
+    );
+    expect(((await response.json()) as { code: string }).code).toBe("invalid_argument");
+  });
+});
 
 describe("errors of the HTTP exchange itself, from the built service", () => {
   const post = (body: string, contentType = "application/json") =>
