@@ -60,7 +60,7 @@ const CONNECT_UNARY = /^application\/(?:json|proto)(?:;|$)/i;
 export function readUnaryBody(
   request: http.IncomingMessage,
   maxBytes: number,
-): Promise<Uint8Array> | undefined {
+): Promise<Uint8Array | undefined> | undefined {
   const headers = request.headers;
   const declared = Number(headers["content-length"] ?? Number.NaN);
   if (
@@ -71,10 +71,12 @@ export function readUnaryBody(
   ) {
     return undefined;
   }
-  return new Promise((resolve, reject) => {
+  return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     request.on("data", (chunk: Buffer) => chunks.push(chunk));
-    request.once("error", reject);
+    // A request cut short (client gone): connect's own reader meets the same error and
+    // answers it as it always did.
+    request.once("error", () => resolve(undefined));
     request.once("end", () => resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks)));
   });
 }
