@@ -39,19 +39,42 @@ export interface CallRecordingOptions {
  */
 export function createCallRecorder(
   logger: Logger,
-  metrics: Pick<Metrics, "rpcRequests" | "rpcDuration">,
+  metrics: Pick<Metrics, "rpcRequestCounts" | "rpcDuration">,
   options: CallRecordingOptions,
 ): CallRecorder {
   const random = options.random ?? Math.random;
   const rate = options.successSampleRate;
-  // In the order of the metrics' labelNames.
-  const requests = childCache((...values) => metrics.rpcRequests.labels(...values));
-  const durations = childCache((...values) => metrics.rpcDuration.labels(...values));
+  // procedure → surface → stage → the series of that call, found without building a key.
+  const series = new Map<string, Map<string, Map<string, CallSeries>>>();
+  const seriesOf = (procedure: string, surface: string, stage: string): CallSeries => {
+    let bySurface = series.get(procedure);
+    if (!bySurface) {
+      bySurface = new Map();
+      series.set(procedure, bySurface);
+    }
+    let byStage = bySurface.get(surface);
+    if (!byStage) {
+      byStage = new Map();
+      bySurface.set(surface, byStage);
+    }
+    let found = byStage.get(stage);
+    if (!found) {
+      found = { duration: metrics.rpcDuration.labels(procedure, surface, stage), counts: new Map() };
+      byStage.set(stage, found);
+    }
+    return found;
+  };
   return (outcome) => {
     const seconds = (performance.now() - outcome.startedAt) / 1000;
     const { procedure, surface, stage, code } = outcome;
-    requests(procedure, surface, stage, code).inc();
-    durations(procedure, surface, stage).observe(seconds);
+    const call = seriesOf(procedure, surface, stage);
+    let count = call.counts.get(code);
+    if (!count) {
+      count = metrics.rpcRequestCounts.slot({ procedure, surface, stage, code });
+      call.counts.set(code, count);
+    }
+    count.count++;
+    call.duration.observe(seconds);
     if (code === "ok" && !(rate >= 1 || (rate > 0 && random() < rate))) return;
     const durationMs = Math.round(seconds * 10_000) / 10;
     const fields =
@@ -62,21 +85,9 @@ export function createCallRecorder(
   };
 }
 
-/**
- * A metric's child per label values, looked up once: prom-client hashes a labels object on
- * every call otherwise. Label values are bounded (methods × surfaces × stages × codes).
- */
-function childCache<T>(labels: (...values: string[]) => T): (...values: string[]) => T {
-  const children = new Map<string, T>();
-  return (...values) => {
-    const key = values.join("\u0000");
-    let child = children.get(key);
-    if (!child) {
-      child = labels(...values);
-      children.set(key, child);
-    }
-    return child;
-  };
+interface CallSeries {
+  duration: { observe(seconds: number): void };
+  counts: Map<string, { count: number }>;
 }
 
 const PROCEDURES = new WeakMap<DescMethod, string>();
