@@ -14,6 +14,8 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 export interface Config {
   role: Role;
   logLevel: LogLevel;
+  /** Which finished API calls get a log line: every failed one, and this fraction (0 to 1) of the others. */
+  logCalls: { successSampleRate: number };
   http: { host: string; port: number; grpcPort: number; requestMaxBytes: number };
   gateway: { port: number };
   shutdownTimeoutMs: number;
@@ -124,6 +126,20 @@ class EnvReader {
     return fallback;
   }
 
+  /** "all", "errors" or a fraction from 0 to 1. */
+  rate(name: string, named: Record<string, number>, fallback: string): number {
+    const raw = this.env[name]?.trim() || fallback;
+    if (Object.hasOwn(named, raw)) return named[raw] as number;
+    const value = Number(raw);
+    if (!/^\d*\.?\d+$/.test(raw) || value > 1) {
+      this.problems.push(
+        `${name} must be ${Object.keys(named).join(", ")} or a fraction from 0 to 1, got "${raw}"`,
+      );
+      return named[fallback] ?? 0;
+    }
+    return value;
+  }
+
   hostPortList(name: string): string[] {
     const value = this.string(name);
     if (!value) return [];
@@ -224,6 +240,9 @@ export function loadConfig(env: Env, roleOverride?: string): Config {
   const config: Config = {
     role: role as Role,
     logLevel: read.oneOf("LOG_LEVEL", LOG_LEVELS, "info"),
+    // A healthy service answers thousands of calls a second: a line for each costs more CPU
+    // than the call itself and says nothing metrics don't. Failed calls are always logged.
+    logCalls: { successSampleRate: read.rate("LOG_CALLS", { errors: 0, all: 1 }, "errors") },
     http: {
       host: read.string("HTTP_HOST", "127.0.0.1"),
       port: read.port("HTTP_PORT", 8080),

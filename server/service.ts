@@ -13,11 +13,11 @@ import {
   TemplateRepository,
 } from "../storage/index.ts";
 import { createApiHandler } from "./api/api-handler.ts";
+import { callRecordingInterceptor, createCallRecorder } from "./api/call-recording.ts";
 import { errorMappingInterceptor, writeRouteNotFound } from "./api/error-mapping.ts";
-import { loggingInterceptor } from "./api/logging-interceptor.ts";
 import { validationInterceptor } from "./api/validation-interceptor.ts";
 import { checkAccessPolicies } from "./auth/access-policy.ts";
-import { authenticationInterceptor } from "./auth/authentication-interceptor.ts";
+import { authenticateEarly, authenticationInterceptor } from "./auth/authentication-interceptor.ts";
 import { createAuthenticator } from "./auth/authenticator.ts";
 import { authorizationInterceptor } from "./auth/authorization-interceptor.ts";
 import { preferenceCache, templateCache } from "./caches.ts";
@@ -26,7 +26,7 @@ import { dependencyProbes } from "./health/dependency-probes.ts";
 import { HealthMonitor } from "./health/health-monitor.ts";
 import { type RequestHandler, type RunningServer, startH2cServer, startHttp1Server } from "./http-servers.ts";
 import { type Infrastructure, openInfrastructure } from "./infrastructure.ts";
-import { createMetrics, type Metrics, metricsInterceptor } from "./metrics.ts";
+import { createMetrics, type Metrics } from "./metrics.ts";
 import { createOpsEndpoints } from "./ops-endpoints.ts";
 import { PUBLIC_SERVICES } from "./reflection/reflection.service.ts";
 import { startWorker } from "./worker.ts";
@@ -90,26 +90,30 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     readyzDetails: config.readyzDetails,
     authenticate,
   });
-  const api = runs("api")
-    ? createApiHandler({
-        services: {
-          monitor,
-          healthWatchIntervalMs: config.healthWatchIntervalMs,
-          ...useCases,
-        },
-        interceptors: [
-          loggingInterceptor(logger),
-          metricsInterceptor(metrics),
-          errorMappingInterceptor(logger),
-          authenticationInterceptor(authenticate),
-          authorizationInterceptor(PUBLIC_SERVICES),
-          validationInterceptor(),
-        ],
-        requestMaxBytes: config.http.requestMaxBytes,
-        shutdownSignal: shutdown.signal,
-        logger,
-      })
-    : undefined;
+  const api = runs("api") ? buildApi() : undefined;
+  function buildApi() {
+    const recordCall = createCallRecorder(logger, metrics, config.logCalls);
+    return createApiHandler({
+      services: {
+        monitor,
+        healthWatchIntervalMs: config.healthWatchIntervalMs,
+        ...useCases,
+      },
+      interceptors: [
+        callRecordingInterceptor(recordCall),
+        errorMappingInterceptor(logger),
+        authenticationInterceptor(authenticate),
+        authorizationInterceptor(PUBLIC_SERVICES),
+        validationInterceptor(),
+      ],
+      // The same authenticator, run before a REST body is read; the interceptor takes its result.
+      beforeRestBody: authenticateEarly(authenticate, PUBLIC_SERVICES),
+      recordRefusal: recordCall,
+      requestMaxBytes: config.http.requestMaxBytes,
+      shutdownSignal: shutdown.signal,
+      logger,
+    });
+  }
   // A routed method with a malformed access policy stops the start, not a call later.
   if (api) checkAccessPolicies(api.handlers, PUBLIC_SERVICES);
 

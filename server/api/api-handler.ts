@@ -1,5 +1,15 @@
 import type * as http from "node:http";
-import { createConnectRouter, createContextValues, type Interceptor } from "@connectrpc/connect";
+import type { DescMethod } from "@bufbuild/protobuf";
+import {
+  type ConnectRouter,
+  type ContextValues,
+  createConnectRouter,
+  createContextValues,
+  createMethodImplSpec,
+  createServiceImplSpec,
+  type Interceptor,
+  type MethodImplSpec,
+} from "@connectrpc/connect";
 import type { UniversalHandler } from "@connectrpc/connect/protocol";
 import {
   compressionBrotli,
@@ -12,7 +22,9 @@ import type { RequestHandler } from "../http-servers.ts";
 import { createApiDocsEndpoints } from "../openapi/docs-endpoints.ts";
 import { restBindingsOf } from "../rest/http-rules.ts";
 import { createRestTranscoder } from "../rest/transcoder.ts";
+import type { CallRecorder } from "./call-recording.ts";
 import { writeRouteNotFound } from "./error-mapping.ts";
+import { readUnaryBody, universalRequestOfHttp1, writeHttp1Answer } from "./http1-adapter.ts";
 import { refusingMalformedProtobuf } from "./malformed-protobuf.ts";
 import { type ApiServices, registerRoutes, SERVED_SERVICES } from "./routes.ts";
 import { restSurfaceKey } from "./surface.ts";
@@ -25,6 +37,10 @@ export interface ApiHandlerOptions {
   requestMaxBytes: number;
   shutdownSignal: AbortSignal;
   logger: Logger;
+  /** Authenticates a REST call before its body is read (see authenticateEarly). */
+  beforeRestBody?: (method: DescMethod, header: Headers, values: ContextValues) => Promise<boolean>;
+  /** Logs and counts the REST requests refused before their RPC. */
+  recordRefusal?: CallRecorder;
 }
 
 /**
@@ -39,7 +55,8 @@ export function createApiHandler(options: ApiHandlerOptions) {
     shutdownSignal: options.shutdownSignal,
     acceptCompression: [compressionGzip, compressionBrotli],
   });
-  registerRoutes(router, options.services);
+  const methods: MethodImplSpec[] = [];
+  registerRoutes(recordingImplementations(router, methods), options.services);
   const byPath = new Map<string, UniversalHandler>(
     router.handlers.map((handler) => [
       handler.requestPath,
@@ -48,9 +65,12 @@ export function createApiHandler(options: ApiHandlerOptions) {
   );
   const serveRest = createRestTranscoder({
     bindings: restBindingsOf(SERVED_SERVICES),
-    handlers: router.handlers,
+    methods,
+    interceptors: options.interceptors,
     requestMaxBytes: options.requestMaxBytes,
     contextValues: () => createContextValues().set(restSurfaceKey, true),
+    ...(options.beforeRestBody ? { beforeBody: options.beforeRestBody } : {}),
+    ...(options.recordRefusal ? { recordRefusal: options.recordRefusal } : {}),
   });
   const serveApiDocs = createApiDocsEndpoints({ basePath: REST_BASE_PATH, services: SERVED_SERVICES });
 
@@ -61,8 +81,17 @@ export function createApiHandler(options: ApiHandlerOptions) {
       writeRouteNotFound(response, request.method, path);
       return;
     }
-    const answer = await handler(universalRequestFromNodeRequest(request, response, undefined, undefined));
-    await universalResponseToNodeResponse(answer, response);
+    if ("stream" in request) {
+      const answer = await handler(universalRequestFromNodeRequest(request, response, undefined, undefined));
+      await universalResponseToNodeResponse(answer, response);
+      return;
+    }
+    const http1 = response as http.ServerResponse;
+    const body =
+      handler.method.methodKind === "unary"
+        ? await readUnaryBody(request, options.requestMaxBytes)
+        : undefined;
+    await writeHttp1Answer(await handler(universalRequestOfHttp1(request, http1, body)), request, http1);
   };
 
   return {
@@ -81,4 +110,22 @@ export function createApiHandler(options: ApiHandlerOptions) {
       }
     },
   };
+}
+
+/** The router, also noting each method's implementation for the REST transcoder. */
+function recordingImplementations(router: ConnectRouter, methods: MethodImplSpec[]): ConnectRouter {
+  const recording: ConnectRouter = {
+    handlers: router.handlers,
+    service(service, implementation, options) {
+      methods.push(...Object.values(createServiceImplSpec(service, implementation).methods));
+      router.service(service, implementation, options);
+      return recording;
+    },
+    rpc(method, implementation, options) {
+      methods.push(createMethodImplSpec(method, implementation));
+      router.rpc(method, implementation, options);
+      return recording;
+    },
+  };
+  return recording;
 }

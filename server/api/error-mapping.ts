@@ -60,6 +60,11 @@ const HTTP_STATUS_OF_CODE: Record<Code, number> = {
   [Code.Unauthenticated]: 401,
 };
 
+/** The Connect code a domain error is answered with. */
+export function connectCodeOf(error: DomainError): Code {
+  return CODE_OF_KIND[error.entry.kind];
+}
+
 function connectErrorOf(error: DomainError): ConnectError {
   const details = error.problems.map((problem) => {
     const value: Partial<ErrorDetail> = {

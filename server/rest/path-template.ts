@@ -98,29 +98,38 @@ export function matchPath(
   template: PathTemplate,
   path: string,
   verb: string | undefined,
+  /** `path.split("/").slice(1)`, when the caller matches one path against many templates. */
+  split?: readonly string[],
 ): Map<string, string> | undefined {
   if ((template.verb ?? undefined) !== verb) return undefined;
-  const pieces = path.split("/").slice(1);
-  const flat: { part: Part; variable?: Variable }[] = [];
-  for (const segment of template.segments) {
-    if (segment.kind === "variable")
-      for (const part of segment.variable.parts) flat.push({ part, variable: segment.variable });
-    else flat.push({ part: segment });
-  }
-  const restIndex = flat.findIndex((entry) => entry.part.kind === "rest");
+  const { flat, restIndex, literalPrefix } = flatten(template);
+  // Most templates differ from the path in their leading literals: no need to split it for them.
+  if (!path.startsWith(literalPrefix)) return undefined;
+  const pieces = split ?? path.split("/").slice(1);
   if (restIndex < 0 && pieces.length !== flat.length) return undefined;
   if (restIndex >= 0 && pieces.length < flat.length) return undefined;
   const captured = new Map<Variable, string[]>();
+  const capture = (variable: Variable | undefined, taken: string[]) => {
+    if (!variable) return;
+    const list = captured.get(variable);
+    if (list) list.push(...taken);
+    else captured.set(variable, taken);
+  };
   let p = 0;
   for (let i = 0; i < flat.length; i++) {
     const { part, variable } = flat[i] as { part: Part; variable?: Variable };
-    const take = part.kind === "rest" ? pieces.length - (flat.length - 1 - i) - p : 1;
-    if (take < 1 && part.kind !== "rest") return undefined;
-    const taken = pieces.slice(p, p + take);
-    p += take;
-    if (part.kind === "literal" && taken[0] !== part.value) return undefined;
-    if (part.kind !== "literal" && taken.some((piece) => piece === "")) return undefined;
-    if (variable) captured.set(variable, [...(captured.get(variable) ?? []), ...taken]);
+    if (part.kind === "rest") {
+      const take = pieces.length - (flat.length - 1 - i) - p;
+      const taken = pieces.slice(p, p + take);
+      p += take;
+      if (taken.some((piece) => piece === "")) return undefined;
+      capture(variable, taken);
+      continue;
+    }
+    const piece = pieces[p++];
+    if (piece === undefined) return undefined;
+    if (part.kind === "literal" ? piece !== part.value : piece === "") return undefined;
+    capture(variable, [piece]);
   }
   const values = new Map<string, string>();
   for (const [variable, taken] of captured) {
@@ -129,6 +138,40 @@ export function matchPath(
     values.set(variable.fieldPath.join("."), taken.map(decode).join("/"));
   }
   return values;
+}
+
+interface FlatTemplate {
+  flat: { part: Part; variable?: Variable }[];
+  restIndex: number;
+  /** "/a/b" for a template that starts with the literals a and b. */
+  literalPrefix: string;
+}
+
+const FLATTENED = new WeakMap<PathTemplate, FlatTemplate>();
+
+/** The template's parts in path order, computed once per template: every request matches against them. */
+function flatten(template: PathTemplate): FlatTemplate {
+  let known = FLATTENED.get(template);
+  if (!known) {
+    const flat: { part: Part; variable?: Variable }[] = [];
+    for (const segment of template.segments) {
+      if (segment.kind === "variable")
+        for (const part of segment.variable.parts) flat.push({ part, variable: segment.variable });
+      else flat.push({ part: segment });
+    }
+    const literals: string[] = [];
+    for (const { part } of flat) {
+      if (part.kind !== "literal") break;
+      literals.push(part.value);
+    }
+    known = {
+      flat,
+      restIndex: flat.findIndex((entry) => entry.part.kind === "rest"),
+      literalPrefix: literals.map((literal) => `/${literal}`).join(""),
+    };
+    FLATTENED.set(template, known);
+  }
+  return known;
 }
 
 function decodeKeepingSlashes(piece: string): string {

@@ -2,19 +2,26 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import {
   create,
   type DescMessage,
-  fromBinary,
+  type DescMethod,
   fromJson,
   type JsonObject,
   type JsonValue,
+  type Message,
   mergeFromJson,
-  toBinary,
   toJson,
 } from "@bufbuild/protobuf";
-import { Code, ConnectError, type ContextValues } from "@connectrpc/connect";
-import type { UniversalHandler } from "@connectrpc/connect/protocol";
-import { errorFromJsonBytes } from "@connectrpc/connect/protocol-connect";
+import {
+  Code,
+  ConnectError,
+  type ContextValues,
+  type HandlerContext,
+  type Interceptor,
+  type MethodImplSpec,
+} from "@connectrpc/connect";
+import { invokeUnaryImplementation } from "@connectrpc/connect/protocol";
 import { DomainError, ErrorCatalog } from "../../core/errors.ts";
-import { restErrorOf, restErrorOfDomain } from "../api/error-mapping.ts";
+import { type CallRecorder, procedureOf } from "../api/call-recording.ts";
+import { connectCodeOf, restErrorOf, restErrorOfDomain } from "../api/error-mapping.ts";
 import { writeJson } from "../http-json.ts";
 import type { RestBinding } from "./http-rules.ts";
 import { matchPath, specificity } from "./path-template.ts";
@@ -33,63 +40,97 @@ const FORWARDED_REQUEST_HEADERS = [
   "user-agent",
 ];
 // Response headers of the RPC that mean something to a REST caller.
-const FORWARDED_RESPONSE_HEADERS = ["etag", "location", "retry-after", "x-request-id"];
+const FORWARDED_RESPONSE_HEADERS = new Set(["etag", "location", "retry-after", "x-request-id"]);
 
 export interface RestTranscoderOptions {
   bindings: RestBinding[];
-  /** The Connect router's handlers: REST calls go through them, with all interceptors. */
-  handlers: UniversalHandler[];
+  /**
+   * The implementations the Connect router serves, with its interceptors: a REST call runs
+   * the very same chain, given the decoded message (no second encoding to protobuf and back).
+   */
+  methods: MethodImplSpec[];
+  interceptors: Interceptor[];
   requestMaxBytes: number;
   contextValues: () => ContextValues;
+  /**
+   * Runs once the route is known and before the body is read (authentication). False: the
+   * interceptors will refuse the call whatever its request, so it runs with an empty one.
+   */
+  beforeBody?: (method: DescMethod, header: Headers, values: ContextValues) => Promise<boolean>;
+  /** Told of every request refused before its RPC (404, 405, an unreadable body or parameter). */
+  recordRefusal?: CallRecorder;
 }
 
 interface Route extends RestBinding {
-  handler: UniversalHandler;
+  spec: MethodImplSpec & { kind: "unary" };
   rank: number;
+  boundFields: ReadonlySet<string>;
 }
+
+/** Why the RPC did not run, as its caller is told. */
+const CLIENT_GONE = new ConnectError("the client closed the request", Code.Canceled);
 
 /**
  * Serves the REST surface by translating each request into a call of the same RPC
- * handler that serves Connect, gRPC and gRPC-Web, then the answer back into JSON
- * with the proto field names.
+ * implementation, through the same interceptors, that serves Connect, gRPC and gRPC-Web,
+ * then the answer back into JSON with the proto field names.
  */
 export function createRestTranscoder(options: RestTranscoderOptions) {
+  const specs = new Map(options.methods.map((spec) => [spec.method, spec]));
   const routes: Route[] = options.bindings
     .map((binding) => {
-      const handler = options.handlers.find(
-        (h) => h.method === binding.rpc && h.protocolNames.includes("connect"),
-      );
-      if (!handler)
+      const spec = specs.get(binding.rpc);
+      if (spec?.kind !== "unary")
         throw new Error(`no handler registered for ${binding.rpc.parent.typeName}.${binding.rpc.name}`);
-      return { ...binding, handler, rank: specificity(binding.template) };
+      return {
+        ...binding,
+        spec,
+        rank: specificity(binding.template),
+        boundFields: new Set(binding.template.boundFields),
+      };
     })
     .sort((a, b) => b.rank - a.rank);
 
   return async function serveRest(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const startedAt = performance.now();
+    const at: { route?: Route } = {};
     try {
-      await transcode(request, response);
+      await transcode(request, response, at);
     } catch (error) {
       // Anything else is a bug of ours: the HTTP layer logs it and answers 500.
       if (!(error instanceof DomainError)) throw error;
       writeError(response, restErrorOfDomain(error));
+      options.recordRefusal?.({
+        procedure: at.route ? procedureOf(at.route.rpc) : "unrouted",
+        surface: "rest",
+        stage: "transcoding",
+        code: Code[connectCodeOf(error)],
+        reason: error.detail,
+        startedAt,
+      });
     }
   };
 
-  async function transcode(request: IncomingMessage, response: ServerResponse): Promise<void> {
-    const url = new URL(request.url ?? "/", "http://localhost");
-    const { path, verb } = splitVerb(url.pathname);
+  async function transcode(
+    request: IncomingMessage,
+    response: ServerResponse,
+    at: { route?: Route },
+  ): Promise<void> {
+    const { pathname, search } = splitUrl(request.url ?? "/");
+    const { path, verb } = splitVerb(pathname);
     const matches: { route: Route; variables: Map<string, string> }[] = [];
+    const pieces = path.split("/").slice(1);
     for (const route of routes) {
       let variables: Map<string, string> | undefined;
       try {
-        variables = matchPath(route.template, path, verb);
+        variables = matchPath(route.template, path, verb, pieces);
       } catch {
         throw new DomainError(ErrorCatalog.validation, "the path has a malformed percent-escape");
       }
       if (variables) matches.push({ route, variables });
     }
     if (matches.length === 0) {
-      throw new DomainError(ErrorCatalog.routeNotFound, `no route for ${request.method} ${url.pathname}`);
+      throw new DomainError(ErrorCatalog.routeNotFound, `no route for ${request.method} ${pathname}`);
     }
     const method = request.method === "HEAD" ? "GET" : (request.method ?? "GET");
     const match = matches.find((candidate) => candidate.route.httpMethod === method);
@@ -98,13 +139,25 @@ export function createRestTranscoder(options: RestTranscoderOptions) {
       response.setHeader("Allow", allow);
       throw new DomainError(
         ErrorCatalog.methodNotAllowed,
-        `${request.method} is not allowed on ${url.pathname}; use ${allow}`,
+        `${request.method} is not allowed on ${pathname}; use ${allow}`,
       );
     }
     const { route, variables } = match;
-    const input = await requestMessage(route, request, url.searchParams, variables);
+    at.route = route;
+    const forwarded: Record<string, string> = {};
+    for (const name of FORWARDED_REQUEST_HEADERS) {
+      const value = request.headers[name];
+      if (typeof value === "string") forwarded[name] = value;
+    }
+    const context = restContext(route.rpc, request, new Headers(forwarded), options.contextValues());
+    const query = new URLSearchParams(search);
+    const readRequest =
+      !options.beforeBody || (await options.beforeBody(route.rpc, context.requestHeader, context.values));
+    const input = readRequest
+      ? await requestMessage(route, request, query, variables)
+      : create(route.rpc.input);
     const headerParameters = typeof request.headers["if-match"] === "string" ? ["If-Match"] : [];
-    await callRpc(route, request, input, response, [...url.searchParams.keys()], headerParameters);
+    await callRpc(route, context, input, response, [...query.keys()], headerParameters);
   }
 
   async function requestMessage(
@@ -112,7 +165,7 @@ export function createRestTranscoder(options: RestTranscoderOptions) {
     request: IncomingMessage,
     query: URLSearchParams,
     variables: Map<string, string>,
-  ): Promise<Uint8Array> {
+  ): Promise<Message> {
     const schema = route.rpc.input;
     const message = create(schema);
     if (route.body !== "") {
@@ -123,7 +176,7 @@ export function createRestTranscoder(options: RestTranscoderOptions) {
     for (const [field, value] of variables) {
       mergeJson(schema, message, jsonFragmentFor(schema, field, [value], field), field);
     }
-    const bound = new Set(route.template.boundFields);
+    const bound = route.boundFields;
     for (const name of new Set(query.keys())) {
       if (route.body === "*") {
         throw new DomainError(
@@ -145,48 +198,40 @@ export function createRestTranscoder(options: RestTranscoderOptions) {
     if (typeof ifMatch === "string" && schema.fields.some((field) => field.name === EXPECTED_REVISION)) {
       mergeJson(schema, message, { [EXPECTED_REVISION]: revisionOfETag(ifMatch) }, "If-Match");
     }
-    return toBinary(schema, message);
+    return message;
   }
 
   async function callRpc(
     route: Route,
-    request: IncomingMessage,
-    input: Uint8Array,
+    context: RestContext,
+    input: Message,
     response: ServerResponse,
     queryNames: string[],
     headerParameters: string[],
   ): Promise<void> {
-    const header = new Headers({ "content-type": "application/proto", "connect-protocol-version": "1" });
-    for (const name of FORWARDED_REQUEST_HEADERS) {
-      const value = request.headers[name];
-      if (typeof value === "string") header.set(name, value);
-    }
-    const abort = new AbortController();
-    response.once("close", () => abort.abort());
-    const answer = await route.handler({
-      httpVersion: "1.1",
-      url: `http://localhost${route.handler.requestPath}`,
-      method: "POST",
-      header,
-      body: oneChunk(input),
-      signal: abort.signal,
-      contextValues: options.contextValues(),
-    });
-    const bytes = await collect(answer.body);
-    for (const name of FORWARDED_RESPONSE_HEADERS) {
-      const value = answer.header?.get(name);
-      if (value) response.setHeader(name, value);
-    }
-    if (answer.status !== 200) {
-      const fallback = new ConnectError(`RPC answered HTTP ${answer.status}`, Code.Internal);
-      const error = restErrorOf(errorFromJsonBytes(bytes, answer.header, fallback));
-      for (const item of error.body.errors) {
+    // A client that goes away cancels the call; one that got its answer does not.
+    const onClose = () => {
+      if (!response.writableFinished) context.abort.abort(CLIENT_GONE);
+    };
+    response.once("close", onClose);
+    let output: Message;
+    try {
+      output = await invokeUnaryImplementation(route.spec, context, input, options.interceptors);
+    } catch (thrown) {
+      const error =
+        thrown instanceof ConnectError
+          ? thrown
+          : new ConnectError("internal error", Code.Internal, undefined, undefined, thrown);
+      forwardHeaders(error.metadata, response);
+      forwardHeaders(context.responseHeader, response);
+      const rest = restErrorOf(error);
+      for (const item of rest.body.errors) {
         if (item.source) item.source = restSource(item.source, route, queryNames, headerParameters);
       }
-      writeError(response, error);
+      writeError(response, rest);
       return;
     }
-    const output = fromBinary(route.rpc.output, bytes);
+    forwardHeaders(context.responseHeader, response);
     const json = toJson(route.rpc.output, output, {
       useProtoFieldName: true,
       alwaysEmitImplicit: true,
@@ -197,6 +242,56 @@ export function createRestTranscoder(options: RestTranscoderOptions) {
     const body = route.responseBody === "" ? json : (json[route.responseBody] ?? null);
     writeJson(response, 200, body);
   }
+}
+
+type RestContext = HandlerContext & { abort: AbortController };
+
+/**
+ * The context the RPC's interceptors and implementation get. Built here rather than with
+ * createHandlerContext, which links a deadline and the shutdown signal for every call (a REST
+ * call has neither: no timeout header, and draining waits for it) and copies the headers.
+ */
+function restContext(
+  method: DescMethod,
+  request: IncomingMessage,
+  requestHeader: Headers,
+  values: ContextValues,
+): RestContext {
+  const abort = new AbortController();
+  return {
+    method,
+    service: method.parent,
+    signal: abort.signal,
+    abort,
+    timeoutMs: () => undefined,
+    requestMethod: request.method ?? "GET",
+    requestHeader,
+    responseHeader: new Headers(),
+    responseTrailer: new Headers(),
+    protocolName: "rest",
+    values,
+    url: `http://localhost${request.url ?? "/"}`,
+  };
+}
+
+function forwardHeaders(from: Headers, response: ServerResponse): void {
+  // One walk over what the RPC set (usually nothing) rather than a lookup per forwarded name.
+  from.forEach((value, name) => {
+    if (value && FORWARDED_RESPONSE_HEADERS.has(name)) response.setHeader(name, value);
+  });
+}
+
+// A path of these characters, without dot segments, is what WHATWG URL parsing would give
+// back unchanged; anything else (rare) goes through it so routing sees the same path.
+const PLAIN_PATH = /^(?:\/[\w\-~!$&'()*+,;=:@%]+(?:\.+[\w\-~!$&'()*+,;=:@%]+)*)*\/?$/;
+
+function splitUrl(url: string): { pathname: string; search: string } {
+  const q = url.indexOf("?");
+  const pathname = q < 0 ? url : url.slice(0, q);
+  const search = q < 0 ? "" : url.slice(q + 1);
+  if (PLAIN_PATH.test(pathname)) return { pathname, search };
+  const parsed = new URL(url, "http://localhost");
+  return { pathname: parsed.pathname, search: parsed.search };
 }
 
 // Optimistic concurrency on REST: If-Match carries the revision an update is based on,
@@ -348,17 +443,6 @@ async function readJsonBody(request: IncomingMessage, maxBytes: number): Promise
       `the body is not valid JSON: ${(error as Error).message}`,
     );
   }
-}
-
-async function* oneChunk(bytes: Uint8Array): AsyncIterable<Uint8Array> {
-  yield bytes;
-}
-
-async function collect(body: AsyncIterable<Uint8Array> | undefined): Promise<Uint8Array> {
-  if (!body) return new Uint8Array(0);
-  const chunks: Uint8Array[] = [];
-  for await (const chunk of body) chunks.push(chunk);
-  return Buffer.concat(chunks);
 }
 
 function writeError(response: ServerResponse, error: { status: number; body: object }): void {

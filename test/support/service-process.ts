@@ -28,12 +28,17 @@ export async function freePort(): Promise<number> {
 }
 
 export async function startServiceProcess(
-  options: { role?: string; env?: Record<string, string> } = {},
+  options: {
+    role?: string;
+    env?: Record<string, string>;
+    /** Node's flags; tests map stacks to the TypeScript sources, a benchmark runs as production does. */
+    nodeFlags?: string[];
+  } = {},
 ): Promise<ServiceProcess> {
   const [http, grpc, gateway] = [await freePort(), await freePort(), await freePort()];
   const child = spawn(
     process.execPath,
-    ["--enable-source-maps", "dist/server/main.js", options.role ?? "all"],
+    [...(options.nodeFlags ?? ["--enable-source-maps"]), "dist/server/main.js", options.role ?? "all"],
     {
       cwd: REPO_ROOT,
       env: {

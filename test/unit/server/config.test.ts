@@ -57,6 +57,17 @@ describe("loadConfig", () => {
     ]);
   });
 
+  it("logs failed calls only unless LOG_CALLS asks for more", () => {
+    expect(loadConfig(VALID).logCalls).toEqual({ successSampleRate: 0 });
+    expect(loadConfig({ ...VALID, LOG_CALLS: "all" }).logCalls).toEqual({ successSampleRate: 1 });
+    expect(loadConfig({ ...VALID, LOG_CALLS: "0.01" }).logCalls).toEqual({ successSampleRate: 0.01 });
+    for (const wrong of ["none", "1.5", "-0.1", "some"]) {
+      expect(problemsOf({ ...VALID, LOG_CALLS: wrong }), wrong).toEqual([
+        `LOG_CALLS must be errors, all or a fraction from 0 to 1, got "${wrong}"`,
+      ]);
+    }
+  });
+
   it("takes the role from the command line over ROLE", () => {
     expect(loadConfig({ ...VALID, ROLE: "worker" }, "gateway").role).toBe("gateway");
     expect(loadConfig({ ...VALID, ROLE: "worker" }).role).toBe("worker");

@@ -1,6 +1,6 @@
 import { createServer, type Server } from "node:http";
 import { create } from "@bufbuild/protobuf";
-import { createConnectRouter, createContextValues } from "@connectrpc/connect";
+import { createContextValues, createServiceImplSpec, type ServiceImpl } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   EchoRequestSchema,
@@ -18,18 +18,20 @@ let server: Server;
 let base: string;
 
 beforeAll(async () => {
-  const router = createConnectRouter({ interceptors: [errorMappingInterceptor(createLogger("silent"))] });
-  router.service(TranscodingTestService, {
+  const implementation: ServiceImpl<typeof TranscodingTestService> = {
     echo: (request) => create(EchoResponseSchema, { received: request, revision: 7n }),
     echoReceived: (request) =>
       create(EchoResponseSchema, {
         received: create(EchoRequestSchema, { name: request.name }),
         revision: 1n,
       }),
-  });
+  };
   const serveRest = createRestTranscoder({
     bindings: restBindingsOf([TranscodingTestService]),
-    handlers: router.handlers,
+    methods: Object.values(
+      createServiceImplSpec<typeof TranscodingTestService>(TranscodingTestService, implementation).methods,
+    ),
+    interceptors: [errorMappingInterceptor(createLogger("silent"))],
     requestMaxBytes: 1024,
     contextValues: () => createContextValues(),
   });
