@@ -170,6 +170,8 @@ describe("authorization: every routed method × every kind of caller", () => {
         AUTH_JWT_HS256_SECRET: SECRET,
         AUTH_JWT_ISSUER: ISSUER,
         AUTH_JWT_AUDIENCE: AUDIENCE,
+        // Every call logged, so the searches for secrets in the logs have lines to search.
+        LOG_CALLS: "all",
         AUTH_API_KEY_CACHE_MS: String(API_KEY_CACHE_MS),
         AUTH_BOOTSTRAP_ADMIN_KEY: BOOTSTRAP_KEY,
       },

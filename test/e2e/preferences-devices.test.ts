@@ -168,8 +168,8 @@ describe("PreferenceService and DeviceService, built and run as processes", () =
 
   beforeAll(async () => {
     [a, b] = await Promise.all([
-      startServiceProcess({ env: AUTH_ENV }),
-      startServiceProcess({ env: AUTH_ENV }),
+      startServiceProcess({ env: { ...AUTH_ENV, LOG_CALLS: "all" } }),
+      startServiceProcess({ env: { ...AUTH_ENV, LOG_CALLS: "all" } }),
     ]);
     for (const service of [a, b]) {
       const ready = await eventually(async () => (await fetch(`${service.httpUrl}/readyz`)).ok, 30_000);
