@@ -2,7 +2,7 @@ import { ApiKeys } from "../core/api-keys/index.ts";
 import { DeviceManager } from "../core/devices/index.ts";
 import type { Logger } from "../core/logger.ts";
 import { PreferenceManager } from "../core/preferences/index.ts";
-import { TemplateCatalog } from "../core/templates/index.ts";
+import { InlineMustacheParser, TemplateCatalog, TemplateCompiler } from "../core/templates/index.ts";
 import {
   CachedPreferenceStore,
   CachedTemplateStore,
@@ -49,6 +49,9 @@ function buildDomain(
   logger: Logger,
 ) {
   const apiKeyStore = new PostgresApiKeyStore(infra.orm);
+  // One compiler per process: the send pipeline is to take this same compiler, so a
+  // version parsed for a preview is not parsed again to be sent.
+  const templateCompiler = new TemplateCompiler({ parser: new InlineMustacheParser() });
   return {
     apiKeyStore,
     apiKeys: new ApiKeys(apiKeyStore),
@@ -58,6 +61,7 @@ function buildDomain(
         templateCache(infra, invalidations, metrics, logger),
       ),
       config.templateRender,
+      templateCompiler,
     ),
     preferences: new PreferenceManager(
       new CachedPreferenceStore(
