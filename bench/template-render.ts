@@ -1,16 +1,21 @@
 // How fast a template renders: the work done for every notification once its template
-// version is cached, and how long the worst hostile render takes before its budget stops
-// it. `npm run bench:render` (ITERATIONS=… for more).
+// version is cached, how long the worst hostile render takes before its budget stops it,
+// and what parsing a long template costs the event loop, inline and on the parser thread.
+// `npm run bench:render` (ITERATIONS=… for more).
 import { DomainError, ErrorCatalog } from "../core/errors.ts";
+import type { Logger } from "../core/logger.ts";
+import { compileAtOnce } from "../core/templates/compiled-template.ts";
 import {
   DEFAULT_RENDER_LIMITS,
   InlineMustacheParser,
   type LocaleContent,
+  parseMustache,
   renderContent,
   resolveLocale,
   TemplateCompiler,
   type Variables,
 } from "../core/templates/index.ts";
+import { ThreadParser } from "../server/mustache/thread-parser.ts";
 
 const iterations = Number(process.env.ITERATIONS ?? 200_000);
 const limits = DEFAULT_RENDER_LIMITS;
@@ -157,3 +162,79 @@ for (const [index, probe] of hostile.entries()) {
 console.log(
   `  worst: cold ${ms(Math.max(...coldMs))}, warm p90 ${ms(worstP90)} (wall time, on a shared machine)`,
 );
+
+/** `tags` tags spread evenly over about `chars` characters of HTML. */
+function bigTemplate(chars: number, tags: number): string {
+  const gap = Math.floor(chars / tags) - "{{x}}".length;
+  const filler = "<p>text</p>".repeat(Math.ceil(gap / 11)).slice(0, gap);
+  return `${filler}{{x}}`.repeat(tags);
+}
+
+/** The longest stretch the event loop could not turn while `work` ran, by a chain of setImmediate. */
+async function longestBlock<T>(work: () => Promise<T>): Promise<{ wallMs: number; blockMs: number }> {
+  let last = performance.now();
+  let longest = 0;
+  let running = true;
+  const probe = () => {
+    const now = performance.now();
+    longest = Math.max(longest, now - last);
+    last = now;
+    if (running) setImmediate(probe);
+  };
+  setImmediate(probe);
+  const started = performance.now();
+  await work();
+  const wallMs = performance.now() - started;
+  running = false;
+  return { wallMs, blockMs: Math.max(longest, performance.now() - last) };
+}
+
+const silent: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => silent };
+const threadParser = new ThreadParser({ logger: silent });
+// The thread's start (loading mustache.js) is paid once per process: not part of a parse.
+await new TemplateCompiler({ parser: threadParser, inlineMaxChars: 0 }).compile("{{warm}}");
+const parseRuns = 7;
+// What the probe reads when nothing runs: on a shared machine the thread is descheduled too.
+const idle: number[] = [];
+for (let run = 0; run < parseRuns; run++) {
+  idle.push((await longestBlock(() => new Promise((resolve) => setTimeout(resolve, 100)))).blockMs);
+}
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? 0;
+console.log(
+  `parsing a new template (mustache.js, then our nodes), inline vs on the parser thread; median and max of ${parseRuns} runs, each a text not parsed before`,
+);
+for (const [name, chars, tags] of [
+  ["19 KB, 200 tags", 19_000, 200],
+  ["58 KB, 600 tags", 58_000, 600],
+  ["500 KB, 8,000 tags", 499_000, 8_000],
+  ["500 KB, 50,000 tags", 499_000, 50_000],
+] as const) {
+  const base = bigTemplate(chars, tags);
+  const inline: number[] = [];
+  const threadWall: number[] = [];
+  const threadBlock: number[] = [];
+  for (let run = 0; run < parseRuns; run++) {
+    const text = `${run}${base}`;
+    // Each measure starts with an empty young generation: the garbage of the one before
+    // (an inline parse leaves a token per character) is not collected inside the next.
+    globalThis.gc?.();
+    const started = performance.now();
+    const outcome = parseMustache(text);
+    if ("parsed" in outcome) compileAtOnce(outcome.parsed);
+    inline.push(performance.now() - started);
+    // A new compiler each run: nothing cached.
+    const compiler = new TemplateCompiler({ parser: threadParser });
+    globalThis.gc?.();
+    const { wallMs, blockMs } = await longestBlock(() => compiler.compile(`${text} `));
+    threadWall.push(wallMs);
+    threadBlock.push(blockMs);
+  }
+  const figure = (values: number[]) => `${ms(median(values)).padStart(9)} (max ${ms(Math.max(...values))})`;
+  console.log(
+    `  ${name.padEnd(20)} inline: blocks ${figure(inline)}; thread: takes ${figure(threadWall)}, blocks the loop at most ${figure(threadBlock)}`,
+  );
+}
+console.log(
+  `  the probe with nothing to do, for comparison: the loop stalls at most ${ms(median(idle))} (max ${ms(Math.max(...idle))}) per 100 ms`,
+);
+await threadParser.close();
