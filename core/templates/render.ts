@@ -94,7 +94,7 @@ export async function renderContent(
     if (compiled.sectionDepth > limits.maxSectionDepth) {
       throw renderLimitExceeded(tooDeep(protoName, compiled.sectionDepth, limits.maxSectionDepth));
     }
-    for (const name of topLevelNames(compiled)) {
+    for (const name of compiled.topLevelNames) {
       if (lookup(variables, name) === undefined) missing.add(name);
     }
     return renderNodes(compiled.nodes, variables, protoName, field === "bodyHtml", limits, steps);
@@ -109,11 +109,6 @@ export async function renderContent(
 
 function tooDeep(protoName: string, depth: number, max: number): string {
   return `${protoName} nests sections ${depth} deep, more than ${max} (${RENDER_LIMIT_SETTINGS.maxSectionDepth})`;
-}
-
-/** Names looked up in the top-level view: variables and section names, not names inside sections. */
-function topLevelNames(compiled: CompiledTemplate): string[] {
-  return compiled.nodes.flatMap((node) => (node.kind === "text" ? [] : [node.name.raw]));
 }
 
 function lookup(view: Variables, name: string): unknown {
