@@ -1,17 +1,25 @@
 // How fast a template renders: the work done for every notification once its template
-// version is cached, and how long the worst hostile render takes before its budget stops
-// it. `npm run bench:render` (ITERATIONS=… for more).
+// version is cached, how long the worst hostile render takes before its budget stops it,
+// and what parsing a long template costs the event loop, inline and on the parser thread.
+// `npm run bench:render` (ITERATIONS=… for more).
 import { DomainError, ErrorCatalog } from "../core/errors.ts";
+import type { Logger } from "../core/logger.ts";
+import { compileAtOnce } from "../core/templates/compiled-template.ts";
 import {
   DEFAULT_RENDER_LIMITS,
+  InlineMustacheParser,
   type LocaleContent,
+  parseMustache,
   renderContent,
   resolveLocale,
+  TemplateCompiler,
   type Variables,
 } from "../core/templates/index.ts";
+import { ThreadParser } from "../server/mustache/thread-parser.ts";
 
 const iterations = Number(process.env.ITERATIONS ?? 200_000);
 const limits = DEFAULT_RENDER_LIMITS;
+const compiler = new TemplateCompiler({ parser: new InlineMustacheParser() });
 
 const locales = [
   {
@@ -84,11 +92,11 @@ const hostile: { name: string; bodyHtml: string; variables: Variables }[] = [
 ];
 
 /** Wall time of one hostile render, in ms. */
-function renderHostile(probe: (typeof hostile)[number]): number {
+async function renderHostile(probe: (typeof hostile)[number]): Promise<number> {
   const content: LocaleContent = { languageCode: "en", subject: "", body: "", bodyHtml: probe.bodyHtml };
   const started = performance.now();
   try {
-    renderContent(content, probe.variables, limits);
+    await renderContent(compiler, content, probe.variables, limits);
   } catch (error) {
     if (!(error instanceof DomainError) || error.entry !== ErrorCatalog.templateRenderLimit) throw error;
     return performance.now() - started;
@@ -97,22 +105,23 @@ function renderHostile(probe: (typeof hostile)[number]): number {
 }
 
 // The first renders of a process run in V8's interpreter: measure them before anything warms up.
-const coldMs = hostile.map(renderHostile);
+const coldMs: number[] = [];
+for (const probe of hostile) coldMs.push(await renderHostile(probe));
 
-function renderOnce(): void {
+async function renderOnce(): Promise<void> {
   const content = resolveLocale(locales, "ru-RU", "en");
   if (!content) throw new Error("no locale");
-  renderContent(content, variables, limits);
+  await renderContent(compiler, content, variables, limits);
 }
 
-for (let i = 0; i < 10_000; i++) renderOnce();
+for (let i = 0; i < 10_000; i++) await renderOnce();
 globalThis.gc?.();
 const heapBefore = process.memoryUsage().heapUsed;
 const samples = new Float64Array(iterations);
 const started = performance.now();
 for (let i = 0; i < iterations; i++) {
   const t0 = performance.now();
-  renderOnce();
+  await renderOnce();
   samples[i] = performance.now() - t0;
 }
 const elapsedMs = performance.now() - started;
@@ -138,16 +147,104 @@ console.log(
 );
 const ms = (value: number) => `${value.toFixed(2)} ms`;
 let worstP90 = 0;
-hostile.forEach((probe, index) => {
+for (const [index, probe] of hostile.entries()) {
   // Thread CPU time is counted in scheduler ticks (4 ms here): only its mean over the runs means anything.
   const cpuBefore = process.threadCpuUsage();
-  const wall = Float64Array.from({ length: runs }, () => renderHostile(probe)).sort();
+  const wall = new Float64Array(runs);
+  for (let run = 0; run < runs; run++) wall[run] = await renderHostile(probe);
+  wall.sort();
   const cpu = process.threadCpuUsage(cpuBefore);
   worstP90 = Math.max(worstP90, percentile(wall, 90));
   console.log(
     `  ${probe.name.padEnd(46)} cold ${ms(coldMs[index] ?? 0)}; warm p50 ${ms(percentile(wall, 50))}, p90 ${ms(percentile(wall, 90))}, max ${ms(wall[runs - 1] ?? 0)}, CPU mean ${ms((cpu.user + cpu.system) / 1000 / runs)}`,
   );
-});
+}
 console.log(
   `  worst: cold ${ms(Math.max(...coldMs))}, warm p90 ${ms(worstP90)} (wall time, on a shared machine)`,
 );
+
+/** `tags` tags spread evenly over about `chars` characters of HTML. */
+function bigTemplate(chars: number, tags: number): string {
+  const gap = Math.floor(chars / tags) - "{{x}}".length;
+  const filler = "<p>text</p>".repeat(Math.ceil(gap / 11)).slice(0, gap);
+  return `${filler}{{x}}`.repeat(tags);
+}
+
+/** The longest stretch the event loop could not turn while `work` ran, by a chain of setImmediate. */
+async function longestBlock<T>(work: () => Promise<T>): Promise<{ wallMs: number; blockMs: number }> {
+  let last = performance.now();
+  let longest = 0;
+  let running = true;
+  const probe = () => {
+    const now = performance.now();
+    longest = Math.max(longest, now - last);
+    last = now;
+    if (running) setImmediate(probe);
+  };
+  setImmediate(probe);
+  const started = performance.now();
+  await work();
+  const wallMs = performance.now() - started;
+  running = false;
+  return { wallMs, blockMs: Math.max(longest, performance.now() - last) };
+}
+
+const silent: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => silent };
+const threadParser = new ThreadParser({ logger: silent });
+// The thread's start (loading mustache.js) is paid once per process: not part of a parse.
+await new TemplateCompiler({ parser: threadParser, inlineMaxChars: 0 }).compile("{{warm}}");
+const parseRuns = 7;
+// What the probe reads when nothing runs: on a shared machine the thread is descheduled too,
+// so the probe's figure is an upper bound. The main thread's CPU time during a parse on the
+// thread (measured without the probe) is not disturbed by that: it bounds the blocking from
+// above; only its mean means anything, as it is counted in scheduler ticks.
+const idle: number[] = [];
+for (let run = 0; run < parseRuns; run++) {
+  idle.push((await longestBlock(() => new Promise((resolve) => setTimeout(resolve, 100)))).blockMs);
+}
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? 0;
+console.log(
+  `parsing a new template (mustache.js, then our nodes), inline vs on the parser thread; median and max of ${parseRuns} runs, each a text not parsed before`,
+);
+for (const [name, chars, tags] of [
+  ["19 KB, 200 tags", 19_000, 200],
+  ["58 KB, 600 tags", 58_000, 600],
+  ["500 KB, 8,000 tags", 499_000, 8_000],
+  ["500 KB, 50,000 tags", 499_000, 50_000],
+] as const) {
+  const base = bigTemplate(chars, tags);
+  const inline: number[] = [];
+  const threadWall: number[] = [];
+  const threadBlock: number[] = [];
+  let threadCpuMs = 0;
+  for (let run = 0; run < parseRuns; run++) {
+    const text = `${run}${base}`;
+    // Each measure starts with an empty young generation: the garbage of the one before
+    // (an inline parse leaves a token per character) is not collected inside the next.
+    globalThis.gc?.();
+    const started = performance.now();
+    const outcome = parseMustache(text);
+    if ("parsed" in outcome) compileAtOnce(outcome.parsed);
+    inline.push(performance.now() - started);
+    // A new compiler each run: nothing cached.
+    const compiler = new TemplateCompiler({ parser: threadParser });
+    globalThis.gc?.();
+    const { wallMs, blockMs } = await longestBlock(() => compiler.compile(`${text} `));
+    // Again without the probe, which keeps the thread busy by itself.
+    globalThis.gc?.();
+    const cpuBefore = process.threadCpuUsage();
+    await compiler.compile(`${text}  `);
+    const cpu = process.threadCpuUsage(cpuBefore);
+    threadCpuMs += (cpu.user + cpu.system) / 1000;
+    threadWall.push(wallMs);
+    threadBlock.push(blockMs);
+  }
+  const figure = (values: number[]) => `${ms(median(values)).padStart(9)} (max ${ms(Math.max(...values))})`;
+  console.log(
+    `  ${name.padEnd(20)} inline: blocks ${figure(inline)}; thread: takes ${figure(threadWall)}, blocks the loop at most ${figure(threadBlock)}, main-thread CPU mean ${ms(threadCpuMs / parseRuns)}`,
+  );
+}
+console.log(
+  `  the probe with nothing to do, for comparison: the loop stalls at most ${ms(median(idle))} (max ${ms(Math.max(...idle))}) per 100 ms`,
+);
+await threadParser.close();

@@ -2,7 +2,7 @@ import { ApiKeys } from "../core/api-keys/index.ts";
 import { DeviceManager } from "../core/devices/index.ts";
 import type { Logger } from "../core/logger.ts";
 import { PreferenceManager } from "../core/preferences/index.ts";
-import { TemplateCatalog } from "../core/templates/index.ts";
+import { TemplateCatalog, TemplateCompiler } from "../core/templates/index.ts";
 import {
   CachedPreferenceStore,
   CachedTemplateStore,
@@ -27,6 +27,7 @@ import { HealthMonitor } from "./health/health-monitor.ts";
 import { type RequestHandler, type RunningServer, startH2cServer, startHttp1Server } from "./http-servers.ts";
 import { type Infrastructure, openInfrastructure } from "./infrastructure.ts";
 import { createMetrics, type Metrics } from "./metrics.ts";
+import { ThreadParser } from "./mustache/thread-parser.ts";
 import { createOpsEndpoints } from "./ops-endpoints.ts";
 import { PUBLIC_SERVICES } from "./reflection/reflection.service.ts";
 import { startWorker } from "./worker.ts";
@@ -49,8 +50,13 @@ function buildDomain(
   logger: Logger,
 ) {
   const apiKeyStore = new PostgresApiKeyStore(infra.orm);
+  // One compiler and one parser thread per process: the send pipeline is to take this same
+  // compiler, so a version parsed for a preview is not parsed again to be sent.
+  const templateParser = new ThreadParser({ logger: logger.child({ component: "template-parser" }) });
+  const templateCompiler = new TemplateCompiler({ parser: templateParser });
   return {
     apiKeyStore,
+    templateParser,
     apiKeys: new ApiKeys(apiKeyStore),
     templates: new TemplateCatalog(
       new CachedTemplateStore(
@@ -58,6 +64,7 @@ function buildDomain(
         templateCache(infra, invalidations, metrics, logger),
       ),
       config.templateRender,
+      templateCompiler,
     ),
     preferences: new PreferenceManager(
       new CachedPreferenceStore(
@@ -84,7 +91,13 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   // Every cache of the process listens for invalidations on this one connection.
   const invalidations = new InvalidationSubscriber(infra.redis.duplicate(), logger);
 
-  const { apiKeyStore, ...useCases } = buildDomain(config, infra, invalidations, metrics, logger);
+  const { apiKeyStore, templateParser, ...useCases } = buildDomain(
+    config,
+    infra,
+    invalidations,
+    metrics,
+    logger,
+  );
   const authenticate = createAuthenticator(config.auth, apiKeyStore, logger);
   const serveOps = createOpsEndpoints(monitor, metrics, {
     readyzDetails: config.readyzDetails,
@@ -153,6 +166,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
       shutdown.abort();
       const drained = await Promise.all(servers.map((server) => server.drain(deadline)));
       await worker?.stop();
+      await templateParser.close();
       invalidations.close();
       await infra.close();
       return drained.every(Boolean);

@@ -1,4 +1,4 @@
-import Mustache from "mustache";
+import { NodeKind, type ParsedTemplate, RECORD_LENGTH } from "./mustache-parser.ts";
 
 /** A name as a tag writes it: `.` (the current value), `name`, or a dotted path `a.b.c`. */
 export interface TagName {
@@ -19,86 +19,84 @@ export interface CompiledTemplate {
   sectionDepth: number;
   /** `{{> name}}`: we have no partials to include, so it renders nothing. */
   hasPartial: boolean;
+  /** How many nodes there are, sections' children included. */
+  nodeCount: number;
+  /** The names looked up in the top-level view, each once: variables and sections, not names inside sections. */
+  topLevelNames: string[];
 }
 
-type Token = [type: string, value: string, start: number, end: number, children?: Token[]];
+/** Nodes built between two pauses: a few hundred microseconds of work, measured by `npm run bench:render`. */
+export const NODES_PER_SLICE = 4096;
 
-// Our own writer with no cache (mustache.js skips caching when `templateCache` is
-// undefined; its typings omit the field): the global writer keeps every text it ever parsed
-// in a map that nothing empties, so arbitrary text would grow the heap without bound.
-const parser = Object.assign(new Mustache.Writer(), { templateCache: undefined });
-
-// Bounded by weight, the characters of each text plus NODE_WEIGHT for each of its nodes (a
-// node's objects take about that much), evicting the least recently used: a running
-// service's templates fit many times over, and any text beyond them costs no memory for long.
-const CACHE_MAX_WEIGHT = 8 * 1024 * 1024;
-const NODE_WEIGHT = 64;
-const cache = new Map<string, { compiled: CompiledTemplate; weight: number }>();
-let cachedWeight = 0;
-
-/** The template compiled, from the cache when it was compiled lately. Throws mustache.js's error for text it cannot parse. */
-export function compileTemplate(text: string): CompiledTemplate {
-  const hit = cache.get(text);
-  if (hit) {
-    cache.delete(text);
-    cache.set(text, hit);
-    return hit.compiled;
-  }
-  const { compiled, nodeCount } = compile(parser.parse(text) as Token[]);
-  const weight = text.length + nodeCount * NODE_WEIGHT;
-  if (weight > CACHE_MAX_WEIGHT) return compiled;
-  cache.set(text, { compiled, weight });
-  cachedWeight += weight;
-  for (const [oldest, entry] of cache) {
-    if (cachedWeight <= CACHE_MAX_WEIGHT) break;
-    cache.delete(oldest);
-    cachedWeight -= entry.weight;
-  }
-  return compiled;
-}
-
-// With a stack of its own rather than recursion: the depth is not checked yet, and text
-// nesting sections thousands deep must be measured, not overflow the call stack.
-function compile(tokens: Token[]): { compiled: CompiledTemplate; nodeCount: number } {
+/**
+ * Builds the nodes of a parse, pausing (yielding) after every NODES_PER_SLICE of them: the
+ * largest template has a hundred thousand nodes, tens of milliseconds of allocation when built
+ * at once. A caller that needs no pauses runs it to the end with `compileAtOnce`.
+ */
+export function* compileParsed(parsed: ParsedTemplate): Generator<void, CompiledTemplate, void> {
+  const { records, values } = parsed;
   const nodes: TemplateNode[] = [];
-  let sectionDepth = 0;
-  let hasPartial = false;
-  let nodeCount = 0;
-  const pending: { tokens: Token[]; into: TemplateNode[]; depth: number }[] = [
-    { tokens, into: nodes, depth: 0 },
-  ];
-  for (let level = pending.pop(); level; level = pending.pop()) {
-    sectionDepth = Math.max(sectionDepth, level.depth);
-    for (const [type, value, , , children] of level.tokens) {
-      nodeCount++;
-      switch (type) {
-        case "text":
-          level.into.push({ kind: "text", text: value, bytes: Buffer.byteLength(value) });
-          break;
-        case "name":
-        case "&":
-          level.into.push({ kind: "value", name: tagName(value), escaped: type === "name" });
-          break;
-        case "#":
-        case "^": {
-          const section: TemplateNode[] = [];
-          level.into.push({
-            kind: "section",
-            name: tagName(value),
-            inverted: type === "^",
-            children: section,
-          });
-          pending.push({ tokens: children ?? [], into: section, depth: level.depth + 1 });
-          break;
-        }
-        case ">":
-          hasPartial = true;
-          break;
-        // "!" comments and "=" delimiter changes render nothing.
+  // The sections whose children are being read, with how many of their children are still to come.
+  const open: { into: TemplateNode[]; left: number }[] = [];
+  let into = nodes;
+  let left = Number.POSITIVE_INFINITY;
+  let valueStart = 0;
+  // One TagName per distinct name: a body of 50,000 `{{x}}` allocates one, not 50,000.
+  const names = new Map<string, TagName>();
+  const nameOf = (raw: string): TagName => {
+    let name = names.get(raw);
+    if (!name) {
+      name = tagName(raw);
+      names.set(raw, name);
+    }
+    return name;
+  };
+  const topLevelNames = new Set<string>();
+  const nodeCount = records.length / RECORD_LENGTH;
+  for (let index = 0; index < nodeCount; index++) {
+    if (index > 0 && index % NODES_PER_SLICE === 0) yield;
+    const at = index * RECORD_LENGTH;
+    const kind = records[at] as number;
+    const valueEnd = records[at + 1] as number;
+    const extra = records[at + 2] as number;
+    const value = values.slice(valueStart, valueEnd);
+    valueStart = valueEnd;
+    left--;
+    if (into === nodes && kind !== NodeKind.text) topLevelNames.add(value);
+    if (kind === NodeKind.text) {
+      into.push({ kind: "text", text: value, bytes: extra });
+    } else if (kind === NodeKind.escaped || kind === NodeKind.raw) {
+      into.push({ kind: "value", name: nameOf(value), escaped: kind === NodeKind.escaped });
+    } else {
+      const children: TemplateNode[] = [];
+      into.push({ kind: "section", name: nameOf(value), inverted: kind === NodeKind.inverted, children });
+      if (extra > 0) {
+        open.push({ into, left });
+        into = children;
+        left = extra;
       }
     }
+    while (left === 0) {
+      const outer = open.pop();
+      if (!outer) throw new Error("a parsed template's section counts do not add up");
+      ({ into, left } = outer);
+    }
   }
-  return { compiled: { nodes, sectionDepth, hasPartial }, nodeCount };
+  return {
+    nodes,
+    sectionDepth: parsed.sectionDepth,
+    hasPartial: parsed.hasPartial,
+    nodeCount,
+    topLevelNames: [...topLevelNames],
+  };
+}
+
+export function compileAtOnce(parsed: ParsedTemplate): CompiledTemplate {
+  const steps = compileParsed(parsed);
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+  }
 }
 
 // mustache.js treats a name as a path only when a dot follows its first character.

@@ -1,4 +1,11 @@
 export { resolveLocale } from "./locale.ts";
+export {
+  InlineMustacheParser,
+  type MustacheParser,
+  type ParsedTemplate,
+  type ParseOutcome,
+  parseMustache,
+} from "./mustache-parser.ts";
 export { assertValidMustache, type RenderedContent, renderContent } from "./render.ts";
 export { DEFAULT_RENDER_LIMITS, RENDER_LIMIT_SETTINGS, type RenderLimits } from "./render-limits.ts";
 export {
@@ -18,5 +25,6 @@ export type {
   Variables,
 } from "./template.ts";
 export { type Preview, TemplateCatalog } from "./template-catalog.ts";
+export { MustacheSyntaxError, TemplateCompiler, type TemplateCompilerOptions } from "./template-compiler.ts";
 export type { TemplateWriteCheck, VersionWriteCheck } from "./template-rules.ts";
 export type { TemplateStore } from "./template-store.ts";

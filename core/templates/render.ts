@@ -1,7 +1,8 @@
 import { DomainError, ErrorCatalog, type ErrorProblem } from "../errors.ts";
-import { type CompiledTemplate, compileTemplate } from "./compiled-template.ts";
+import type { CompiledTemplate } from "./compiled-template.ts";
 import { RENDER_LIMIT_SETTINGS, type RenderLimits, renderLimitExceeded } from "./render-limits.ts";
 import type { LocaleContent, Variables } from "./template.ts";
+import { MustacheSyntaxError, type TemplateCompiler } from "./template-compiler.ts";
 import { renderNodes, type StepBudget } from "./template-renderer.ts";
 
 const FIELDS = [
@@ -15,18 +16,21 @@ const FIELDS = [
  * no partials to include, so `{{> x}}` would silently render nothing) and sections nested
  * deeper than the limit. `pointer` is where the locale sits in the request, e.g. "/locales/0".
  */
-export function mustacheProblems(
+export async function mustacheProblems(
+  compiler: TemplateCompiler,
   content: LocaleContent,
   pointer: string,
   limits: Pick<RenderLimits, "maxSectionDepth">,
-): ErrorProblem[] {
+): Promise<ErrorProblem[]> {
   const problems: ErrorProblem[] = [];
   for (const [field, protoName] of FIELDS) {
     const source = { pointer: `${pointer}/${protoName}` };
     let compiled: CompiledTemplate;
     try {
-      compiled = compileTemplate(content[field]);
+      compiled = await compiler.compile(content[field]);
     } catch (error) {
+      // Anything else (the parser thread overloaded or gone) is not the template's fault.
+      if (!(error instanceof MustacheSyntaxError)) throw error;
       problems.push({
         detail: `${protoName} is not a valid Mustache template: ${(error as Error).message}`,
         source,
@@ -46,14 +50,17 @@ export function mustacheProblems(
   return problems;
 }
 
-export function assertValidMustache(
+export async function assertValidMustache(
+  compiler: TemplateCompiler,
   locales: LocaleContent[],
   limits: Pick<RenderLimits, "maxSectionDepth">,
   pointer = "/locales",
-): void {
-  const [first, ...more] = locales.flatMap((content, index) =>
-    mustacheProblems(content, `${pointer}/${index}`, limits),
-  );
+): Promise<void> {
+  const problems: ErrorProblem[] = [];
+  for (const [index, content] of locales.entries()) {
+    problems.push(...(await mustacheProblems(compiler, content, `${pointer}/${index}`, limits)));
+  }
+  const [first, ...more] = problems;
   if (first) throw new DomainError(ErrorCatalog.validation, first.detail, first.source, more);
 }
 
@@ -70,20 +77,24 @@ export interface RenderedContent {
  * body escapes `{{var}}` (use `{{{var}}}` for trusted HTML); subject and body are plain
  * text, so escaping them would turn "&" into "&amp;" in an SMS or a push title.
  */
-export function renderContent(
+export async function renderContent(
+  compiler: TemplateCompiler,
   content: LocaleContent,
   variables: Variables,
   limits: RenderLimits,
-): RenderedContent {
+): Promise<RenderedContent> {
+  // All three parsed before any renders: the render itself runs in one go, within its budget.
+  const compiledFields: CompiledTemplate[] = [];
+  for (const [field] of FIELDS) compiledFields.push(await compiler.compile(content[field]));
   const steps: StepBudget = { left: limits.maxSteps };
   const missing = new Set<string>();
-  const [subject, body, bodyHtml] = FIELDS.map(([field, protoName]) => {
-    const compiled = compileTemplate(content[field]);
+  const [subject, body, bodyHtml] = FIELDS.map(([field, protoName], index) => {
+    const compiled = compiledFields[index] as CompiledTemplate;
     // A version written under a higher limit than today's is refused here, before any recursion.
     if (compiled.sectionDepth > limits.maxSectionDepth) {
       throw renderLimitExceeded(tooDeep(protoName, compiled.sectionDepth, limits.maxSectionDepth));
     }
-    for (const name of topLevelNames(compiled)) {
+    for (const name of compiled.topLevelNames) {
       if (lookup(variables, name) === undefined) missing.add(name);
     }
     return renderNodes(compiled.nodes, variables, protoName, field === "bodyHtml", limits, steps);
@@ -98,11 +109,6 @@ export function renderContent(
 
 function tooDeep(protoName: string, depth: number, max: number): string {
   return `${protoName} nests sections ${depth} deep, more than ${max} (${RENDER_LIMIT_SETTINGS.maxSectionDepth})`;
-}
-
-/** Names looked up in the top-level view: variables and section names, not names inside sections. */
-function topLevelNames(compiled: CompiledTemplate): string[] {
-  return compiled.nodes.flatMap((node) => (node.kind === "text" ? [] : [node.name.raw]));
 }
 
 function lookup(view: Variables, name: string): unknown {

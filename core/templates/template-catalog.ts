@@ -12,6 +12,7 @@ import type {
   TemplateVersion,
   Variables,
 } from "./template.ts";
+import type { TemplateCompiler } from "./template-compiler.ts";
 import { requireRevision, requireVersion, templateNotFound, versionNotFound } from "./template-rules.ts";
 import type { TemplateStore } from "./template-store.ts";
 
@@ -25,6 +26,7 @@ export class TemplateCatalog {
   constructor(
     private readonly store: TemplateStore,
     private readonly renderLimits: RenderLimits,
+    private readonly compiler: TemplateCompiler,
   ) {}
 
   create(draft: TemplateDraft, caller: Caller): Promise<Template> {
@@ -64,7 +66,7 @@ export class TemplateCatalog {
     caller: Caller,
   ): Promise<TemplateVersion> {
     const template = await this.get(templateId);
-    assertContentFits(template, locales, this.renderLimits);
+    await assertContentFits(template, locales, this.renderLimits, this.compiler);
     return this.store.addVersion(templateId, locales, caller, requireRevision(templateId, 0));
   }
 
@@ -87,7 +89,7 @@ export class TemplateCatalog {
   ): Promise<TemplateVersion> {
     const template = await this.get(templateId);
     await this.getVersion(templateId, version);
-    assertContentFits(template, locales, this.renderLimits);
+    await assertContentFits(template, locales, this.renderLimits, this.compiler);
     return this.store.replaceVersion(
       templateId,
       version,
@@ -132,7 +134,7 @@ export class TemplateCatalog {
     }
     const view = Object.keys(variables).length > 0 ? variables : template.exampleVariables;
     return {
-      ...renderContent(content, view, this.renderLimits),
+      ...(await renderContent(this.compiler, content, view, this.renderLimits)),
       languageCode: content.languageCode,
       version: number,
     };
@@ -140,8 +142,13 @@ export class TemplateCatalog {
 }
 
 /** Content must parse, have one entry per language, include the default language and suit the channel. */
-function assertContentFits(template: Template, locales: LocaleContent[], limits: RenderLimits): void {
-  assertValidMustache(locales, limits);
+async function assertContentFits(
+  template: Template,
+  locales: LocaleContent[],
+  limits: RenderLimits,
+  compiler: TemplateCompiler,
+): Promise<void> {
+  await assertValidMustache(compiler, locales, limits);
   const problems: ErrorProblem[] = [];
   const seen = new Set<string>();
   locales.forEach((content, index) => {

@@ -6,8 +6,10 @@ import { DeviceManager, StoredPushTargets } from "../../../core/devices/index.ts
 import { PreferenceManager, StoredReceivePolicy } from "../../../core/preferences/index.ts";
 import {
   DEFAULT_RENDER_LIMITS,
+  InlineMustacheParser,
   StoredSendableTemplates,
   TemplateCatalog,
+  TemplateCompiler,
 } from "../../../core/templates/index.ts";
 import { createOrm } from "../../../server/infrastructure.ts";
 import { createLogger } from "../../../server/logger.ts";
@@ -23,7 +25,8 @@ describe("what sending reads, on PostgreSQL", () => {
 
   it("finds a template's active content by name in the closest locale, or says why not", async () => {
     const templates = new TemplateRepository(orm);
-    const catalog = new TemplateCatalog(templates, DEFAULT_RENDER_LIMITS);
+    const compiler = new TemplateCompiler({ parser: new InlineMustacheParser() });
+    const catalog = new TemplateCatalog(templates, DEFAULT_RENDER_LIMITS, compiler);
     const sendable = new StoredSendableTemplates(templates);
     const name = `send_${randomUUID().slice(0, 8)}`;
     const template = await catalog.create(

@@ -5,7 +5,9 @@ import type { Caller } from "../../../core/caller.ts";
 import { DomainError } from "../../../core/errors.ts";
 import {
   DEFAULT_RENDER_LIMITS,
+  InlineMustacheParser,
   TemplateCatalog,
+  TemplateCompiler,
   type TemplateDraft,
   type TemplateWriteCheck,
 } from "../../../core/templates/index.ts";
@@ -20,7 +22,11 @@ describe("TemplateRepository on PostgreSQL", () => {
   const orm: MikroORM = createOrm({ url: localServices().databaseUrl, poolMax: 10 }, createLogger("silent"));
   const repository = new TemplateRepository(orm);
   // The catalog's rules decide under the repository's lock: tested together, as they run.
-  const catalog = new TemplateCatalog(repository, DEFAULT_RENDER_LIMITS);
+  const catalog = new TemplateCatalog(
+    repository,
+    DEFAULT_RENDER_LIMITS,
+    new TemplateCompiler({ parser: new InlineMustacheParser() }),
+  );
   const anyState: TemplateWriteCheck = () => {};
   const draft = (): TemplateDraft => ({
     name: `repo_test_${randomUUID().slice(0, 8)}`,

@@ -3,7 +3,15 @@
 // fields (not escaped), so templates written before the switch render as they did.
 import Mustache from "mustache";
 import { describe, expect, it } from "vitest";
-import { DEFAULT_RENDER_LIMITS, renderContent, type Variables } from "../../../../core/templates/index.ts";
+import {
+  DEFAULT_RENDER_LIMITS,
+  InlineMustacheParser,
+  renderContent,
+  TemplateCompiler,
+  type Variables,
+} from "../../../../core/templates/index.ts";
+
+const compiler = new TemplateCompiler({ parser: new InlineMustacheParser() });
 
 const view: Variables = {
   name: "Иван",
@@ -77,8 +85,9 @@ const cases: [description: string, template: string][] = [
 ];
 
 describe("renderContent matches mustache.js for benign templates", () => {
-  it.each(cases)("%s", (_, template) => {
-    const rendered = renderContent(
+  it.each(cases)("%s", async (_, template) => {
+    const rendered = await renderContent(
+      compiler,
       { languageCode: "en", subject: template, body: template, bodyHtml: template },
       view,
       DEFAULT_RENDER_LIMITS,
@@ -89,10 +98,11 @@ describe("renderContent matches mustache.js for benign templates", () => {
     expect(rendered.body).toBe(plain);
   });
 
-  it("escapes each ASCII character, and text around it, as mustache.js does", () => {
+  it("escapes each ASCII character, and text around it, as mustache.js does", async () => {
     const ascii = Array.from({ length: 128 }, (_, code) => String.fromCharCode(code)).join("");
     const text = `${ascii}Ünïcödé ${ascii.split("").reverse().join("")}😀`;
-    const rendered = renderContent(
+    const rendered = await renderContent(
+      compiler,
       { languageCode: "en", subject: "", body: "", bodyHtml: "{{text}}" },
       { text },
       DEFAULT_RENDER_LIMITS,
@@ -113,8 +123,9 @@ describe("renderContent reaches only the variables' own values", () => {
     "{{#items}}{{valueOf}}{{/items}}",
   ];
 
-  it.each(probes)("%s renders nothing where mustache.js reaches the prototype", (template) => {
-    const rendered = renderContent(
+  it.each(probes)("%s renders nothing where mustache.js reaches the prototype", async (template) => {
+    const rendered = await renderContent(
+      compiler,
       { languageCode: "en", subject: "", body: template, bodyHtml: template },
       view,
       DEFAULT_RENDER_LIMITS,
@@ -124,10 +135,11 @@ describe("renderContent reaches only the variables' own values", () => {
     expect(rendered.body).toBe("");
   });
 
-  it("prints an object whose own toString is data, where mustache.js throws", () => {
+  it("prints an object whose own toString is data, where mustache.js throws", async () => {
     const variables = { card: { toString: "not a function", valueOf: 1 } };
     expect(() => Mustache.render("{{card}}", variables)).toThrow(TypeError);
-    const rendered = renderContent(
+    const rendered = await renderContent(
+      compiler,
       { languageCode: "en", subject: "", body: "{{card}} {{card.toString}}", bodyHtml: "" },
       variables,
       DEFAULT_RENDER_LIMITS,

@@ -2,11 +2,14 @@ import { describe, expect, it } from "vitest";
 import { DomainError } from "../../../../core/errors.ts";
 import {
   assertValidMustache,
+  InlineMustacheParser,
   DEFAULT_RENDER_LIMITS as LIMITS,
   renderContent,
   resolveLocale,
+  TemplateCompiler,
 } from "../../../../core/templates/index.ts";
 
+const compiler = new TemplateCompiler({ parser: new InlineMustacheParser() });
 const content = (languageCode: string, body = "Hi {{name}}", subject = "", bodyHtml = "") => ({
   languageCode,
   subject,
@@ -15,8 +18,9 @@ const content = (languageCode: string, body = "Hi {{name}}", subject = "", bodyH
 });
 
 describe("renderContent", () => {
-  it("escapes variables in the HTML body only, and leaves triple braces raw there", () => {
-    const rendered = renderContent(
+  it("escapes variables in the HTML body only, and leaves triple braces raw there", async () => {
+    const rendered = await renderContent(
+      compiler,
       {
         languageCode: "ru",
         subject: "Заказ {{order.id}} & {{shop}}",
@@ -32,8 +36,9 @@ describe("renderContent", () => {
     expect(rendered.missingVariables).toEqual([]);
   });
 
-  it("renders sections over lists and reports top-level variables that are missing", () => {
-    const rendered = renderContent(
+  it("renders sections over lists and reports top-level variables that are missing", async () => {
+    const rendered = await renderContent(
+      compiler,
       content(
         "en",
         "{{#items}}- {{title}}\n{{/items}}{{^items}}nothing{{/items}} for {{user.name}} {{coupon}}",
@@ -47,14 +52,17 @@ describe("renderContent", () => {
 });
 
 describe("assertValidMustache", () => {
-  it("accepts well-formed templates", () => {
-    expect(() => assertValidMustache([content("ru", "{{#a}}{{b}}{{/a}}", "{{c}}")], LIMITS)).not.toThrow();
+  it("accepts well-formed templates", async () => {
+    await expect(
+      assertValidMustache(compiler, [content("ru", "{{#a}}{{b}}{{/a}}", "{{c}}")], LIMITS),
+    ).resolves.toBeUndefined();
   });
 
-  it("names every broken field with its pointer", () => {
+  it("names every broken field with its pointer", async () => {
     let error: unknown;
     try {
-      assertValidMustache(
+      await assertValidMustache(
+        compiler,
         [content("ru", "ok"), content("en", "{{#open}} never closed", "{{> header}}")],
         LIMITS,
       );

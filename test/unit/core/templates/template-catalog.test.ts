@@ -3,13 +3,17 @@ import { ANONYMOUS } from "../../../../core/caller.ts";
 import { DomainError } from "../../../../core/errors.ts";
 import {
   DEFAULT_RENDER_LIMITS,
+  InlineMustacheParser,
   type LocaleContent,
   type Template,
   TemplateCatalog,
+  TemplateCompiler,
   type TemplateDraft,
   type TemplateStore,
   type TemplateVersion,
 } from "../../../../core/templates/index.ts";
+
+const compiler = new TemplateCompiler({ parser: new InlineMustacheParser() });
 
 /**
  * An in-memory TemplateStore that only keeps what it is given: every rule (existence,
@@ -129,7 +133,7 @@ async function problemsOf(promise: Promise<unknown>) {
 
 describe("TemplateCatalog", () => {
   it("refuses content without the default language, duplicated locales and content unfit for the channel", async () => {
-    const catalog = new TemplateCatalog(memoryStore(), DEFAULT_RENDER_LIMITS);
+    const catalog = new TemplateCatalog(memoryStore(), DEFAULT_RENDER_LIMITS, compiler);
     const email = await catalog.create(emailDraft, ANONYMOUS);
     expect(
       await problemsOf(
@@ -151,7 +155,7 @@ describe("TemplateCatalog", () => {
   });
 
   it("previews the active version in the nearest locale with example variables by default", async () => {
-    const catalog = new TemplateCatalog(memoryStore(), DEFAULT_RENDER_LIMITS);
+    const catalog = new TemplateCatalog(memoryStore(), DEFAULT_RENDER_LIMITS, compiler);
     const template = await catalog.create(emailDraft, ANONYMOUS);
     await catalog.createVersion(
       template.id,
@@ -171,7 +175,7 @@ describe("TemplateCatalog", () => {
 
   it("renders and validates with the limits it was given", async () => {
     const limits = { maxSectionDepth: 2, maxOutputBytes: 100, maxSteps: 1000 };
-    const catalog = new TemplateCatalog(memoryStore(), limits);
+    const catalog = new TemplateCatalog(memoryStore(), limits, compiler);
     const template = await catalog.create(emailDraft, ANONYMOUS);
     expect(
       await problemsOf(
@@ -190,7 +194,7 @@ describe("TemplateCatalog", () => {
   });
 
   it("keeps the channel of a template that has versions", async () => {
-    const catalog = new TemplateCatalog(memoryStore(), DEFAULT_RENDER_LIMITS);
+    const catalog = new TemplateCatalog(memoryStore(), DEFAULT_RENDER_LIMITS, compiler);
     const template = await catalog.create(emailDraft, ANONYMOUS);
     expect(
       (await catalog.update(template.id, { ...emailDraft, channel: "in_app" }, 0, ANONYMOUS)).channel,
@@ -208,7 +212,7 @@ describe("TemplateCatalog", () => {
   });
 
   it("refuses a write based on another revision than the current one, unless it names none", async () => {
-    const catalog = new TemplateCatalog(memoryStore(), DEFAULT_RENDER_LIMITS);
+    const catalog = new TemplateCatalog(memoryStore(), DEFAULT_RENDER_LIMITS, compiler);
     const template = await catalog.create(emailDraft, ANONYMOUS);
     const updated = await catalog.update(template.id, { ...emailDraft, description: "v2" }, 1, ANONYMOUS);
     expect(updated.revision).toBe(2);
@@ -222,7 +226,7 @@ describe("TemplateCatalog", () => {
   });
 
   it("never changes a version once it was activated", async () => {
-    const catalog = new TemplateCatalog(memoryStore(), DEFAULT_RENDER_LIMITS);
+    const catalog = new TemplateCatalog(memoryStore(), DEFAULT_RENDER_LIMITS, compiler);
     const template = await catalog.create(emailDraft, ANONYMOUS);
     await catalog.createVersion(template.id, [locale("ru")], ANONYMOUS);
     const edited = await catalog.updateVersion(
@@ -242,7 +246,7 @@ describe("TemplateCatalog", () => {
   });
 
   it("answers NOT_FOUND for a missing template or version", async () => {
-    const catalog = new TemplateCatalog(memoryStore(), DEFAULT_RENDER_LIMITS);
+    const catalog = new TemplateCatalog(memoryStore(), DEFAULT_RENDER_LIMITS, compiler);
     expect(await problemsOf(catalog.get("nope"))).toEqual([["/template_id", "template nope does not exist"]]);
     const template = await catalog.create(emailDraft, ANONYMOUS);
     expect(await problemsOf(catalog.getVersion(template.id, 9))).toEqual([
