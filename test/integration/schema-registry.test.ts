@@ -1,13 +1,18 @@
 import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
+import { clone, type DescFile, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { FileDescriptorProtoSchema } from "@bufbuild/protobuf/wkt";
 import { COMPATIBILITY, SchemaRegistry, SchemaType } from "@kafkajs/confluent-schema-registry";
 import { afterAll, describe, expect, it } from "vitest";
+import { file_grpc_health_v1_health } from "../../gen/grpc/health/v1/health_pb.ts";
 import { localServices } from "../support/services.ts";
 
 // Against the real local schema registry (scripts/services up schema-registry: Apicurio
 // Registry 3), through its Confluent REST API: our own grpc.health.v1 contract, with the
 // protos it imports (google.api, our access option) registered as references, keeps its id and text,
-// and BACKWARD compatibility stops a breaking change while letting a new field in.
+// and BACKWARD compatibility stops a breaking change while letting a new field in. The same
+// contract registered the way Confluent's Python and Go serializers do it, as a base64
+// FileDescriptorProto, is accepted, understood and given back.
 
 interface Reference {
   name: string;
@@ -66,6 +71,9 @@ const statusField = "ServingStatus status = 1;";
 const breakingHealth = healthVariant(statusField, "string status = 1;");
 const compatibleHealth = healthVariant(statusField, `${statusField}\n  optional string detail = 2;`);
 
+// Every subject a test registers, so that afterAll can delete them, newest (referrers) first.
+const registered: string[] = [];
+
 async function call<T>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
   const response = await fetch(`${baseUrl}${path}`, {
     method,
@@ -74,6 +82,10 @@ async function call<T>(method: string, path: string, body?: unknown): Promise<{ 
     signal: AbortSignal.timeout(10_000),
   });
   const text = await response.text();
+  const subject = /^\/subjects\/([^/?]+)\/versions(\?|$)/.exec(path)?.[1];
+  if (method === "POST" && subject && !registered.includes(decodeURIComponent(subject))) {
+    registered.push(decodeURIComponent(subject));
+  }
   return { status: response.status, body: (text ? JSON.parse(text) : undefined) as T };
 }
 
@@ -95,19 +107,21 @@ const protobuf = (schema: string, references: Reference[] = []) => ({
 const registry = new SchemaRegistry({ host: baseUrl });
 let healthId: number;
 
-describe("schema registry (Confluent API, Protobuf)", () => {
-  afterAll(async () => {
-    // Referrers first: the registry keeps a referenced version from being deleted.
-    for (const subject of [healthSubject, accessSubject, annotationsSubject, httpSubject]) {
-      for (const query of ["", "?permanent=true"]) {
-        const { status } = await call("DELETE", `${subjectPath(subject)}${query}`);
-        expect([200, 404], `DELETE ${subject}${query}`).toContain(status);
-      }
+afterAll(async () => {
+  // Referrers first: the registry keeps a referenced version from being deleted. Subjects
+  // registered through the client are not seen by call(), so the health subject is named.
+  const subjects = [healthSubject, ...registered.filter((subject) => subject !== healthSubject).reverse()];
+  for (const subject of subjects) {
+    for (const query of ["", "?permanent=true"]) {
+      const { status } = await call("DELETE", `${subjectPath(subject)}${query}`);
+      expect([200, 404], `DELETE ${subject}${query}`).toContain(status);
     }
-    const subjects = await ok<string[]>("GET", "/subjects?deleted=true");
-    expect(subjects.filter((subject) => subject.startsWith(`test-${runId}`))).toEqual([]);
-  });
+  }
+  const left = await ok<string[]>("GET", "/subjects?deleted=true");
+  expect(left.filter((subject) => subject.startsWith(`test-${runId}`))).toEqual([]);
+});
 
+describe("schema registry (Confluent API, Protobuf)", () => {
   it("registers health.proto with the protos it imports as references", async () => {
     await ok("POST", `${subjectPath(accessSubject)}/versions`, protobuf(accessProto));
     await ok(
@@ -213,5 +227,75 @@ describe("schema registry (Confluent API, Protobuf)", () => {
     expect(id).not.toBe(healthId);
     expect(await ok<number[]>("GET", `${subjectPath(healthSubject)}/versions`)).toEqual([1, 2]);
     expect(await registry.getLatestSchemaId(healthSubject)).toBe(id);
+  });
+});
+
+// Confluent's Python (confluent-kafka) and Go Protobuf serializers do not send .proto text:
+// they register the generated code's FileDescriptorProto, serialized and base64-encoded, and
+// each file it imports first, under a subject of its own named after the file (well-known
+// google/protobuf types skipped), taking the version of each from a lookup.
+describe("schema registry (Confluent API, Protobuf as a serialized FileDescriptorProto)", () => {
+  const serialized = (file: DescFile): string =>
+    Buffer.from(toBinary(FileDescriptorProtoSchema, file.proto)).toString("base64");
+  const referenceSubject = (file: DescFile): string => `test-${runId}-serialized-${file.name}.proto`;
+  const valueSubject = `test-${runId}-serialized-grpc.health.v1-value`;
+
+  // The serializer's _resolve_dependencies: depth first, register then look up each import.
+  async function registerImports(file: DescFile): Promise<Reference[]> {
+    const references: Reference[] = [];
+    for (const dependency of file.dependencies) {
+      if (dependency.name.startsWith("google/protobuf/")) continue;
+      const schema = protobuf(serialized(dependency), await registerImports(dependency));
+      const subject = referenceSubject(dependency);
+      await ok("POST", `${subjectPath(subject)}/versions?normalize=false`, schema);
+      const found = await ok<SubjectVersion>("POST", `${subjectPath(subject)}?normalize=false`, schema);
+      references.push({ name: dependency.proto.name, subject, version: found.version });
+    }
+    return references;
+  }
+
+  let references: Reference[];
+  let id: number;
+
+  it("registers grpc/health/v1/health.proto with its imports as references", async () => {
+    references = await registerImports(file_grpc_health_v1_health);
+    expect(references.map((reference) => reference.name)).toEqual([
+      "google/api/annotations.proto",
+      "platform/notification/v1/access.proto",
+    ]);
+    ({ id } = await ok<{ id: number }>(
+      "POST",
+      `${subjectPath(valueSubject)}/versions?normalize=false`,
+      protobuf(serialized(file_grpc_health_v1_health), references),
+    ));
+    expect(id).toBeGreaterThan(0);
+  });
+
+  it("gives it back by id, as sent, with its references", async () => {
+    const byId = await ok<SchemaById>("GET", `/schemas/ids/${id}`);
+    expect(byId).toMatchObject({ schemaType: "PROTOBUF", references });
+    expect(byId.schema).toBe(serialized(file_grpc_health_v1_health));
+    const file = fromBinary(FileDescriptorProtoSchema, Buffer.from(byId.schema, "base64"));
+    expect(file.name).toBe("grpc/health/v1/health.proto");
+    expect(file.messageType.map((message) => message.name)).toContain("HealthCheckResponse");
+  });
+
+  // It reads the descriptor rather than keeping a string: the same file with a field moved to
+  // another number cannot be a new version.
+  it("reads the descriptor: a field moved to another number is refused", async () => {
+    const breaking = clone(FileDescriptorProtoSchema, file_grpc_health_v1_health.proto);
+    const service = breaking.messageType
+      .find((message) => message.name === "HealthCheckRequest")
+      ?.field.find((field) => field.name === "service");
+    expect(service?.number).toBe(1);
+    if (service) service.number = 5;
+    const refused = await call<{ error_code: number }>(
+      "POST",
+      `${subjectPath(valueSubject)}/versions?normalize=false`,
+      protobuf(Buffer.from(toBinary(FileDescriptorProtoSchema, breaking)).toString("base64"), references),
+    );
+    expect(refused.status).toBe(409);
+    expect(refused.body.error_code).toBe(409);
+    expect(await ok<number[]>("GET", `${subjectPath(valueSubject)}/versions`)).toEqual([1]);
   });
 });
