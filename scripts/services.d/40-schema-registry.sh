@@ -165,6 +165,12 @@ schema_registry_start() {
   progress "schema-registry: launching Apicurio Registry $SCHEMA_REGISTRY_VERSION on Java $(java_major "$SCHEMA_REGISTRY_JAVA") ($SCHEMA_REGISTRY_JAVA)"
   local heap
   read -r -a heap <<<"$SCHEMA_REGISTRY_HEAP_OPTS"
+  # Start-up matters more here than peak speed, on a box that Kafka and the tests share:
+  # the C1 compiler only, and a class-data archive the JVM writes on its first exit and
+  # maps on every start after (rewritten when the JVM changes). Together they take a
+  # warm start from about 7 to under 3 CPU seconds.
+  local jvm=(-XX:TieredStopAtLevel=1 -XX:SharedArchiveFile="$SCHEMA_REGISTRY_APP/app-cds.jsa"
+    -XX:+AutoCreateSharedArchive -Xlog:cds=off -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true)
   # A clean environment with every setting given here: Quarkus reads any QUARKUS_* or
   # APICURIO_* variable, and one the caller happens to have must not change the setup.
   # Both listeners on loopback only (the management one serves /health and /metrics).
@@ -187,7 +193,7 @@ schema_registry_start() {
     APICURIO_CCOMPAT_LEGACY_ID_MODE_ENABLED=false \
     QUARKUS_LOG_CONSOLE_FORMAT='%d{yyyy-MM-dd HH:mm:ss} %p [%c{3.}] (%t) %m%n' \
     setsid bash -c 'echo $$ >"$0" && exec "$@"' "$SCHEMA_REGISTRY_PID" \
-    "$SCHEMA_REGISTRY_JAVA" "${heap[@]}" -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true -jar "$SCHEMA_REGISTRY_JAR" \
+    "$SCHEMA_REGISTRY_JAVA" "${heap[@]}" "${jvm[@]}" -jar "$SCHEMA_REGISTRY_JAR" \
     </dev/null >>"$SCHEMA_REGISTRY_LOG" 2>&1 &
 }
 
