@@ -195,6 +195,13 @@ schema_registry_start() {
     setsid bash -c 'echo $$ >"$0" && exec "$@"' "$SCHEMA_REGISTRY_PID" \
     "$SCHEMA_REGISTRY_JAVA" "${heap[@]}" "${jvm[@]}" -jar "$SCHEMA_REGISTRY_JAR" \
     </dev/null >>"$SCHEMA_REGISTRY_LOG" 2>&1 &
+  # The pid file is written by the background job: until it is there, wait_until would
+  # take the registry for dead.
+  for _ in $(seq 1 100); do
+    [ -s "$SCHEMA_REGISTRY_PID" ] && return 0
+    sleep 0.1
+  done
+  fail schema-registry "no pid after 10s: the launch did not happen"
 }
 
 schema_registry_alive() { pid_alive "$SCHEMA_REGISTRY_PID" "$SCHEMA_REGISTRY_PATTERN"; }
