@@ -31,7 +31,20 @@ export function localeOf(message: LocaleContentMessage): LocaleContent {
   };
 }
 
+// A cached template is one object read many times: its message is built once, and so is the
+// REST answer made from that message. Held weakly, it goes when the cache drops the template.
+const MESSAGES = new WeakMap<Template, TemplateMessage>();
+
 export function templateMessage(template: Template): TemplateMessage {
+  let message = MESSAGES.get(template);
+  if (!message) {
+    message = newTemplateMessage(template);
+    MESSAGES.set(template, message);
+  }
+  return message;
+}
+
+function newTemplateMessage(template: Template): TemplateMessage {
   return create(TemplateSchema, {
     id: template.id,
     name: template.name,

@@ -10,6 +10,8 @@ export function writeText(response: AnyResponse, status: number, contentType: st
   response.end(text);
 }
 
+export const JSON_CONTENT_TYPE = "application/json; charset=utf-8";
+
 export function writeJson(response: AnyResponse, status: number, body: unknown): void {
-  writeText(response, status, "application/json; charset=utf-8", JSON.stringify(body));
+  writeText(response, status, JSON_CONTENT_TYPE, JSON.stringify(body));
 }

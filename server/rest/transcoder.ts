@@ -22,7 +22,7 @@ import { invokeUnaryImplementation } from "@connectrpc/connect/protocol";
 import { DomainError, ErrorCatalog } from "../../core/errors.ts";
 import { type CallRecorder, procedureOf } from "../api/call-recording.ts";
 import { connectCodeOf, restErrorOf, restErrorOfDomain } from "../api/error-mapping.ts";
-import { writeJson } from "../http-json.ts";
+import { JSON_CONTENT_TYPE, writeJson, writeText } from "../http-json.ts";
 import type { RestBinding } from "./http-rules.ts";
 import { matchPath, specificity } from "./path-template.ts";
 import { jsonFragmentFor } from "./request-message.ts";
@@ -232,16 +232,31 @@ export function createRestTranscoder(options: RestTranscoderOptions) {
       return;
     }
     forwardHeaders(context.responseHeader, response);
-    const json = toJson(route.rpc.output, output, {
-      useProtoFieldName: true,
-      alwaysEmitImplicit: true,
-    }) as JsonObject;
-    if (typeof json.revision === "string" || typeof json.revision === "number") {
-      response.setHeader("etag", `"${json.revision}"`);
-    }
-    const body = route.responseBody === "" ? json : (json[route.responseBody] ?? null);
-    writeJson(response, 200, body);
+    const answer = restAnswerOf(route, output);
+    if (answer.etag) response.setHeader("etag", answer.etag);
+    writeText(response, 200, JSON_CONTENT_TYPE, answer.body);
   }
+}
+
+// Handlers give the same message object for the same cached resource (see mappers/), and
+// messages are not changed once answered: its REST answer is encoded once.
+const REST_ANSWERS = new WeakMap<Message, { route: Route; body: string; etag: string | undefined }>();
+
+function restAnswerOf(route: Route, output: Message): { body: string; etag: string | undefined } {
+  const known = REST_ANSWERS.get(output);
+  if (known?.route === route) return known;
+  const json = toJson(route.rpc.output, output, {
+    useProtoFieldName: true,
+    alwaysEmitImplicit: true,
+  }) as JsonObject;
+  const revision = json.revision;
+  const answer = {
+    route,
+    body: JSON.stringify(route.responseBody === "" ? json : (json[route.responseBody] ?? null)),
+    etag: typeof revision === "string" || typeof revision === "number" ? `"${revision}"` : undefined,
+  };
+  REST_ANSWERS.set(output, answer);
+  return answer;
 }
 
 type RestContext = HandlerContext & { abort: AbortController };
