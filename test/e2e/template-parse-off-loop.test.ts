@@ -5,6 +5,7 @@ import { randomUUID } from "node:crypto";
 import type { JsonObject } from "@bufbuild/protobuf";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AUTH_ENV, authHeaders } from "../support/credentials.ts";
+import { underHealthChecks } from "../support/event-loop.ts";
 import { type ServiceProcess, startServiceProcess } from "../support/service-process.ts";
 
 /** `tags` tags spread evenly over about `chars` characters of HTML. */
@@ -51,34 +52,14 @@ describe("templates near the size limit against the service process", () => {
   const preview = (version: number) =>
     rest("POST", `/templates/${templateId}:preview`, { version, language_code: "ru", variables: { x: "y" } });
 
-  /** Runs `work` while polling /healthz; gives the worst event-loop delay and health round trip, in ms. */
-  const underHealthChecks = async (work: () => Promise<void>) => {
+  /** Runs `work` on a warmed-up service while polling /healthz. */
+  const measuredWarm = async (work: () => Promise<void>) => {
     // A service in production has served requests before: warm the paths up with small content.
     for (let i = 0; i < 10; i++)
       expect((await preview(await writeVersion(`<p>{{x}} ${i}</p>`))).status).toBe(200);
-    await scrapeEventLoopMaxSeconds(service);
-    let loading = true;
-    const healthMs: number[] = [];
-    const healthChecks = (async () => {
-      while (loading) {
-        const started = performance.now();
-        expect((await fetch(`${service.httpUrl}/healthz`)).status).toBe(200);
-        healthMs.push(performance.now() - started);
-        await new Promise((resolve) => setTimeout(resolve, 5));
-      }
-    })();
-    try {
-      await work();
-    } finally {
-      loading = false;
-      await healthChecks;
-    }
-    const loopMaxMs = (await scrapeEventLoopMaxSeconds(service)) * 1000;
-    expect(healthMs.length).toBeGreaterThan(0);
-    const healthMaxMs = Math.max(...healthMs);
-    const figures = `event loop max ${loopMaxMs.toFixed(1)} ms, health check max ${healthMaxMs.toFixed(1)} ms over ${healthMs.length}`;
-    console.log(figures);
-    return { loopMaxMs, healthMaxMs, figures };
+    const measured = await underHealthChecks(service, work);
+    console.log(measured.figures);
+    return measured;
   };
 
   // 8,000 tags render within the default budget; 50,000 are 100,000 nodes, more than one
@@ -87,7 +68,7 @@ describe("templates near the size limit against the service process", () => {
   const versions: number[] = [];
 
   it("writes 496,000-character bodies, validated off the event loop", async () => {
-    const { loopMaxMs, healthMaxMs, figures } = await underHealthChecks(async () => {
+    const { loopMaxMs, healthMaxMs, figures } = await measuredWarm(async () => {
       for (const body of bodies) versions.push(await writeVersion(body));
     });
     // Storing such a body holds the loop too, and not for parsing: MikroORM writes every
@@ -103,7 +84,7 @@ describe("templates near the size limit against the service process", () => {
     await service.stop();
     service = await startServiceProcess({ env: AUTH_ENV });
     const answers: { status: number; body: JsonObject }[] = [];
-    const { loopMaxMs, healthMaxMs, figures } = await underHealthChecks(async () => {
+    const { loopMaxMs, healthMaxMs, figures } = await measuredWarm(async () => {
       for (const version of versions) answers.push(await preview(version));
     });
     expect(answers.map((answer) => answer.status)).toEqual([200, 400]);
@@ -114,11 +95,3 @@ describe("templates near the size limit against the service process", () => {
     expect(healthMaxMs, figures).toBeLessThan(50);
   });
 });
-
-/** The worst event-loop delay since the previous scrape, in seconds. */
-async function scrapeEventLoopMaxSeconds(service: ServiceProcess): Promise<number> {
-  const text = await (await fetch(`${service.httpUrl}/metrics`)).text();
-  const line = /^nodejs_eventloop_lag_max_seconds(?:\{[^}]*\})? (\S+)$/m.exec(text);
-  if (!line?.[1]) throw new Error("no nodejs_eventloop_lag_max_seconds in /metrics");
-  return Number(line[1]);
-}
