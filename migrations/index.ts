@@ -5,6 +5,7 @@ import { Migration0001AuditLog } from "./postgres/Migration0001AuditLog.ts";
 import { Migration0002Templates } from "./postgres/Migration0002Templates.ts";
 import { Migration0003PreferencesDevices } from "./postgres/Migration0003PreferencesDevices.ts";
 import { Migration0004ApiKeys } from "./postgres/Migration0004ApiKeys.ts";
+import { Migration0005DeliveryClaims } from "./postgres/Migration0005DeliveryClaims.ts";
 
 export type { ClickHouseMigration } from "./clickhouse/migration.ts";
 
@@ -14,6 +15,7 @@ export const postgresMigrations: MigrationObject[] = [
   { name: "0002_templates", class: Migration0002Templates },
   { name: "0003_preferences_devices", class: Migration0003PreferencesDevices },
   { name: "0004_api_keys", class: Migration0004ApiKeys },
+  { name: "0005_delivery_claims", class: Migration0005DeliveryClaims },
 ];
 
 /** ClickHouse migrations in the order they apply. Append only. */

@@ -35,6 +35,11 @@ const FROM_SERVER: Record<string, number> = {
   "audit_log.resource_type": 32,
   "audit_log.resource_id": 64,
   "audit_log.request_id": 128,
+  // Delivery claims: the send request's id (its contract bounds it), who within the request
+  // ("user:<uuid>" or a fingerprint of an address) and a channel's short name.
+  "notification_delivery_claims.request_id": 128,
+  "notification_delivery_claims.recipient_key": 64,
+  "notification_delivery_claims.channel": "push_apns".length,
 };
 
 function maxLengthOf(schema: DescMessage, name: string): number | undefined {
