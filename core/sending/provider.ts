@@ -1,0 +1,42 @@
+import type { Channel } from "../channels.ts";
+
+/** Where one message goes: one address, of the kind its channel delivers to. */
+export type Destination =
+  | { channel: "email"; email: string }
+  | { channel: "sms"; phone: string }
+  | { channel: "push_fcm" | "push_apns"; deviceToken: string }
+  | { channel: "in_app"; userId: string };
+
+/** One rendered message for one destination. */
+export interface OutgoingMessage {
+  /** Ours, from the delivery's claim: the idempotency key a provider is given where it takes one. */
+  messageId: string;
+  destination: Destination;
+  subject: string;
+  body: string;
+  /** Email only; empty elsewhere. */
+  bodyHtml: string;
+  priority: "high" | "normal" | "low";
+  /** Past this it is not worth delivering: providers that take a TTL get the time left. */
+  expiresAt?: Date;
+}
+
+/**
+ * How a send ended, as expected outcomes (STYLE §8): a provider throws only when an
+ * assumption of ours is broken. `retryable` failures may succeed later or elsewhere
+ * (failover); the others fail the message at once with the provider's reason.
+ */
+export type DeliveryOutcome =
+  | { status: "sent"; providerMessageId: string }
+  | { status: "skipped"; reason: string }
+  | { status: "failed"; reason: string; retryable: boolean; retryAfterMs?: number };
+
+/** A way to deliver: one vendor's API (or the sink), for the channels it serves. */
+export interface Provider {
+  /** Unique among the configured providers; names it in metrics, logs and the message log. */
+  readonly name: string;
+  readonly channels: readonly Channel[];
+  send(message: OutgoingMessage): Promise<DeliveryOutcome>;
+  /** Lets what is in flight finish and releases connections. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,3 @@
+// Delivery: the providers behind core's Provider port, and the registry that names them.
+export { ProviderRegistry } from "./provider-registry.ts";
+export { type SinkOptions, SinkProvider, type SinkRecord } from "./providers/sink.provider.ts";
