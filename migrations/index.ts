@@ -6,6 +6,7 @@ import { Migration0002Templates } from "./postgres/Migration0002Templates.ts";
 import { Migration0003PreferencesDevices } from "./postgres/Migration0003PreferencesDevices.ts";
 import { Migration0004ApiKeys } from "./postgres/Migration0004ApiKeys.ts";
 import { Migration0005DeliveryClaims } from "./postgres/Migration0005DeliveryClaims.ts";
+import { Migration0006MessageLog } from "./postgres/Migration0006MessageLog.ts";
 
 export type { ClickHouseMigration } from "./clickhouse/migration.ts";
 
@@ -16,6 +17,7 @@ export const postgresMigrations: MigrationObject[] = [
   { name: "0003_preferences_devices", class: Migration0003PreferencesDevices },
   { name: "0004_api_keys", class: Migration0004ApiKeys },
   { name: "0005_delivery_claims", class: Migration0005DeliveryClaims },
+  { name: "0006_message_log", class: Migration0006MessageLog },
 ];
 
 /** ClickHouse migrations in the order they apply. Append only. */

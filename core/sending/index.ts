@@ -1,3 +1,10 @@
 export type { DeliveryClaim, DeliveryClaims, DeliveryKey } from "./delivery-claims.ts";
+export type { MessageLog, NewMessage, StatusChange } from "./message-log.ts";
+export {
+  type InitialStatus,
+  MESSAGE_STATUSES,
+  type MessageStatus,
+  statusesBefore,
+} from "./message-status.ts";
 export type { DeliveryOutcome, Destination, OutgoingMessage, Provider } from "./provider.ts";
 export type { SendTransaction, UnitOfWork } from "./unit-of-work.ts";

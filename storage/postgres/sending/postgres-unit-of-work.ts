@@ -2,14 +2,22 @@ import type { MikroORM } from "@mikro-orm/core";
 import type { EntityManager } from "@mikro-orm/postgresql";
 import type { SendTransaction, UnitOfWork } from "../../../core/sending/index.ts";
 import { PostgresDeliveryClaims } from "./delivery-claims.repository.ts";
+import { PostgresMessageLog } from "./message-log.repository.ts";
+import type { RecipientCipher } from "./recipient-cipher.ts";
 
 /** UnitOfWork as one PostgreSQL transaction, every store of the step bound to it. */
 export class PostgresUnitOfWork implements UnitOfWork {
-  constructor(private readonly orm: MikroORM) {}
+  constructor(
+    private readonly orm: MikroORM,
+    private readonly cipher: RecipientCipher,
+  ) {}
 
   run<T>(work: (tx: SendTransaction) => Promise<T>): Promise<T> {
-    return this.orm.em
-      .fork()
-      .transactional((em) => work({ claims: new PostgresDeliveryClaims(em as EntityManager) }));
+    return this.orm.em.fork().transactional((em) =>
+      work({
+        claims: new PostgresDeliveryClaims(em as EntityManager),
+        messages: new PostgresMessageLog(em as EntityManager, this.cipher),
+      }),
+    );
   }
 }

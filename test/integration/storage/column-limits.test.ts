@@ -40,6 +40,13 @@ const FROM_SERVER: Record<string, number> = {
   "notification_delivery_claims.request_id": 128,
   "notification_delivery_claims.recipient_key": 64,
   "notification_delivery_claims.channel": "push_apns".length,
+  // The message log: ids from the send request (its contract bounds them), short names.
+  "notification_message_log.request_id": 128,
+  "notification_message_log.correlation_id": 128,
+  "notification_message_log.channel_type": "push_apns".length,
+  "notification_message_log.provider_name": 64,
+  "notification_message_log.priority": "normal".length,
+  "notification_message_log.status": "suppressed".length,
 };
 
 function maxLengthOf(schema: DescMessage, name: string): number | undefined {

@@ -5,11 +5,12 @@ import type { DeliveryKey } from "../../../core/sending/index.ts";
 import { createOrm } from "../../../server/infrastructure.ts";
 import { createLogger } from "../../../server/logger.ts";
 import { PostgresUnitOfWork } from "../../../storage/index.ts";
+import { testCipher } from "../../support/recipient-cipher.ts";
 import { localServices } from "../../support/services.ts";
 
 describe("delivery claims in the PostgreSQL unit of work", () => {
   const orm: MikroORM = createOrm({ url: localServices().databaseUrl, poolMax: 8 }, createLogger("silent"));
-  const unitOfWork = new PostgresUnitOfWork(orm);
+  const unitOfWork = new PostgresUnitOfWork(orm, testCipher());
   afterAll(() => orm.close(true));
 
   const keysOf = (requestId: string): DeliveryKey[] => [

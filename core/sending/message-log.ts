@@ -1,0 +1,43 @@
+import type { Channel } from "../channels.ts";
+import type { InitialStatus, MessageStatus } from "./message-status.ts";
+
+/** A message as the send pipeline first records it, once its delivery is claimed. */
+export interface NewMessage {
+  messageId: string;
+  requestId: string;
+  correlationId?: string;
+  userId?: string;
+  templateId?: string;
+  templateVersion?: number;
+  campaignId?: string;
+  channel: Channel;
+  /** The address, phone or device token it goes to (empty for in-app): sealed at rest. */
+  recipient: string;
+  priority: "high" | "normal" | "low";
+  status: InitialStatus;
+  /** Why it ended at once (the suppression or failure reason); empty otherwise. */
+  statusDetails?: string;
+  requestedAt: Date;
+}
+
+/** One status change reported for a message: by our pipeline, a provider or the user's client. */
+export interface StatusChange {
+  messageId: string;
+  status: MessageStatus;
+  at: Date;
+  provider?: string;
+  /** The reason of a failure, suppression or expiry, as recorded; never an address or a body. */
+  details?: string;
+}
+
+/** The message log, as one step of sending writes it inside its transaction. */
+export interface MessageLog {
+  /** Records new messages in one batch; a message id already there is left as it is. */
+  append(messages: NewMessage[]): Promise<void>;
+  /**
+   * Applies the changes whose message is in a status that may precede them (message-status.ts),
+   * and answers those it applied: a late or repeated report changes nothing and is not
+   * reported again.
+   */
+  record(changes: StatusChange[]): Promise<StatusChange[]>;
+}

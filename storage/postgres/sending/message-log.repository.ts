@@ -1,0 +1,118 @@
+import type { EntityManager } from "@mikro-orm/postgresql";
+import {
+  MESSAGE_STATUSES,
+  type MessageLog,
+  type NewMessage,
+  type StatusChange,
+  statusesBefore,
+} from "../../../core/sending/index.ts";
+import type { RecipientCipher } from "./recipient-cipher.ts";
+
+// Rows per INSERT: 16 parameters each, well under PostgreSQL's 65,535 per statement.
+const APPEND_BATCH = 1_000;
+
+// core's rule of which status may follow which, as SQL: the statuses a row must be in for
+// the change `c` to apply.
+const PRECEDING_STATUSES = `(CASE c.status ${MESSAGE_STATUSES.map(
+  (status) =>
+    `WHEN '${status}' THEN ARRAY[${statusesBefore(status)
+      .map((before) => `'${before}'`)
+      .join(", ")}]::text[]`,
+).join(" ")} END)`;
+
+/** The message log inside one transaction of the unit of work. */
+export class PostgresMessageLog implements MessageLog {
+  constructor(
+    private readonly em: EntityManager,
+    private readonly cipher: RecipientCipher,
+  ) {}
+
+  async append(messages: NewMessage[]): Promise<void> {
+    for (let start = 0; start < messages.length; start += APPEND_BATCH) {
+      const batch = messages.slice(start, start + APPEND_BATCH);
+      const rows = batch.map(() => "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)").join(", ");
+      await this.em.execute(
+        `INSERT INTO notification_message_log (id, request_id, correlation_id, user_id, template_id,
+           template_version, campaign_id, channel_type, recipient_address, recipient_hash, priority, status,
+           status_details, last_error, requested_at, updated_at)
+         VALUES ${rows} ON CONFLICT (id) DO NOTHING`,
+        batch.flatMap((message) => this.rowOf(message)),
+      );
+    }
+  }
+
+  async record(changes: StatusChange[]): Promise<StatusChange[]> {
+    const applied: StatusChange[] = [];
+    // An UPDATE … FROM applies one change per row: several changes of one message go in turns.
+    for (const round of rounds(changes)) {
+      const values = round.map(() => "(?::uuid, ?, ?::timestamptz, ?, ?)").join(", ");
+      const rows = await this.em.execute<{ id: string; status: string }[]>(
+        `UPDATE notification_message_log AS log SET
+           status = c.status,
+           provider_name = COALESCE(c.provider, log.provider_name),
+           status_details = COALESCE(c.details, log.status_details),
+           last_error = CASE WHEN c.status = 'failed' THEN c.details ELSE log.last_error END,
+           attempts = log.attempts + CASE WHEN c.status IN ('sent', 'failed') THEN 1 ELSE 0 END,
+           sent_at = CASE WHEN c.status = 'sent' THEN COALESCE(log.sent_at, c.at) ELSE log.sent_at END,
+           delivered_at = CASE WHEN c.status = 'delivered' THEN COALESCE(log.delivered_at, c.at) ELSE log.delivered_at END,
+           opened_at = CASE WHEN c.status = 'opened' THEN COALESCE(log.opened_at, c.at) ELSE log.opened_at END,
+           clicked_at = CASE WHEN c.status = 'clicked' THEN COALESCE(log.clicked_at, c.at) ELSE log.clicked_at END,
+           updated_at = now()
+         FROM (VALUES ${values}) AS c (id, status, at, provider, details)
+         WHERE log.id = c.id AND log.status = ANY ${PRECEDING_STATUSES}
+         RETURNING log.id, c.status`,
+        round.flatMap((change) => [
+          change.messageId,
+          change.status,
+          change.at.toISOString(),
+          change.provider ?? null,
+          change.details ?? null,
+        ]),
+      );
+      const done = new Set(rows.map((row) => `${row.id} ${row.status}`));
+      applied.push(...round.filter((change) => done.has(`${change.messageId} ${change.status}`)));
+    }
+    return applied;
+  }
+
+  private rowOf(message: NewMessage): unknown[] {
+    const details = message.statusDetails || null;
+    return [
+      message.messageId,
+      message.requestId,
+      message.correlationId || null,
+      message.userId || null,
+      message.templateId || null,
+      message.templateVersion ?? null,
+      message.campaignId || null,
+      message.channel,
+      this.cipher.seal(message.recipient, message.messageId),
+      message.recipient ? this.cipher.lookupHash(lookupForm(message)) : null,
+      message.priority,
+      message.status,
+      details,
+      message.status === "failed" ? details : null,
+      message.requestedAt.toISOString(),
+      new Date().toISOString(),
+    ];
+  }
+}
+
+/** The form an address is looked up by: addresses ignore case; phones and tokens are exact. */
+function lookupForm(message: NewMessage): string {
+  return message.channel === "email" ? message.recipient.trim().toLowerCase() : message.recipient;
+}
+
+/** The changes in turns, each turn with at most one change per message, in their order. */
+function rounds(changes: StatusChange[]): StatusChange[][] {
+  const turns: StatusChange[][] = [];
+  const seen = new Map<string, number>();
+  for (const change of changes) {
+    const turn = seen.get(change.messageId) ?? 0;
+    seen.set(change.messageId, turn + 1);
+    const changesOfTurn = turns[turn] ?? [];
+    changesOfTurn.push(change);
+    turns[turn] = changesOfTurn;
+  }
+  return turns;
+}

@@ -1,0 +1,127 @@
+import { randomUUID } from "node:crypto";
+import type { MikroORM } from "@mikro-orm/postgresql";
+import { afterAll, describe, expect, it } from "vitest";
+import type { NewMessage, StatusChange } from "../../../core/sending/index.ts";
+import { createOrm } from "../../../server/infrastructure.ts";
+import { createLogger } from "../../../server/logger.ts";
+import { PostgresUnitOfWork } from "../../../storage/index.ts";
+import { testCipher } from "../../support/recipient-cipher.ts";
+import { localServices } from "../../support/services.ts";
+
+interface LogRow {
+  id: string;
+  status: string;
+  recipient_address: string;
+  recipient_hash: string | null;
+  attempts: number;
+  provider_name: string | null;
+  last_error: string | null;
+  status_details: string | null;
+  sent_at: Date | null;
+  delivered_at: Date | null;
+  opened_at: Date | null;
+}
+
+describe("the message log in the PostgreSQL unit of work", () => {
+  const orm: MikroORM = createOrm({ url: localServices().databaseUrl, poolMax: 4 }, createLogger("silent"));
+  const cipher = testCipher();
+  const unitOfWork = new PostgresUnitOfWork(orm, cipher);
+  afterAll(() => orm.close(true));
+
+  const rowsOf = (ids: string[]) =>
+    orm.em
+      .fork()
+      .getConnection()
+      .execute<LogRow[]>(
+        "SELECT * FROM notification_message_log WHERE id = ANY(?::uuid[]) ORDER BY requested_at",
+        [`{${ids.join(",")}}`],
+      );
+  const message = (overrides: Partial<NewMessage> = {}): NewMessage => ({
+    messageId: randomUUID(),
+    requestId: `req-${randomUUID()}`,
+    userId: randomUUID(),
+    channel: "email",
+    recipient: "Ivan.Petrov@Example.com",
+    priority: "high",
+    status: "queued",
+    requestedAt: new Date(),
+    ...overrides,
+  });
+  const at = (offsetMs: number) => new Date(Date.now() + offsetMs);
+
+  it("appends in batches, with the recipient sealed and a keyed hash for lookups", async () => {
+    const messages = Array.from({ length: 1_500 }, (_, index) =>
+      message({ requestedAt: new Date(Date.UTC(2026, 11, 1, 0, 0, 0, index)) }),
+    );
+    await unitOfWork.run((tx) => tx.messages.append(messages));
+    // The same again (a redelivery) changes nothing.
+    await unitOfWork.run((tx) => tx.messages.append(messages.slice(0, 10)));
+    const rows = await rowsOf(messages.map((each) => each.messageId));
+    expect(rows).toHaveLength(1_500);
+    const [first] = rows;
+    expect(first?.recipient_address).not.toContain("Ivan");
+    expect(cipher.open(first?.recipient_address ?? "", first?.id ?? "")).toBe("Ivan.Petrov@Example.com");
+    expect(first?.recipient_hash).toBe(cipher.lookupHash("ivan.petrov@example.com"));
+  });
+
+  it("applies the status changes that may follow, in the order they come, and reports only those", async () => {
+    const mail = message();
+    const quiet = message({ status: "suppressed", statusDetails: "channel_disabled", recipient: "" });
+    await unitOfWork.run((tx) => tx.messages.append([mail, quiet]));
+    const change = (status: StatusChange["status"], offsetMs: number, extra: Partial<StatusChange> = {}) => ({
+      messageId: mail.messageId,
+      status,
+      at: at(offsetMs),
+      ...extra,
+    });
+    const applied = await unitOfWork.run((tx) =>
+      tx.messages.record([
+        change("sent", 10, { provider: "sink" }),
+        change("sent", 20),
+        // An open reported before the delivery receipt: the receipt comes too late to apply.
+        change("opened", 30),
+        change("delivered", 40),
+        { messageId: quiet.messageId, status: "sent", at: at(50) },
+      ]),
+    );
+    expect(applied.map((each) => each.status)).toEqual(["sent", "opened"]);
+    const [mailRow, quietRow] = await rowsOf([mail.messageId, quiet.messageId]);
+    expect(mailRow).toMatchObject({
+      status: "opened",
+      provider_name: "sink",
+      attempts: 1,
+      delivered_at: null,
+    });
+    expect(mailRow?.sent_at).not.toBeNull();
+    expect(mailRow?.opened_at).not.toBeNull();
+    expect(quietRow).toMatchObject({
+      status: "suppressed",
+      status_details: "channel_disabled",
+      recipient_hash: null,
+    });
+  });
+
+  it("keeps the reason of a failure, and writes nothing of a step that rolled back", async () => {
+    const mail = message();
+    await unitOfWork.run(async (tx) => {
+      await tx.messages.append([mail]);
+      await tx.messages.record([
+        { messageId: mail.messageId, status: "failed", at: at(5), details: "mailbox_full" },
+      ]);
+    });
+    expect((await rowsOf([mail.messageId]))[0]).toMatchObject({
+      status: "failed",
+      last_error: "mailbox_full",
+      attempts: 1,
+    });
+    const lost = message();
+    await expect(
+      unitOfWork.run(async (tx) => {
+        await tx.claims.claim([{ requestId: lost.requestId, recipientKey: "user:1", channel: "email" }]);
+        await tx.messages.append([lost]);
+        throw new Error("the step failed");
+      }),
+    ).rejects.toThrow("the step failed");
+    expect(await rowsOf([lost.messageId])).toEqual([]);
+  });
+});
