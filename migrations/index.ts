@@ -7,6 +7,7 @@ import { Migration0003PreferencesDevices } from "./postgres/Migration0003Prefere
 import { Migration0004ApiKeys } from "./postgres/Migration0004ApiKeys.ts";
 import { Migration0005DeliveryClaims } from "./postgres/Migration0005DeliveryClaims.ts";
 import { Migration0006MessageLog } from "./postgres/Migration0006MessageLog.ts";
+import { Migration0007Outbox } from "./postgres/Migration0007Outbox.ts";
 
 export type { ClickHouseMigration } from "./clickhouse/migration.ts";
 
@@ -18,6 +19,7 @@ export const postgresMigrations: MigrationObject[] = [
   { name: "0004_api_keys", class: Migration0004ApiKeys },
   { name: "0005_delivery_claims", class: Migration0005DeliveryClaims },
   { name: "0006_message_log", class: Migration0006MessageLog },
+  { name: "0007_outbox", class: Migration0007Outbox },
 ];
 
 /** ClickHouse migrations in the order they apply. Append only. */

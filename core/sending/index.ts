@@ -6,5 +6,6 @@ export {
   type MessageStatus,
   statusesBefore,
 } from "./message-status.ts";
+export type { Outbox, OutboxEvent, OutboxFeed } from "./outbox.ts";
 export type { DeliveryOutcome, Destination, OutgoingMessage, Provider } from "./provider.ts";
 export type { SendTransaction, UnitOfWork } from "./unit-of-work.ts";

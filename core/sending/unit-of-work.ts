@@ -1,14 +1,16 @@
 import type { DeliveryClaims } from "./delivery-claims.ts";
 import type { MessageLog } from "./message-log.ts";
+import type { Outbox } from "./outbox.ts";
 
 /**
- * What one step of sending writes, seen from inside its transaction: claims and the message
- * log now; the schedule and the outbox of status events join it, so that a step's rows
- * commit together or not at all.
+ * What one step of sending writes, seen from inside its transaction: claims, the message log
+ * and the outbox of status events (the schedule joins them), so that a step's rows commit
+ * together or not at all.
  */
 export interface SendTransaction {
   claims: DeliveryClaims;
   messages: MessageLog;
+  outbox: Outbox;
 }
 
 /** Runs a step in one transaction: whatever `work` throws rolls all of it back. */

@@ -3,6 +3,7 @@ import type { EntityManager } from "@mikro-orm/postgresql";
 import type { SendTransaction, UnitOfWork } from "../../../core/sending/index.ts";
 import { PostgresDeliveryClaims } from "./delivery-claims.repository.ts";
 import { PostgresMessageLog } from "./message-log.repository.ts";
+import { PostgresOutbox } from "./outbox.repository.ts";
 import type { RecipientCipher } from "./recipient-cipher.ts";
 
 /** UnitOfWork as one PostgreSQL transaction, every store of the step bound to it. */
@@ -17,6 +18,7 @@ export class PostgresUnitOfWork implements UnitOfWork {
       work({
         claims: new PostgresDeliveryClaims(em as EntityManager),
         messages: new PostgresMessageLog(em as EntityManager, this.cipher),
+        outbox: new PostgresOutbox(em as EntityManager),
       }),
     );
   }

@@ -47,6 +47,9 @@ const FROM_SERVER: Record<string, number> = {
   "notification_message_log.provider_name": 64,
   "notification_message_log.priority": "normal".length,
   "notification_message_log.status": "suppressed".length,
+  // The outbox: Kafka's own limit on topic names, and the events' keys (message or campaign ids).
+  "notification_outbox.topic": 249,
+  "notification_outbox.event_key": 64,
 };
 
 function maxLengthOf(schema: DescMessage, name: string): number | undefined {

@@ -1,0 +1,63 @@
+import { setTimeout as pause } from "node:timers/promises";
+import type { Producer } from "kafkajs";
+import type { Logger } from "../core/logger.ts";
+import type { OutboxEvent, OutboxFeed } from "../core/sending/index.ts";
+
+export interface OutboxRelayOptions {
+  /** Events per Kafka batch. */
+  batchSize: number;
+  /** The pause when there is nothing to publish, or after a failure, in milliseconds. */
+  idleMs: number;
+  logger: Logger;
+}
+
+/**
+ * Publishes the outbox's committed events to Kafka, in their order, acknowledged by every
+ * in-sync replica before they leave the outbox. Kafka down: the batch stays and is tried
+ * again after a pause, so an event is never lost; one published twice (a crash after Kafka's
+ * acknowledgement) carries the same CloudEvent id for consumers to drop.
+ */
+export class OutboxRelay {
+  constructor(
+    private readonly feed: OutboxFeed,
+    private readonly producer: Producer,
+    private readonly options: OutboxRelayOptions,
+  ) {}
+
+  /** One batch; how many events it published. */
+  publishOnce(): Promise<number> {
+    return this.feed.publishNext(this.options.batchSize, (events) => this.send(events));
+  }
+
+  /** Batches back to back while there are events, until `signal` aborts. */
+  async run(signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      let published = 0;
+      try {
+        published = await this.publishOnce();
+      } catch (error) {
+        this.options.logger.warn(
+          { err: error, retryInMs: this.options.idleMs },
+          "outbox events not published yet",
+        );
+      }
+      // An abort ends the pause at once (it rejects), and with it the loop.
+      if (published === 0) await pause(this.options.idleMs, undefined, { signal }).catch(() => undefined);
+    }
+  }
+
+  private async send(events: OutboxEvent[]): Promise<void> {
+    // Consecutive events of one topic go together; kafkajs keeps their order per partition.
+    const topicMessages: {
+      topic: string;
+      messages: { key: string; value: Buffer; headers: Record<string, string> }[];
+    }[] = [];
+    for (const event of events) {
+      const message = { key: event.key, value: Buffer.from(event.value), headers: event.headers };
+      const last = topicMessages.at(-1);
+      if (last?.topic === event.topic) last.messages.push(message);
+      else topicMessages.push({ topic: event.topic, messages: [message] });
+    }
+    await this.producer.sendBatch({ topicMessages, acks: -1 });
+  }
+}

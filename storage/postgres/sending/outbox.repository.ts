@@ -1,0 +1,73 @@
+import type { MikroORM } from "@mikro-orm/core";
+import type { EntityManager } from "@mikro-orm/postgresql";
+import type { Outbox, OutboxEvent, OutboxFeed } from "../../../core/sending/index.ts";
+
+// Rows per INSERT: 4 parameters each.
+const ENQUEUE_BATCH = 5_000;
+// The advisory lock one publisher holds for the length of a batch's transaction.
+const FEED_LOCK = 0x6e6f7466; // "notf"
+
+/** The outbox inside one transaction of the unit of work. */
+export class PostgresOutbox implements Outbox {
+  constructor(private readonly em: EntityManager) {}
+
+  async enqueue(events: OutboxEvent[]): Promise<void> {
+    for (let start = 0; start < events.length; start += ENQUEUE_BATCH) {
+      const batch = events.slice(start, start + ENQUEUE_BATCH);
+      await this.em.execute(
+        `INSERT INTO notification_outbox (topic, event_key, event_value, headers) VALUES ${batch
+          .map(() => "(?, ?, ?, ?::jsonb)")
+          .join(", ")}`,
+        batch.flatMap((event) => [
+          event.topic,
+          event.key,
+          Buffer.from(event.value),
+          JSON.stringify(event.headers),
+        ]),
+      );
+    }
+  }
+}
+
+interface OutboxRow {
+  id: string;
+  topic: string;
+  event_key: string;
+  event_value: Buffer;
+  headers: Record<string, string>;
+}
+
+/** OutboxFeed over the table: one transaction per batch, under an advisory lock. */
+export class PostgresOutboxFeed implements OutboxFeed {
+  constructor(private readonly orm: MikroORM) {}
+
+  publishNext(limit: number, publish: (events: OutboxEvent[]) => Promise<void>): Promise<number> {
+    return this.orm.em.fork().transactional(async (em) => {
+      const sql = em as EntityManager;
+      // One publisher at a time keeps the order of the events of one key; the others find the
+      // lock taken and wait for their next turn.
+      const [lock] = await sql.execute<{ held: boolean }[]>("SELECT pg_try_advisory_xact_lock(?) AS held", [
+        FEED_LOCK,
+      ]);
+      if (!lock?.held) return 0;
+      const rows = await sql.execute<OutboxRow[]>(
+        "SELECT id, topic, event_key, event_value, headers FROM notification_outbox ORDER BY id LIMIT ?",
+        [limit],
+      );
+      if (rows.length === 0) return 0;
+      await publish(
+        rows.map((row) => ({
+          topic: row.topic,
+          key: row.event_key,
+          value: row.event_value,
+          headers: row.headers,
+        })),
+      );
+      // Exactly these: an event with a lower id may have committed since they were read.
+      await sql.execute("DELETE FROM notification_outbox WHERE id = ANY(?::bigint[])", [
+        `{${rows.map((row) => row.id).join(",")}}`,
+      ]);
+      return rows.length;
+    });
+  }
+}
