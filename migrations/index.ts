@@ -8,6 +8,7 @@ import { Migration0004ApiKeys } from "./postgres/Migration0004ApiKeys.ts";
 import { Migration0005DeliveryClaims } from "./postgres/Migration0005DeliveryClaims.ts";
 import { Migration0006MessageLog } from "./postgres/Migration0006MessageLog.ts";
 import { Migration0007Outbox } from "./postgres/Migration0007Outbox.ts";
+import { Migration0008ScheduledSends } from "./postgres/Migration0008ScheduledSends.ts";
 
 export type { ClickHouseMigration } from "./clickhouse/migration.ts";
 
@@ -20,6 +21,7 @@ export const postgresMigrations: MigrationObject[] = [
   { name: "0005_delivery_claims", class: Migration0005DeliveryClaims },
   { name: "0006_message_log", class: Migration0006MessageLog },
   { name: "0007_outbox", class: Migration0007Outbox },
+  { name: "0008_scheduled_sends", class: Migration0008ScheduledSends },
 ];
 
 /** ClickHouse migrations in the order they apply. Append only. */

@@ -8,4 +8,6 @@ export {
 } from "./message-status.ts";
 export type { Outbox, OutboxEvent, OutboxFeed } from "./outbox.ts";
 export type { DeliveryOutcome, Destination, OutgoingMessage, Provider } from "./provider.ts";
+export type { DueSends, Schedule } from "./schedule.ts";
+export type { DeviceAddress, Priority, Recipient, SendRequest } from "./send-request.ts";
 export type { SendTransaction, UnitOfWork } from "./unit-of-work.ts";

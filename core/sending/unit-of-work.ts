@@ -1,15 +1,17 @@
 import type { DeliveryClaims } from "./delivery-claims.ts";
 import type { MessageLog } from "./message-log.ts";
 import type { Outbox } from "./outbox.ts";
+import type { Schedule } from "./schedule.ts";
 
 /**
- * What one step of sending writes, seen from inside its transaction: claims, the message log
- * and the outbox of status events (the schedule joins them), so that a step's rows commit
- * together or not at all.
+ * What one step of sending writes, seen from inside its transaction: claims, the message log,
+ * the schedule and the outbox of status events, so that a step's rows commit together or not
+ * at all.
  */
 export interface SendTransaction {
   claims: DeliveryClaims;
   messages: MessageLog;
+  schedule: Schedule;
   outbox: Outbox;
 }
 

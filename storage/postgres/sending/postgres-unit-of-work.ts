@@ -5,6 +5,7 @@ import { PostgresDeliveryClaims } from "./delivery-claims.repository.ts";
 import { PostgresMessageLog } from "./message-log.repository.ts";
 import { PostgresOutbox } from "./outbox.repository.ts";
 import type { RecipientCipher } from "./recipient-cipher.ts";
+import { PostgresSchedule } from "./schedule.repository.ts";
 
 /** UnitOfWork as one PostgreSQL transaction, every store of the step bound to it. */
 export class PostgresUnitOfWork implements UnitOfWork {
@@ -18,6 +19,7 @@ export class PostgresUnitOfWork implements UnitOfWork {
       work({
         claims: new PostgresDeliveryClaims(em as EntityManager),
         messages: new PostgresMessageLog(em as EntityManager, this.cipher),
+        schedule: new PostgresSchedule(em as EntityManager, this.cipher),
         outbox: new PostgresOutbox(em as EntityManager),
       }),
     );

@@ -50,6 +50,9 @@ const FROM_SERVER: Record<string, number> = {
   // The outbox: Kafka's own limit on topic names, and the events' keys (message or campaign ids).
   "notification_outbox.topic": 249,
   "notification_outbox.event_key": 64,
+  // Scheduled sends: the request's id, and their own states.
+  "notification_scheduled_sends.request_id": 128,
+  "notification_scheduled_sends.state": "cancelled".length,
 };
 
 function maxLengthOf(schema: DescMessage, name: string): number | undefined {

@@ -1,0 +1,39 @@
+import type { Channel } from "../channels.ts";
+import type { DevicePlatform } from "../devices/index.ts";
+import type { Variables } from "../templates/index.ts";
+
+/** `high` is never queued behind `low` (a campaign's bulk). */
+export type Priority = "high" | "normal" | "low";
+
+/** A device address a request gives itself, instead of the user's stored devices. */
+export interface DeviceAddress {
+  token: string;
+  platform: DevicePlatform;
+}
+
+/** Who a request goes to: a user, and addresses that override the stored ones. */
+export interface Recipient {
+  userId?: string;
+  emailTo?: string;
+  phoneTo?: string;
+  deviceTokens: DeviceAddress[];
+}
+
+/** A send request as the domain reads it, whichever way it came (Kafka, RPC, REST). */
+export interface SendRequest {
+  /** The producer's id: the same request twice is sent once. */
+  requestId: string;
+  recipients: Recipient[];
+  templateName: string;
+  languageCode: string;
+  variables: Variables;
+  channels: Channel[];
+  priority: Priority;
+  /** Not before this; absent: now. */
+  sendAt?: Date;
+  /** Not after `receivedAt` (or `sendAt`) plus this many seconds. */
+  ttlSeconds?: number;
+  correlationId?: string;
+  /** When this service accepted it. */
+  receivedAt: Date;
+}
