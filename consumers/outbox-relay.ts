@@ -29,20 +29,26 @@ export class OutboxRelay {
     return this.feed.publishNext(this.options.batchSize, (events) => this.send(events));
   }
 
-  /** Batches back to back while there are events, until `signal` aborts. */
+  /**
+   * Batches back to back while there are events, until `signal` aborts; a pause when there
+   * are none, and a longer one after each failure in a row (up to 5 s), so an outage is
+   * logged a few times, not ten times a second.
+   */
   async run(signal: AbortSignal): Promise<void> {
+    let failures = 0;
     while (!signal.aborted) {
       let published = 0;
       try {
         published = await this.publishOnce();
+        failures = 0;
       } catch (error) {
-        this.options.logger.warn(
-          { err: error, retryInMs: this.options.idleMs },
-          "outbox events not published yet",
-        );
+        failures++;
+        this.options.logger.warn({ err: error, failures }, "outbox events not published yet");
       }
+      if (published > 0) continue;
+      const pauseMs = Math.min(this.options.idleMs * 2 ** failures, Math.max(this.options.idleMs, 5_000));
       // An abort ends the pause at once (it rejects), and with it the loop.
-      if (published === 0) await pause(this.options.idleMs, undefined, { signal }).catch(() => undefined);
+      await pause(pauseMs, undefined, { signal }).catch(() => undefined);
     }
   }
 

@@ -26,6 +26,8 @@ export interface Config {
   postgres: { url: string; poolMax: number };
   redis: { url: string };
   kafka: { brokers: string[]; clientId: string; topicPartitions: number; replicationFactor: number };
+  /** The worker's relay from the outbox to Kafka. */
+  outbox: { batchSize: number; idleMs: number };
   schemaRegistry: { url: string };
   clickhouse: { url: string; database: string; username: string; password: string };
   auth: AuthConfig;
@@ -264,6 +266,10 @@ export function loadConfig(env: Env, roleOverride?: string): Config {
       clientId: read.string("KAFKA_CLIENT_ID", "notification-service"),
       topicPartitions: read.integer("KAFKA_TOPIC_PARTITIONS", 6, 1, 1000),
       replicationFactor: read.integer("KAFKA_REPLICATION_FACTOR", 1, 1, 10),
+    },
+    outbox: {
+      batchSize: read.integer("OUTBOX_BATCH_SIZE", 500, 1, 10_000),
+      idleMs: read.integer("OUTBOX_IDLE_MS", 100, 10, 60_000),
     },
     schemaRegistry: { url: read.url("SCHEMA_REGISTRY_URL", ["http:", "https:"]) },
     clickhouse: {

@@ -1,39 +1,59 @@
-import { ensureTopics, topicConfigs } from "../consumers/index.ts";
+import type { Producer } from "kafkajs";
+import { ensureTopics, OutboxRelay, topicConfigs } from "../consumers/index.ts";
 import type { Logger } from "../core/logger.ts";
+import { PostgresOutboxFeed } from "../storage/index.ts";
 import type { Config } from "./config.ts";
 import type { Infrastructure } from "./infrastructure.ts";
 import { sleep } from "./sleep.ts";
 
 /**
- * The worker role. For now it provisions the Kafka topics the service owns, retrying
- * until Kafka answers; the intake consumers and dispatchers join it as they are built.
+ * The worker role: provisions the Kafka topics the service owns, then relays the outbox's
+ * events to Kafka, each step retried until Kafka answers. The intake consumers and the
+ * dispatchers join it as they are built.
  */
 export function startWorker(config: Config, infra: Infrastructure, logger: Logger, signal: AbortSignal) {
-  const done = provisionTopics(config, infra, logger, signal);
+  // Idempotent, one request in flight: a retried batch is neither doubled nor reordered.
+  const producer = infra.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  const relay = new OutboxRelay(new PostgresOutboxFeed(infra.orm), producer, {
+    ...config.outbox,
+    logger: logger.child({ component: "outbox-relay" }),
+  });
+  const topics = topicConfigs(config.kafka.topicPartitions, config.kafka.replicationFactor);
+  const done = (async () => {
+    await retrying("Kafka topics", logger, signal, async () => {
+      await infra.kafkaAdmin.connect();
+      const created = await ensureTopics(infra.kafkaAdmin, topics);
+      logger.info({ created, topics: topics.map((topic) => topic.topic) }, "Kafka topics ready");
+    });
+    await retrying("the outbox relay's producer", logger, signal, () => producer.connect());
+    await relay.run(signal);
+  })();
   return {
     async stop(): Promise<void> {
       await done;
+      await disconnect(producer, logger);
     },
   };
 }
 
-async function provisionTopics(
-  config: Config,
-  infra: Infrastructure,
-  logger: Logger,
-  signal: AbortSignal,
-): Promise<void> {
-  const topics = topicConfigs(config.kafka.topicPartitions, config.kafka.replicationFactor);
+/** Runs `work` until it succeeds or `signal` aborts, waiting longer after each failure. */
+async function retrying(what: string, logger: Logger, signal: AbortSignal, work: () => Promise<void>) {
   for (let attempt = 1; !signal.aborted; attempt++) {
     try {
-      await infra.kafkaAdmin.connect();
-      const created = await ensureTopics(infra.kafkaAdmin, topics);
-      logger.info({ created, topics: topics.map((topic) => topic.topic) }, "Kafka topics ready");
+      await work();
       return;
     } catch (error) {
       const delayMs = Math.min(attempt * 1_000, 10_000);
-      logger.warn({ err: error, attempt, retryInMs: delayMs }, "Kafka topics not provisioned yet");
+      logger.warn({ err: error, attempt, retryInMs: delayMs }, `${what} not ready yet`);
       await sleep(delayMs, signal);
     }
+  }
+}
+
+async function disconnect(producer: Producer, logger: Logger): Promise<void> {
+  try {
+    await producer.disconnect();
+  } catch (error) {
+    logger.warn({ err: error }, "closing the outbox relay's producer failed");
   }
 }
