@@ -1,1 +1,9 @@
+export {
+  type AvroRecord,
+  type AvroRecordValue,
+  avroSchemaOf,
+  fromAvroRecord,
+  toAvroRecord,
+} from "./avro/index.ts";
+export { EVENT_TYPES, type EventType } from "./event-types.ts";
 export { ensureTopics, TOPICS, topicConfigs } from "./topics.ts";
