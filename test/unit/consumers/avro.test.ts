@@ -8,7 +8,7 @@ import { CampaignStatusChangedSchema } from "../../../gen/platform/notification/
 import { MessageStatusUpdatedSchema } from "../../../gen/platform/notification/events/v1/message_status_updated_pb.ts";
 import { SendRequestSchema } from "../../../gen/platform/notification/events/v1/send_request_pb.ts";
 import { DevicePlatform, DeviceSchema } from "../../../gen/platform/notification/v1/device_service_pb.ts";
-import { specCampaignStatusChanged, specSendRequest } from "./spec-examples.ts";
+import { specCampaignStatusChanged, specSendRequest } from "../../support/spec-examples.ts";
 
 /** proto → Avro record → bytes → Avro record → proto, with the schema generated for the message. */
 function roundTrip<Desc extends DescMessage>(desc: Desc, message: MessageShape<Desc>): MessageShape<Desc> {

@@ -13,7 +13,7 @@ import { describe, expect, it } from "vitest";
 import { CampaignStatusChangedSchema } from "../../../gen/platform/notification/events/v1/campaign_status_changed_pb.ts";
 import { MessageStatusUpdatedSchema } from "../../../gen/platform/notification/events/v1/message_status_updated_pb.ts";
 import { SendRequestSchema } from "../../../gen/platform/notification/events/v1/send_request_pb.ts";
-import { specCampaignStatusChanged, specSendRequest } from "./spec-examples.ts";
+import { specCampaignStatusChanged, specSendRequest } from "../../support/spec-examples.ts";
 
 const validator = createValidator();
 
