@@ -22,6 +22,7 @@ import { field as validateRules } from "../../gen/buf/validate/validate_pb.ts";
  * - google.protobuf.Struct → string holding the JSON object: a recursive union of the JSON
  *   types is valid Avro, but Kafka Connect, ksqlDB and most sinks cannot read recursive
  *   schemas, while every Avro reader can read a string and parse it.
+ * - The proto comments, when given, become the `doc` of records, fields and enums.
  * - Presence and defaults follow proto3, so that adding or removing a field evolves the schema
  *   compatibly, as it does the proto: a message field or a proto3 optional field is a union
  *   with null (default null); any other field defaults to its zero value. A field that
@@ -35,11 +36,13 @@ export interface AvroRecord {
   type: "record";
   name: string;
   namespace: string;
+  doc?: string;
   fields: AvroField[];
 }
 
 export interface AvroField {
   name: string;
+  doc?: string;
   type: AvroType;
   default?: AvroDefault;
 }
@@ -48,6 +51,7 @@ export interface AvroEnum {
   type: "enum";
   name: string;
   namespace: string;
+  doc?: string;
   symbols: string[];
   default: string;
 }
@@ -70,9 +74,28 @@ export type AvroType = AvroValueType | ["null", AvroValueType];
 
 type AvroDefault = null | boolean | number | string | [];
 
-/** The Avro record schema of a proto message, with every type it uses defined inside it. */
-export function avroSchemaOf(message: DescMessage): AvroRecord {
-  return recordOf(message, new Set());
+/**
+ * The Avro record schema of a proto message, with every type it uses defined inside it. `docs`
+ * are the proto comments by full name ("pkg.Message", "pkg.Message.field_name", "pkg.Enum"),
+ * written as the Avro `doc` of records, fields and enums.
+ */
+export function avroSchemaOf(
+  message: DescMessage,
+  docs: ReadonlyMap<string, string> = new Map(),
+): AvroRecord {
+  return recordOf(message, { defined: new Set(), docs });
+}
+
+interface Context {
+  /** The full names of the records and enums already written, which are then referenced by name. */
+  defined: Set<string>;
+  docs: ReadonlyMap<string, string>;
+}
+
+/** `{ doc }` when the declaration has a comment, else nothing, so the schema has no empty docs. */
+function docOf(fullName: string, context: Context): { doc?: string } {
+  const doc = context.docs.get(fullName);
+  return doc ? { doc } : {};
 }
 
 /** How a field is read and written in Avro; avro-record.ts follows the same choice. */
@@ -82,12 +105,13 @@ export function avroPresenceOf(field: DescField): "required" | "nullable" | "zer
   return "zero-default";
 }
 
-function recordOf(message: DescMessage, defined: Set<string>): AvroRecord {
-  defined.add(message.typeName);
+function recordOf(message: DescMessage, context: Context): AvroRecord {
+  context.defined.add(message.typeName);
   return {
     type: "record",
     ...nameOf(message),
-    fields: message.fields.map((field) => fieldOf(field, defined)),
+    ...docOf(message.typeName, context),
+    fields: message.fields.map((field) => fieldOf(field, context)),
   };
 }
 
@@ -96,50 +120,64 @@ function nameOf(desc: DescMessage | DescEnum): { name: string; namespace: string
   return { name: desc.name, namespace };
 }
 
-function fieldOf(field: DescField, defined: Set<string>): AvroField {
+function fieldOf(field: DescField, context: Context): AvroField {
   if (field.oneof) throw new Error(`${field}: oneofs have no Avro mapping yet`);
   const name = field.jsonName;
+  const doc = fieldDocOf(field, context);
   const presence = avroPresenceOf(field);
   if (field.fieldKind === "map") throw new Error(`${field}: maps have no Avro mapping yet`);
   if (field.fieldKind === "list") {
-    const type: AvroArray = { type: "array", items: valueTypeOf(field, defined) };
-    return presence === "required" ? { name, type } : { name, type, default: [] };
+    const type: AvroArray = { type: "array", items: valueTypeOf(field, context) };
+    return presence === "required" ? { name, ...doc, type } : { name, ...doc, type, default: [] };
   }
-  const type = valueTypeOf(field, defined);
+  const type = valueTypeOf(field, context);
   switch (presence) {
     case "required":
-      return { name, type };
+      return { name, ...doc, type };
     case "nullable":
-      return { name, type: ["null", type], default: null };
+      return { name, ...doc, type: ["null", type], default: null };
     case "zero-default":
-      return { name, type, default: zeroOf(field) };
+      return { name, ...doc, type, default: zeroOf(field) };
   }
 }
 
+function fieldDocOf(field: DescField, context: Context): { doc?: string } {
+  const comment = context.docs.get(`${field.parent.typeName}.${field.name}`);
+  const format = field.message?.typeName === StructSchema.typeName ? "A JSON object, as text." : undefined;
+  const doc = [comment, format].filter(Boolean).join("\n\n");
+  return doc ? { doc } : {};
+}
+
 /** The Avro type of one value of the field (an item, for a list). */
-function valueTypeOf(field: DescField, defined: Set<string>): AvroValueType {
-  if (field.enum) return enumOf(field.enum, defined);
-  if (field.message) return messageTypeOf(field.message, defined);
+function valueTypeOf(field: DescField, context: Context): AvroValueType {
+  if (field.enum) return enumOf(field.enum, context);
+  if (field.message) return messageTypeOf(field.message, context);
   if (field.scalar !== undefined) return scalarTypeOf(field.scalar, field);
   throw new Error(`${field}: no Avro mapping`);
 }
 
-function messageTypeOf(message: DescMessage, defined: Set<string>): AvroValueType {
+function messageTypeOf(message: DescMessage, context: Context): AvroValueType {
   if (message.typeName === TimestampSchema.typeName) return { type: "long", logicalType: "timestamp-micros" };
   if (message.typeName === StructSchema.typeName) return "string";
   if (message.file.proto.package === "google.protobuf") {
     throw new Error(`${message.typeName} has no Avro mapping yet`);
   }
-  if (defined.has(message.typeName)) return message.typeName;
-  return recordOf(message, defined);
+  if (context.defined.has(message.typeName)) return message.typeName;
+  return recordOf(message, context);
 }
 
-function enumOf(desc: DescEnum, defined: Set<string>): AvroEnum | string {
-  if (defined.has(desc.typeName)) return desc.typeName;
-  defined.add(desc.typeName);
+function enumOf(desc: DescEnum, context: Context): AvroEnum | string {
+  if (context.defined.has(desc.typeName)) return desc.typeName;
+  context.defined.add(desc.typeName);
   const symbols = desc.values.map((value) => value.name);
   // proto3 makes the first value the zero value.
-  return { type: "enum", ...nameOf(desc), symbols, default: symbols[0] ?? "" };
+  return {
+    type: "enum",
+    ...nameOf(desc),
+    ...docOf(desc.typeName, context),
+    symbols,
+    default: symbols[0] ?? "",
+  };
 }
 
 function scalarTypeOf(scalar: ScalarType, field: DescField): AvroPrimitive {

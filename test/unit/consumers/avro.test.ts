@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { create, type DescMessage, equals, fromJson, type MessageShape } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import avro from "avsc";
@@ -8,6 +9,7 @@ import { CampaignStatusChangedSchema } from "../../../gen/platform/notification/
 import { MessageStatusUpdatedSchema } from "../../../gen/platform/notification/events/v1/message_status_updated_pb.ts";
 import { SendRequestSchema } from "../../../gen/platform/notification/events/v1/send_request_pb.ts";
 import { DevicePlatform, DeviceSchema } from "../../../gen/platform/notification/v1/device_service_pb.ts";
+import { loadProtoComments } from "../../../server/openapi/proto-comments.ts";
 import { specCampaignStatusChanged, specSendRequest } from "../../support/spec-examples.ts";
 
 /** proto → Avro record → bytes → Avro record → proto, with the schema generated for the message. */
@@ -18,14 +20,21 @@ function roundTrip<Desc extends DescMessage>(desc: Desc, message: MessageShape<D
 }
 
 describe("Avro schemas generated from the event messages", () => {
-  it("are the committed contracts/avro files, one per event type", () => {
+  it("are the committed contracts/avro files, one per event type, with the proto comments as docs", () => {
+    const docs = loadProtoComments(
+      fileURLToPath(new URL("../../../server/openapi/descriptors.binpb", import.meta.url)),
+    );
     for (const { type, message } of EVENT_TYPES) {
       const committed = readFileSync(
         new URL(`../../../contracts/avro/${type}.avsc`, import.meta.url),
         "utf8",
       );
-      expect(JSON.parse(committed), type).toEqual(avroSchemaOf(message));
+      expect(JSON.parse(committed), type).toEqual(avroSchemaOf(message, docs));
     }
+    const payloadVariables = avroSchemaOf(SendRequestSchema, docs).fields.find(
+      (field) => field.name === "payloadVariables",
+    );
+    expect(payloadVariables?.doc).toMatch(/^The template's variables\..*A JSON object, as text\.$/s);
   });
 
   it("round-trip the specification's send request to the same message", () => {
@@ -70,7 +79,7 @@ describe("Avro schemas generated from the event messages", () => {
     );
     expect(fields.requestId).toEqual({ name: "requestId", type: "string" });
     expect(fields.correlationId).toEqual({ name: "correlationId", type: "string", default: "" });
-    expect(fields.payloadVariables).toEqual({
+    expect(fields.payloadVariables).toMatchObject({
       name: "payloadVariables",
       type: ["null", "string"],
       default: null,
