@@ -9,7 +9,7 @@ import {
   ScalarType,
   toJson,
 } from "@bufbuild/protobuf";
-import { type ReflectMessage, reflect } from "@bufbuild/protobuf/reflect";
+import { isReflectMessage, type ReflectMessage, reflect } from "@bufbuild/protobuf/reflect";
 import { StructSchema, type Timestamp, TimestampSchema } from "@bufbuild/protobuf/wkt";
 import { avroPresenceOf } from "./avro-schema.ts";
 
@@ -66,9 +66,11 @@ function fieldValueOf(message: ReflectMessage, field: DescField): AvroValue {
 function itemOf(field: DescField & { fieldKind: "list" }, item: unknown): AvroValue {
   switch (field.listKind) {
     case "message":
-      return messageValueOf(item as ReflectMessage);
+      if (!isReflectMessage(item)) throw new TypeError(`${field}: an item is not a message`);
+      return messageValueOf(item);
     case "enum":
-      return enumSymbolOf(field, item as number);
+      if (typeof item !== "number") throw new TypeError(`${field}: an item is not an enum number`);
+      return enumSymbolOf(field, item);
     case "scalar":
       return scalarOf(field.scalar, item);
   }
@@ -114,17 +116,18 @@ function fill(message: ReflectMessage, record: AvroRecordValue): void {
     switch (field.fieldKind) {
       case "list": {
         const list = message.get(field);
-        for (const item of value as AvroValue[]) list.add(protoItemOf(field, item));
+        if (!Array.isArray(value)) throw new TypeError(`${field}: expected an array`);
+        for (const item of value) list.add(protoItemOf(field, item));
         break;
       }
       case "message":
-        message.set(field, protoMessageOf(field.message, value));
+        message.set(field, protoMessageOf(field, field.message, value));
         break;
       case "enum":
-        message.set(field, enumNumberOf(field, value as string));
+        message.set(field, enumNumberOf(field, stringOf(field, value)));
         break;
       case "scalar":
-        message.set(field, protoScalarOf(field.scalar, value));
+        message.set(field, protoScalarOf(field, field.scalar, value));
         break;
       case "map":
         throw new Error(`${field}: maps have no Avro mapping yet`);
@@ -135,22 +138,26 @@ function fill(message: ReflectMessage, record: AvroRecordValue): void {
 function protoItemOf(field: DescField & { fieldKind: "list" }, item: AvroValue): unknown {
   switch (field.listKind) {
     case "message":
-      return protoMessageOf(field.message, item);
+      return protoMessageOf(field, field.message, item);
     case "enum":
-      return enumNumberOf(field, item as string);
+      return enumNumberOf(field, stringOf(field, item));
     case "scalar":
-      return protoScalarOf(field.scalar, item);
+      return protoScalarOf(field, field.scalar, item);
   }
 }
 
-function protoMessageOf(desc: DescMessage, value: AvroValue): ReflectMessage {
-  if (desc.typeName === TimestampSchema.typeName)
-    return reflect(TimestampSchema, timestampOf(value as number));
+function protoMessageOf(field: DescField, desc: DescMessage, value: AvroValue): ReflectMessage {
+  if (desc.typeName === TimestampSchema.typeName) {
+    return reflect(TimestampSchema, timestampOf(numberOf(field, value)));
+  }
   if (desc.typeName === StructSchema.typeName) {
-    return reflect(StructSchema, fromJson(StructSchema, JSON.parse(value as string)));
+    return reflect(StructSchema, fromJson(StructSchema, JSON.parse(stringOf(field, value))));
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value) || value instanceof Uint8Array) {
+    throw new TypeError(`${field}: expected a record`);
   }
   const message = reflect(desc);
-  fill(message, value as AvroRecordValue);
+  fill(message, value);
   return message;
 }
 
@@ -171,15 +178,26 @@ function enumNumberOf(field: DescField, symbol: string): number {
   return value.number;
 }
 
-function protoScalarOf(scalar: ScalarType, value: AvroValue): unknown {
+function protoScalarOf(field: DescField, scalar: ScalarType, value: AvroValue): unknown {
   switch (scalar) {
     case ScalarType.INT64:
     case ScalarType.SINT64:
     case ScalarType.SFIXED64:
-      return BigInt(value as number);
+      return BigInt(numberOf(field, value));
     case ScalarType.BYTES:
-      return new Uint8Array(value as Buffer);
+      if (!(value instanceof Uint8Array)) throw new TypeError(`${field}: expected bytes`);
+      return new Uint8Array(value);
     default:
       return value;
   }
+}
+
+function stringOf(field: DescField, value: AvroValue): string {
+  if (typeof value !== "string") throw new TypeError(`${field}: expected a string`);
+  return value;
+}
+
+function numberOf(field: DescField, value: AvroValue): number {
+  if (typeof value !== "number") throw new TypeError(`${field}: expected a number`);
+  return value;
 }

@@ -9,6 +9,7 @@ import { CampaignStatusChangedSchema } from "../../../gen/platform/notification/
 import { MessageStatusUpdatedSchema } from "../../../gen/platform/notification/events/v1/message_status_updated_pb.ts";
 import { SendRequestSchema } from "../../../gen/platform/notification/events/v1/send_request_pb.ts";
 import { DevicePlatform, DeviceSchema } from "../../../gen/platform/notification/v1/device_service_pb.ts";
+import { UserPreferencesSchema } from "../../../gen/platform/notification/v1/preference_service_pb.ts";
 import { loadProtoComments } from "../../../server/openapi/proto-comments.ts";
 import { specCampaignStatusChanged, specSendRequest } from "../../support/spec-examples.ts";
 
@@ -113,6 +114,12 @@ describe("Avro schemas generated from the event messages", () => {
       createTime: timestampFromDate(new Date("2024-03-18T10:15:30.123Z")),
     });
     expect(equals(DeviceSchema, roundTrip(DeviceSchema, device), device)).toBe(true);
+  });
+
+  it("refuse what they have no mapping for, naming the field", () => {
+    expect(() => avroSchemaOf(UserPreferencesSchema)).toThrow(
+      "field platform.notification.v1.UserPreferences.notification_types: maps have no Avro mapping yet",
+    );
   });
 
   it("let a reader with a newer schema read older data, the new field taking its default", () => {
