@@ -1,2 +1,10 @@
+export {
+  type AvroRecord,
+  type AvroRecordValue,
+  avroSchemaOf,
+  fromAvroRecord,
+  toAvroRecord,
+} from "./avro/index.ts";
+export { EVENT_TYPES, type EventType } from "./event-types.ts";
 export { OutboxRelay, type OutboxRelayOptions } from "./outbox-relay.ts";
 export { ensureTopics, TOPICS, topicConfigs } from "./topics.ts";

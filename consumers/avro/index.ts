@@ -1,0 +1,2 @@
+export { type AvroRecordValue, fromAvroRecord, toAvroRecord } from "./avro-record.ts";
+export { type AvroRecord, type AvroType, avroSchemaOf } from "./avro-schema.ts";
