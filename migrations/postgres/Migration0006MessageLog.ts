@@ -15,7 +15,8 @@ export class Migration0006MessageLog extends Migration {
         id UUID PRIMARY KEY,
         request_id VARCHAR(128) NOT NULL,
         correlation_id VARCHAR(128),
-        user_id UUID,
+        -- The platform's user id as the send request gives it (not necessarily a UUID).
+        user_id VARCHAR(128),
         template_id UUID,
         template_version INTEGER,
         campaign_id UUID,

@@ -3,6 +3,10 @@ import type { MikroORM } from "@mikro-orm/postgresql";
 import { afterAll, describe, expect, it } from "vitest";
 import { MAX_SUBJECT_LENGTH } from "../../../core/caller.ts";
 import { field as fieldRules } from "../../../gen/buf/validate/validate_pb.ts";
+import {
+  RecipientSchema,
+  SendRequestSchema,
+} from "../../../gen/platform/notification/events/v1/send_request_pb.ts";
 import { CreateApiKeyRequestSchema } from "../../../gen/platform/notification/v1/api_key_service_pb.ts";
 import { RegisterDeviceRequestSchema } from "../../../gen/platform/notification/v1/device_service_pb.ts";
 import { TemplateSchema } from "../../../gen/platform/notification/v1/template_service_pb.ts";
@@ -18,6 +22,12 @@ const FROM_REQUESTS: Record<string, [DescMessage, string]> = {
   "notification_templates.default_language_code": [TemplateSchema, "default_language_code"],
   "device_tokens.app_version": [RegisterDeviceRequestSchema, "app_version"],
   "api_keys.name": [CreateApiKeyRequestSchema, "name"],
+  // From send requests (Kafka, and the direct send to come).
+  "notification_delivery_claims.request_id": [SendRequestSchema, "request_id"],
+  "notification_message_log.request_id": [SendRequestSchema, "request_id"],
+  "notification_message_log.correlation_id": [SendRequestSchema, "correlation_id"],
+  "notification_message_log.user_id": [RecipientSchema, "user_id"],
+  "notification_scheduled_sends.request_id": [SendRequestSchema, "request_id"],
 };
 
 // Written by the server, with the longest value it can write.
@@ -35,14 +45,11 @@ const FROM_SERVER: Record<string, number> = {
   "audit_log.resource_type": 32,
   "audit_log.resource_id": 64,
   "audit_log.request_id": 128,
-  // Delivery claims: the send request's id (its contract bounds it), who within the request
-  // ("user:<uuid>" or a fingerprint of an address) and a channel's short name.
-  "notification_delivery_claims.request_id": 128,
-  "notification_delivery_claims.recipient_key": 64,
+  // Delivery claims: who within the request ("user:" and its user id of at most 128, or
+  // "recipient:" and its index) and a channel's short name.
+  "notification_delivery_claims.recipient_key": 5 + 128,
   "notification_delivery_claims.channel": "push_apns".length,
-  // The message log: ids from the send request (its contract bounds them), short names.
-  "notification_message_log.request_id": 128,
-  "notification_message_log.correlation_id": 128,
+  // The message log's short names.
   "notification_message_log.channel_type": "push_apns".length,
   "notification_message_log.provider_name": 64,
   "notification_message_log.priority": "normal".length,
@@ -50,8 +57,7 @@ const FROM_SERVER: Record<string, number> = {
   // The outbox: Kafka's own limit on topic names, and the events' keys (message or campaign ids).
   "notification_outbox.topic": 249,
   "notification_outbox.event_key": 64,
-  // Scheduled sends: the request's id, and their own states.
-  "notification_scheduled_sends.request_id": 128,
+  // Scheduled sends' own states.
   "notification_scheduled_sends.state": "cancelled".length,
 };
 
