@@ -1,18 +1,37 @@
 import { ensureTopics, topicConfigs } from "../consumers/index.ts";
+import type { DeliveryStatsSink } from "../core/delivery-stats/index.ts";
 import type { Logger } from "../core/logger.ts";
+import { ClickHouseDeliveryStatsWriter } from "../stats/index.ts";
 import type { Config } from "./config.ts";
 import type { Infrastructure } from "./infrastructure.ts";
+import type { Metrics } from "./metrics.ts";
 import { sleep } from "./sleep.ts";
 
 /**
  * The worker role. For now it provisions the Kafka topics the service owns, retrying
- * until Kafka answers; the intake consumers and dispatchers join it as they are built.
+ * until Kafka answers, and holds the delivery stats writer the pipeline records into;
+ * the intake consumers and dispatchers join it as they are built.
  */
-export function startWorker(config: Config, infra: Infrastructure, logger: Logger, signal: AbortSignal) {
+export function startWorker(
+  config: Config,
+  infra: Infrastructure,
+  metrics: Metrics,
+  logger: Logger,
+  signal: AbortSignal,
+) {
   const done = provisionTopics(config, infra, logger, signal);
+  const statsWriter = new ClickHouseDeliveryStatsWriter(
+    infra.clickhouse,
+    config.statsWriter,
+    logger,
+    metrics.statsWriter,
+  );
   return {
-    async stop(): Promise<void> {
+    deliveryStats: statsWriter as DeliveryStatsSink,
+    /** Stops what produces status changes first, then flushes their statistics before `deadline` (epoch ms). */
+    async stop(deadline: number): Promise<void> {
       await done;
+      await statsWriter.close(Math.max(0, deadline - Date.now()));
     },
   };
 }
