@@ -48,6 +48,26 @@ interface Waiter {
 }
 
 const resolved = Promise.resolve();
+const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const maxUInt32 = 4_294_967_295;
+
+/**
+ * What ClickHouse would refuse for the whole batch, found before the row joins one: a
+ * batch it can never take would be retried forever and stop every statistic behind it.
+ * Every other column is a string, which any value fits.
+ */
+function invalidColumn(row: DeliveryStatsRow): string | undefined {
+  if (!uuid.test(row.messageId)) return "messageId is not a UUID";
+  if (!(row.occurredAt instanceof Date) || Number.isNaN(row.occurredAt.getTime()))
+    return "occurredAt is not a date";
+  const year = row.occurredAt.getUTCFullYear();
+  // DateTime64's range.
+  if (year < 1900 || year > 2299) return "occurredAt is outside 1900-2299";
+  if (!Number.isInteger(row.templateVersion) || row.templateVersion < 0 || row.templateVersion > maxUInt32) {
+    return "templateVersion is not a UInt32";
+  }
+  return undefined;
+}
 
 // DateTime64(3, 'UTC') as JSONEachRow reads it without best-effort parsing.
 function clickHouseTime(date: Date): string {
@@ -71,7 +91,7 @@ function columns(row: DeliveryStatsRow): Record<string, unknown> {
     status: row.status,
     error_code: row.errorCode ?? "",
     reason: row.reason ?? "",
-    latency_ms: Math.max(0, Math.min(4_294_967_295, Math.round(row.latencyMs ?? 0))),
+    latency_ms: Math.max(0, Math.min(maxUInt32, Math.round(row.latencyMs ?? 0))),
   };
 }
 
@@ -118,8 +138,12 @@ export class ClickHouseDeliveryStatsWriter implements DeliveryStatsSink {
     this.#metrics = metrics;
   }
 
+  /** Rejects only a row ClickHouse could never store (see invalidColumn) and after close. */
   record(row: DeliveryStatsRow): Promise<void> {
     if (this.#closing) return Promise.reject(new Error("the delivery stats writer is closed"));
+    const invalid = invalidColumn(row);
+    // A bug of the caller's, not an outage: refused at once, never retried.
+    if (invalid) return Promise.reject(new TypeError(`delivery stats row refused: ${invalid}`));
     if (this.#buffered < this.#options.maxBufferedRows && this.#waiters.length === 0) {
       this.#hold(row);
       return resolved;

@@ -6,7 +6,8 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { lz4FrameDecode, lz4FrameEncode } from "../../scripts/clickhouse-http/lz4.ts";
-import { localServices, REPO_ROOT } from "../support/services.ts";
+import { type ClickHouseFront, startClickHouseFront } from "../support/clickhouse-front.ts";
+import { REPO_ROOT } from "../support/services.ts";
 
 // HTTP lz4 as clickhouse-connect (ClickHouse's official Python client) uses it by
 // default: the front's LZ4 frame codec checked against Python's lz4.frame, then the
@@ -106,11 +107,20 @@ print(json.dumps(out))
   });
 });
 
-describe("clickhouse-connect against the local front", () => {
+describe("clickhouse-connect against the front", () => {
+  // This tree's front, not the shared one, which may run another tree's code.
+  let front: ClickHouseFront;
+  beforeAll(async () => {
+    front = await startClickHouseFront();
+  });
+  afterAll(async () => {
+    await front?.dispose();
+  });
+
   it("creates, inserts and selects with its default lz4 compression, and reads lz4 responses", async () => {
     const table = `test_connect_${randomUUID().replaceAll("-", "")}`;
     const output = await python([join(REPO_ROOT, "test", "integration", "clickhouse-connect.py")], {
-      CLICKHOUSE_URL: localServices().clickhouseUrl,
+      CLICKHOUSE_URL: front.url,
       TABLE: table,
       ROWS: "2500",
     });

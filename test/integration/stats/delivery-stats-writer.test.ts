@@ -11,14 +11,18 @@ import {
   type DeliveryStatsWriterOptions,
   migrateClickHouse,
 } from "../../../stats/index.ts";
-import { localService, localServices } from "../../support/services.ts";
+import { type ClickHouseFront, startClickHouseFront } from "../../support/clickhouse-front.ts";
 
-// The stats writer against the local ClickHouse front, in a database of its own:
+// The stats writer against the ClickHouse front (chdb behind our HTTP interface):
 // batches cut by size and by age, a batch whose answer was lost retried without
 // counting twice, ClickHouse stopped and started again under load with the memory
-// bound holding, and the shutdown flush with and without ClickHouse.
+// bound holding, and the shutdown flush with and without ClickHouse. The front is a
+// private one this file starts and stops: the shared one (scripts/services) is
+// started again by any other test run that finds it down, which happened here, and
+// then the rows of the outage test are written while it is meant to be down.
 
-const url = localServices().clickhouseUrl;
+let front: ClickHouseFront;
+let url = "";
 const database = `stats_writer_${randomUUID().replaceAll("-", "").slice(0, 12)}`;
 const logger = createLogger("silent");
 const log = { level: ClickHouseLogLevel.OFF };
@@ -83,6 +87,8 @@ async function eventually(check: () => Promise<boolean> | boolean, timeoutMs = 1
 }
 
 beforeAll(async () => {
+  front = await startClickHouseFront();
+  url = front.url;
   admin = createClient({ url, log });
   await admin.command({ query: `CREATE DATABASE ${database}` });
   reader = client();
@@ -90,11 +96,9 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  // A test that failed half way must not leave the front down for the next file.
-  localService("up", "clickhouse");
   await Promise.allSettled(opened.map((c) => c.close()));
-  await admin.command({ query: `DROP DATABASE IF EXISTS ${database}` });
-  await admin.close();
+  await admin?.close();
+  await front?.dispose();
 });
 
 describe("ClickHouseDeliveryStatsWriter", () => {
@@ -190,7 +194,7 @@ describe("ClickHouseDeliveryStatsWriter", () => {
     await truncate();
     const options = { ...defaults, batchRows: 200, maxBufferedRows: 1_000 };
     const writer = new ClickHouseDeliveryStatsWriter(client(), options, logger);
-    localService("down", "clickhouse");
+    await front.stop();
     let peak = 0;
     const watch = setInterval(() => {
       peak = Math.max(peak, writer.state().bufferedRows);
@@ -206,7 +210,7 @@ describe("ClickHouseDeliveryStatsWriter", () => {
       expect(settled).toBe(400);
       expect(writer.state()).toMatchObject({ bufferedRows: 1_000, waitingCallers: 200, flushedRows: 0 });
 
-      localService("up", "clickhouse");
+      await front.start();
       await Promise.all(admitted);
       await writer.flush();
       expect(writer.state()).toMatchObject({ bufferedRows: 0, waitingCallers: 0, flushedRows: 1_200 });
@@ -215,7 +219,7 @@ describe("ClickHouseDeliveryStatsWriter", () => {
       await writer.close(1_000);
     } finally {
       clearInterval(watch);
-      localService("up", "clickhouse");
+      await front.start().catch(() => undefined);
     }
   });
 
@@ -228,8 +232,21 @@ describe("ClickHouseDeliveryStatsWriter", () => {
     await expect(writer.record(row())).rejects.toThrow("closed");
   });
 
-  it("gives up at the shutdown deadline when ClickHouse stays down, and counts what it lost", async () => {
+  it("refuses at once a row ClickHouse could never take, so it cannot block the rows behind it", async () => {
     await truncate();
+    const writer = new ClickHouseDeliveryStatsWriter(client(), defaults, logger);
+    await expect(writer.record({ ...row(), messageId: "not-a-uuid" })).rejects.toThrow(
+      "messageId is not a UUID",
+    );
+    await expect(writer.record({ ...row(), occurredAt: new Date(Number.NaN) })).rejects.toThrow("not a date");
+    await expect(writer.record({ ...row(), templateVersion: -1 })).rejects.toThrow("not a UInt32");
+    await writer.record(row());
+    expect(await writer.close(5_000)).toEqual({ droppedRows: 0 });
+    expect(writer.state()).toMatchObject({ flushedRows: 1, failedFlushes: 0 });
+    expect(await stored()).toEqual({ rows: 1, messages: 1 });
+  });
+
+  it("gives up at the shutdown deadline when ClickHouse stays down, and counts what it lost", async () => {
     const dropped: number[] = [];
     const metrics = {
       bufferedRows: { set: () => undefined },
@@ -237,17 +254,13 @@ describe("ClickHouseDeliveryStatsWriter", () => {
       failedFlushes: { inc: () => undefined },
       droppedRows: { inc: (n = 1) => void dropped.push(n) },
     };
-    const writer = new ClickHouseDeliveryStatsWriter(client(), defaults, logger, metrics);
-    localService("down", "clickhouse");
-    try {
-      for (let i = 0; i < 10; i++) await writer.record(row());
-      const started = performance.now();
-      expect(await writer.close(300)).toEqual({ droppedRows: 10 });
-      expect(performance.now() - started).toBeLessThan(2_000);
-      expect(dropped).toEqual([10]);
-      expect(writer.state()).toMatchObject({ bufferedRows: 0, droppedRows: 10 });
-    } finally {
-      localService("up", "clickhouse");
-    }
+    // A ClickHouse that stays down for the whole shutdown: nothing listens on port 1.
+    const writer = new ClickHouseDeliveryStatsWriter(client("http://127.0.0.1:1"), defaults, logger, metrics);
+    for (let i = 0; i < 10; i++) await writer.record(row());
+    const started = performance.now();
+    expect(await writer.close(300)).toEqual({ droppedRows: 10 });
+    expect(performance.now() - started).toBeLessThan(2_000);
+    expect(dropped).toEqual([10]);
+    expect(writer.state()).toMatchObject({ bufferedRows: 0, droppedRows: 10 });
   });
 });
