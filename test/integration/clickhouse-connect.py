@@ -17,9 +17,9 @@ import urllib3
 
 url = urlparse(os.environ["CLICKHOUSE_URL"])
 table = os.environ["TABLE"]
-# clickhouse-connect inserts in Native; the engine's INSERT path (chdb 26.7, inline data
-# and FROM INFILE alike, not this front) cuts binary data at the bytes "\n\n", so the
-# rows keep them out: ids below 0x0A0A = 2570, one tag per row (Array offsets are ids too).
+# clickhouse-connect inserts in Native. The embedded engine (chdb 26.7) ends INSERT data
+# at the bytes "\n\n" and runs the rest as SQL, so the front refuses such data (code 48);
+# the rows keep them out: ids below 0x0A0A = 2570, one tag per row (Array offsets count too).
 rows = int(os.environ.get("ROWS", "2500"))
 connect = dict(host=url.hostname, port=url.port, username=url.username or "default", password=url.password or "")
 
