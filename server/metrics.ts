@@ -37,6 +37,8 @@ export interface Metrics {
   /** The delivery stats writer's: what it holds, wrote, failed to write and gave up on. */
   statsWriter: {
     bufferedRows: Gauge;
+    /** Where bufferedRows reads its value at a scrape, rather than a set on every row. */
+    observeBufferedRows(read: () => number): void;
     flushedRows: Counter;
     failedFlushes: Counter;
     droppedRows: Counter;
@@ -48,6 +50,7 @@ export function createMetrics(): Metrics {
   registry.setDefaultLabels({ service: "notification-service" });
   collectDefaultMetrics({ register: registry });
   const rpcRequestCounts = new PendingCounts<CallLabel>();
+  let readBufferedRows = (): number => 0;
   return {
     registry,
     rpcRequestCounts,
@@ -78,7 +81,13 @@ export function createMetrics(): Metrics {
         name: "notification_stats_buffered_rows",
         help: "Delivery statistics rows held in memory, waiting or in batches not yet written to ClickHouse.",
         registers: [registry],
+        collect() {
+          this.set(readBufferedRows());
+        },
       }),
+      observeBufferedRows(read) {
+        readBufferedRows = read;
+      },
       flushedRows: new Counter({
         name: "notification_stats_flushed_rows_total",
         help: "Delivery statistics rows written to ClickHouse.",

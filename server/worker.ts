@@ -26,6 +26,7 @@ export function startWorker(
     logger,
     metrics.statsWriter,
   );
+  metrics.statsWriter.observeBufferedRows(() => statsWriter.state().bufferedRows);
   return {
     deliveryStats: statsWriter as DeliveryStatsSink,
     /** Stops what produces status changes first, then flushes their statistics before `deadline` (epoch ms). */

@@ -17,9 +17,11 @@ export interface DeliveryStatsWriterOptions {
   table?: string;
 }
 
-/** What the writer reports; prom-client's Gauge and Counter fit as they are. */
+/**
+ * What the writer counts, once per batch; prom-client's Counter fits as it is. The rows
+ * it holds are read from state() when wanted, not reported on every row.
+ */
 export interface DeliveryStatsWriterMetrics {
-  bufferedRows: { set(value: number): void };
   flushedRows: { inc(value?: number): void };
   failedFlushes: { inc(value?: number): void };
   /** Rows given up on: only those still unwritten when a shutdown's deadline passes. */
@@ -196,7 +198,7 @@ export class ClickHouseDeliveryStatsWriter implements DeliveryStatsSink {
     const dropped = this.#buffered;
     this.#pending = [];
     this.#batches.length = 0;
-    this.#setBuffered(0);
+    this.#buffered = 0;
     this.#dropped += dropped;
     this.#metrics?.droppedRows.inc(dropped);
     this.#logger.error(
@@ -209,7 +211,7 @@ export class ClickHouseDeliveryStatsWriter implements DeliveryStatsSink {
 
   #hold(row: DeliveryStatsRow): void {
     this.#pending.push(columns(row));
-    this.#setBuffered(this.#buffered + 1);
+    this.#buffered++;
     if (this.#pending.length >= this.#options.batchRows) {
       this.#cut();
     } else if (this.#flushTimer === undefined) {
@@ -287,7 +289,7 @@ export class ClickHouseDeliveryStatsWriter implements DeliveryStatsSink {
     this.#batches.shift();
     this.#flushed += batch.values.length;
     this.#metrics?.flushedRows.inc(batch.values.length);
-    this.#setBuffered(this.#buffered - batch.values.length);
+    this.#buffered -= batch.values.length;
     if (batch.attempts > 1) {
       this.#logger.info(
         { rows: batch.values.length, attempts: batch.attempts },
@@ -304,10 +306,5 @@ export class ClickHouseDeliveryStatsWriter implements DeliveryStatsSink {
       this.#hold(waiter.row);
       waiter.resolve();
     }
-  }
-
-  #setBuffered(value: number): void {
-    this.#buffered = value;
-    this.#metrics?.bufferedRows.set(value);
   }
 }

@@ -249,7 +249,6 @@ describe("ClickHouseDeliveryStatsWriter", () => {
   it("gives up at the shutdown deadline when ClickHouse stays down, and counts what it lost", async () => {
     const dropped: number[] = [];
     const metrics = {
-      bufferedRows: { set: () => undefined },
       flushedRows: { inc: () => undefined },
       failedFlushes: { inc: () => undefined },
       droppedRows: { inc: (n = 1) => void dropped.push(n) },
