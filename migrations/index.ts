@@ -1,5 +1,6 @@
 import type { MigrationObject } from "@mikro-orm/core";
 import { deliveryStats } from "./clickhouse/0001_delivery_stats.ts";
+import { deliveryStatsReasonDedup } from "./clickhouse/0002_delivery_stats_reason_dedup.ts";
 import type { ClickHouseMigration } from "./clickhouse/migration.ts";
 import { Migration0001AuditLog } from "./postgres/Migration0001AuditLog.ts";
 import { Migration0002Templates } from "./postgres/Migration0002Templates.ts";
@@ -25,4 +26,4 @@ export const postgresMigrations: MigrationObject[] = [
 ];
 
 /** ClickHouse migrations in the order they apply. Append only. */
-export const clickhouseMigrations: ClickHouseMigration[] = [deliveryStats];
+export const clickhouseMigrations: ClickHouseMigration[] = [deliveryStats, deliveryStatsReasonDedup];

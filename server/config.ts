@@ -30,6 +30,14 @@ export interface Config {
   outbox: { batchSize: number; idleMs: number };
   schemaRegistry: { url: string };
   clickhouse: { url: string; database: string; username: string; password: string };
+  /** The worker's writer of delivery statistics to ClickHouse (stats/delivery-stats-writer.ts). */
+  statsWriter: {
+    batchRows: number;
+    flushIntervalMs: number;
+    maxBufferedRows: number;
+    retryInitialMs: number;
+    retryMaxMs: number;
+  };
   auth: AuthConfig;
   templateRender: RenderLimits;
 }
@@ -204,6 +212,30 @@ function readRenderLimits(read: EnvReader): RenderLimits {
   };
 }
 
+function readStatsWriter(read: EnvReader): Config["statsWriter"] {
+  const batchRows = read.integer("STATS_BATCH_ROWS", 5_000, 1, 1_000_000);
+  const maxBufferedRows = read.integer("STATS_MAX_BUFFERED_ROWS", 100_000, 1, 100_000_000);
+  if (maxBufferedRows < batchRows) {
+    read.problems.push(
+      `STATS_MAX_BUFFERED_ROWS (${maxBufferedRows}) must be at least STATS_BATCH_ROWS (${batchRows})`,
+    );
+  }
+  const retryInitialMs = read.integer("STATS_RETRY_INITIAL_MS", 200, 1, 600_000);
+  const retryMaxMs = read.integer("STATS_RETRY_MAX_MS", 30_000, 1, 3_600_000);
+  if (retryMaxMs < retryInitialMs) {
+    read.problems.push(
+      `STATS_RETRY_MAX_MS (${retryMaxMs}) must be at least STATS_RETRY_INITIAL_MS (${retryInitialMs})`,
+    );
+  }
+  return {
+    batchRows,
+    flushIntervalMs: read.integer("STATS_FLUSH_INTERVAL_MS", 1_000, 10, 600_000),
+    maxBufferedRows,
+    retryInitialMs,
+    retryMaxMs,
+  };
+}
+
 function bootstrapAdminKey(read: EnvReader): string | undefined {
   const key = read.string("AUTH_BOOTSTRAP_ADMIN_KEY", "");
   if (!key) return undefined;
@@ -278,6 +310,7 @@ export function loadConfig(env: Env, roleOverride?: string): Config {
       username: read.string("CLICKHOUSE_USER", "default"),
       password: env.CLICKHOUSE_PASSWORD ?? "",
     },
+    statsWriter: readStatsWriter(read),
     auth: readAuth(read),
     templateRender: readRenderLimits(read),
   };

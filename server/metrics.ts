@@ -1,4 +1,4 @@
-import { Counter, collectDefaultMetrics, Histogram, type LabelValues, Registry } from "prom-client";
+import { Counter, collectDefaultMetrics, Gauge, Histogram, type LabelValues, Registry } from "prom-client";
 
 type CallLabel = "procedure" | "surface" | "stage" | "code";
 
@@ -34,6 +34,15 @@ export interface Metrics {
   rpcRequestCounts: PendingCounts<CallLabel>;
   rpcDuration: Histogram<"procedure" | "surface" | "stage">;
   cacheLookups: Counter<"cache" | "outcome">;
+  /** The delivery stats writer's: what it holds, wrote, failed to write and gave up on. */
+  statsWriter: {
+    bufferedRows: Gauge;
+    /** Where bufferedRows reads its value at a scrape, rather than a set on every row. */
+    observeBufferedRows(read: () => number): void;
+    flushedRows: Counter;
+    failedFlushes: Counter;
+    droppedRows: Counter;
+  };
 }
 
 export function createMetrics(): Metrics {
@@ -41,6 +50,7 @@ export function createMetrics(): Metrics {
   registry.setDefaultLabels({ service: "notification-service" });
   collectDefaultMetrics({ register: registry });
   const rpcRequestCounts = new PendingCounts<CallLabel>();
+  let readBufferedRows = (): number => 0;
   return {
     registry,
     rpcRequestCounts,
@@ -66,5 +76,33 @@ export function createMetrics(): Metrics {
       labelNames: ["cache", "outcome"],
       registers: [registry],
     }),
+    statsWriter: {
+      bufferedRows: new Gauge({
+        name: "notification_stats_buffered_rows",
+        help: "Delivery statistics rows held in memory, waiting or in batches not yet written to ClickHouse.",
+        registers: [registry],
+        collect() {
+          this.set(readBufferedRows());
+        },
+      }),
+      observeBufferedRows(read) {
+        readBufferedRows = read;
+      },
+      flushedRows: new Counter({
+        name: "notification_stats_flushed_rows_total",
+        help: "Delivery statistics rows written to ClickHouse.",
+        registers: [registry],
+      }),
+      failedFlushes: new Counter({
+        name: "notification_stats_failed_flushes_total",
+        help: "Batch inserts into ClickHouse that failed and were kept to retry.",
+        registers: [registry],
+      }),
+      droppedRows: new Counter({
+        name: "notification_stats_dropped_rows_total",
+        help: "Delivery statistics rows lost: still unwritten when a shutdown's deadline passed.",
+        registers: [registry],
+      }),
+    },
   };
 }

@@ -151,7 +151,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   if (api) {
     servers.push(await startH2cServer("grpc", config.http.host, config.http.grpcPort, api.serve, logger));
   }
-  const worker = runs("worker") ? startWorker(config, infra, logger, shutdown.signal) : undefined;
+  const worker = runs("worker") ? startWorker(config, infra, metrics, logger, shutdown.signal) : undefined;
   if (runs("gateway")) {
     servers.push(
       await startHttp1Server("gateway", config.http.host, config.gateway.port, withOps(nothingElse), logger),
@@ -165,7 +165,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
       monitor.beginDraining();
       shutdown.abort();
       const drained = await Promise.all(servers.map((server) => server.drain(deadline)));
-      await worker?.stop();
+      await worker?.stop(deadline);
       await templateParser.close();
       invalidations.close();
       await infra.close();

@@ -17,6 +17,7 @@ export class ClickHouseException extends Error {
 
 // Codes of the errors this front raises itself; the engine's carry their own.
 const ownCodes = {
+  CANNOT_READ_ALL_DATA: 33,
   BAD_ARGUMENTS: 36,
   NOT_IMPLEMENTED: 48,
   SYNTAX_ERROR: 62,
@@ -29,6 +30,7 @@ const ownCodes = {
   BROTLI_READ_FAILED: 448,
   AUTHENTICATION_FAILED: 516,
   ZSTD_DECODER_FAILED: 561,
+  LZ4_DECODER_FAILED: 618,
   STD_EXCEPTION: 1001,
 } as const;
 

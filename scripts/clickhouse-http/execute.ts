@@ -7,7 +7,7 @@ import type { Engine, Outcome } from "./engine.ts";
 import { clickHouseError } from "./errors.ts";
 import type { QueryRequest } from "./request.ts";
 import type { Sessions } from "./sessions.ts";
-import { isSettingName, quoteIdentifier, quoteString, type Statement } from "./sql.ts";
+import { checkInsertData, isSettingName, quoteIdentifier, quoteString, type Statement } from "./sql.ts";
 
 const nothing: Outcome = {
   output: Buffer.alloc(0),
@@ -50,6 +50,7 @@ function run(
   // Over HTTP an empty body is an empty data stream and inserts nothing, where chdb
   // fails with NO_DATA_TO_INSERT before it even looks at the table or the format.
   if (data.length === 0) return Promise.resolve(nothing);
+  checkInsertData(data, insert.format);
   // The raw insert path takes no parameters; with them, the data goes inline as text.
   if (parameters) return engine.query(connection, `${prefix}\n${data.toString("utf8")}`, format, parameters);
   return engine.insert(connection, prefix, data);

@@ -16,7 +16,7 @@ export interface Statement {
   /** Output format named by the statement's own FORMAT clause. */
   format: string | undefined;
   /** INSERT … VALUES / FORMAT x: the statement ends at prefixEnd, its data starts at dataStart. */
-  insertData: { prefixEnd: number; dataStart: number } | undefined;
+  insertData: { prefixEnd: number; dataStart: number; format: string } | undefined;
 }
 
 interface Token {
@@ -161,11 +161,11 @@ export function inspectStatement(text: string, knownFormat: (name: string) => st
         while (text[data] === " " || text[data] === "\t" || text[data] === "\f") data++;
         if (text[data] === "\r") data++;
         if (text[data] === "\n") data++;
-        statement.insertData = { prefixEnd: token.end, dataStart: data };
+        statement.insertData = { prefixEnd: token.end, dataStart: data, format: raw };
         return statement;
       }
       if (word === "VALUES" && !isName) {
-        statement.insertData = { prefixEnd: token.end, dataStart: token.end };
+        statement.insertData = { prefixEnd: token.end, dataStart: token.end, format: "Values" };
         return statement;
       }
       afterFormat = word === "FORMAT" && !isName;
@@ -182,6 +182,39 @@ export function inspectStatement(text: string, knownFormat: (name: string) => st
   }
   if (statement.kind === "") throw clickHouseError("SYNTAX_ERROR", "Empty query");
   return statement;
+}
+
+/**
+ * Refuses INSERT data that the embedded engine would not take as data. It runs the
+ * statement and its data as a script (clickhouse-local's multi-query mode), so it ends
+ * Values data at a ';' and any format's data at an empty line, and runs what follows
+ * as further statements: a CSV field or a Native column holding "\n\nDROP TABLE x"
+ * would drop the table. The server over HTTP never runs a second statement: after a
+ * ';' in Values it fails with CANNOT_READ_ALL_DATA, and an empty line is data.
+ */
+export function checkInsertData(data: Buffer, format: string): void {
+  const text = data.toString("latin1");
+  if (format.toLowerCase() === "values") {
+    let semicolon: number | undefined;
+    for (const token of tokens(text)) {
+      if (semicolon !== undefined) {
+        throw clickHouseError(
+          "CANNOT_READ_ALL_DATA",
+          "Cannot read data after semicolon (and input_format_values_allow_data_after_semicolon=0)",
+        );
+      }
+      if (token.depth === 0 && text[token.start] === ";") semicolon = token.start;
+    }
+    return;
+  }
+  const blank = text.indexOf("\n\n");
+  // Trailing empty lines are harmless: the engine finds no statement in them.
+  if (blank >= 0 && /[^ \t\r\n\f\v]/.test(text.slice(blank + 2))) {
+    throw clickHouseError(
+      "NOT_IMPLEMENTED",
+      `INSERT data with an empty line before more data (at byte ${blank + 1}) is not supported by this front: its embedded engine would end the data there and run the rest as a query`,
+    );
+  }
 }
 
 // Literals for the statements the front itself sends (USE, SET): ClickHouse's

@@ -57,6 +57,33 @@ describe("loadConfig", () => {
     ]);
   });
 
+  it("reads the stats writer's batching, bound and backoff, and checks they fit together", () => {
+    expect(loadConfig(VALID).statsWriter).toEqual({
+      batchRows: 5_000,
+      flushIntervalMs: 1_000,
+      maxBufferedRows: 100_000,
+      retryInitialMs: 200,
+      retryMaxMs: 30_000,
+    });
+    expect(
+      loadConfig({ ...VALID, STATS_BATCH_ROWS: "500", STATS_FLUSH_INTERVAL_MS: "250" }).statsWriter,
+    ).toMatchObject({
+      batchRows: 500,
+      flushIntervalMs: 250,
+    });
+    expect(
+      problemsOf({
+        ...VALID,
+        STATS_BATCH_ROWS: "2000",
+        STATS_MAX_BUFFERED_ROWS: "1000",
+        STATS_RETRY_MAX_MS: "100",
+      }),
+    ).toEqual([
+      "STATS_MAX_BUFFERED_ROWS (1000) must be at least STATS_BATCH_ROWS (2000)",
+      "STATS_RETRY_MAX_MS (100) must be at least STATS_RETRY_INITIAL_MS (200)",
+    ]);
+  });
+
   it("logs failed calls only unless LOG_CALLS asks for more", () => {
     expect(loadConfig(VALID).logCalls).toEqual({ successSampleRate: 0 });
     expect(loadConfig({ ...VALID, LOG_CALLS: "all" }).logCalls).toEqual({ successSampleRate: 1 });

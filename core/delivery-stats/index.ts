@@ -1,0 +1,1 @@
+export type { DeliveryStatsRow, DeliveryStatsSink, DeliveryStatus } from "./delivery-stats.ts";
