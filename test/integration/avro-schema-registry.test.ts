@@ -5,7 +5,7 @@ import { SchemaRegistry } from "@kafkajs/confluent-schema-registry";
 import { afterAll, describe, expect, it } from "vitest";
 import { type AvroRecord, EVENT_TYPES, fromAvroRecord, toAvroRecord } from "../../consumers/index.ts";
 import { SendRequestSchema } from "../../gen/platform/notification/events/v1/send_request_pb.ts";
-import { localServices } from "../support/services.ts";
+import { registryCall, registryUrl, subjectPath } from "../support/schema-registry.ts";
 import { specSendRequest } from "../support/spec-examples.ts";
 
 // Against the real local schema registry (Apicurio Registry 3, Confluent REST API): the
@@ -20,10 +20,9 @@ interface CompatibilityResult {
   is_compatible: boolean;
 }
 
-const baseUrl = localServices().schemaRegistryUrl;
+const baseUrl = registryUrl;
 const runId = randomUUID();
 const subjectOf = (type: string): string => `test-${runId}-${type}-value`;
-const subjectPath = (subject: string): string => `/subjects/${encodeURIComponent(subject)}`;
 const sendRequestType = "com.platform.notification.send.request.v1";
 
 function committedSchema(type: string): string {
@@ -49,15 +48,9 @@ const withRequiredField = sendRequestVariant((schema) => {
 });
 
 async function ok<T>(method: string, path: string, body?: unknown): Promise<T> {
-  const response = await fetch(`${baseUrl}${path}`, {
-    method,
-    headers: { "content-type": "application/vnd.schemaregistry.v1+json" },
-    body: body === undefined ? null : JSON.stringify(body),
-    signal: AbortSignal.timeout(10_000),
-  });
-  const text = await response.text();
-  expect(response.status, `${method} ${path}: ${text}`).toBe(200);
-  return JSON.parse(text) as T;
+  const answer = await registryCall<T>(method, path, body);
+  expect(answer.status, `${method} ${path}: ${JSON.stringify(answer.body)}`).toBe(200);
+  return answer.body;
 }
 
 const avro = (schema: string | AvroRecord) => ({

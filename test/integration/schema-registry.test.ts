@@ -5,7 +5,7 @@ import { FileDescriptorProtoSchema } from "@bufbuild/protobuf/wkt";
 import { COMPATIBILITY, SchemaRegistry, SchemaType } from "@kafkajs/confluent-schema-registry";
 import { afterAll, describe, expect, it } from "vitest";
 import { file_grpc_health_v1_health } from "../../gen/grpc/health/v1/health_pb.ts";
-import { localServices } from "../support/services.ts";
+import { registryCall, registryUrl, subjectPath } from "../support/schema-registry.ts";
 
 // Against the real local schema registry (scripts/services up schema-registry: Apicurio
 // Registry 3), through its Confluent REST API: our own grpc.health.v1 contract, with the
@@ -37,7 +37,7 @@ interface CompatibilityResult {
   messages?: string[];
 }
 
-const baseUrl = localServices().schemaRegistryUrl;
+const baseUrl = registryUrl;
 const root = new URL("../../", import.meta.url);
 const proto = (path: string): string => readFileSync(new URL(path, root), "utf8");
 
@@ -75,18 +75,11 @@ const compatibleHealth = healthVariant(statusField, `${statusField}\n  optional 
 const registered: string[] = [];
 
 async function call<T>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
-  const response = await fetch(`${baseUrl}${path}`, {
-    method,
-    headers: { "content-type": "application/vnd.schemaregistry.v1+json" },
-    body: body === undefined ? null : JSON.stringify(body),
-    signal: AbortSignal.timeout(10_000),
-  });
-  const text = await response.text();
   const subject = /^\/subjects\/([^/?]+)\/versions(\?|$)/.exec(path)?.[1];
   if (method === "POST" && subject && !registered.includes(decodeURIComponent(subject))) {
     registered.push(decodeURIComponent(subject));
   }
-  return { status: response.status, body: (text ? JSON.parse(text) : undefined) as T };
+  return registryCall<T>(method, path, body);
 }
 
 async function ok<T>(method: string, path: string, body?: unknown): Promise<T> {
@@ -94,8 +87,6 @@ async function ok<T>(method: string, path: string, body?: unknown): Promise<T> {
   expect(response.status, `${method} ${path}: ${JSON.stringify(response.body)}`).toBe(200);
   return response.body;
 }
-
-const subjectPath = (subject: string): string => `/subjects/${encodeURIComponent(subject)}`;
 
 const protobuf = (schema: string, references: Reference[] = []) => ({
   schemaType: "PROTOBUF",
