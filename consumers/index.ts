@@ -7,4 +7,10 @@ export {
 } from "./avro/index.ts";
 export { EVENT_TYPES, type EventType } from "./event-types.ts";
 export { OutboxRelay, type OutboxRelayOptions } from "./outbox-relay.ts";
+export {
+  type DecodedEvent,
+  type PoisonReason,
+  type StructuredEventOptions,
+  structuredEventDecoder,
+} from "./structured-cloud-event.ts";
 export { ensureTopics, TOPICS, topicConfigs } from "./topics.ts";

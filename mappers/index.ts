@@ -5,4 +5,6 @@ export { channelOf, protoChannelOf } from "./channels.ts";
 export { deviceMessage, platformOf } from "./devices.ts";
 export { preferencesMessage, settingsOf } from "./preferences.ts";
 export { isRole, protoRoleOf, roleOfProto } from "./roles.ts";
+export { sendRequestOf } from "./send-requests.ts";
+export { unstorableTextProblems } from "./storable-text.ts";
 export { draftOf, localeOf, templateMessage, versionMessage } from "./templates.ts";

@@ -3,8 +3,8 @@ import type { Path } from "@bufbuild/protobuf/reflect";
 import { createValidator, type Violation } from "@bufbuild/protovalidate";
 import type { Interceptor } from "@connectrpc/connect";
 import { DomainError, ErrorCatalog, type ErrorProblem } from "../../core/errors.ts";
+import { unstorableTextProblems } from "../../mappers/index.ts";
 import { malformedProtobufKey } from "./malformed-protobuf.ts";
-import { unstorableTextProblems } from "./storable-text.ts";
 
 /**
  * Checks every request against the protovalidate rules written in the protos, so

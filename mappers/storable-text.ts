@@ -1,5 +1,5 @@
 import type { DescField, DescMessage, JsonValue } from "@bufbuild/protobuf";
-import type { ErrorProblem } from "../../core/errors.ts";
+import type { ErrorProblem } from "../core/errors.ts";
 
 // PostgreSQL cannot store U+0000 in text or jsonb, and jsonb refuses a lone UTF-16
 // surrogate; protobuf's binary decoder lets both through. Caught here, for every
