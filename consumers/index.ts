@@ -5,6 +5,14 @@ export {
   fromAvroRecord,
   toAvroRecord,
 } from "./avro/index.ts";
+export {
+  type ConfluentFrame,
+  frameAvro,
+  frameProtobuf,
+  type Unframed,
+  unframeAvro,
+  unframeProtobuf,
+} from "./confluent-framing.ts";
 export { EVENT_TYPES, type EventType } from "./event-types.ts";
 export { OutboxRelay, type OutboxRelayOptions } from "./outbox-relay.ts";
 export {
