@@ -1,11 +1,11 @@
 import { timestampDate } from "@bufbuild/protobuf/wkt";
-import type { Channel } from "../core/channels.ts";
+import { CHANNELS, type Channel } from "../core/channels.ts";
 import type { DevicePlatform } from "../core/devices/index.ts";
 import type { Priority, SendRequest } from "../core/sending/index.ts";
 import type { SendRequest as SendRequestMessage } from "../gen/platform/notification/events/v1/send_request_pb.ts";
 
 // The contract's `in` rules allow exactly these strings; validation has run before a mapping.
-const CHANNELS = new Set<string>(["email", "sms", "push_fcm", "push_apns", "in_app"]);
+const CHANNEL_NAMES = new Set<string>(CHANNELS);
 const PLATFORMS = new Set<string>(["android_fcm", "ios_apns"]);
 const PRIORITIES = new Set<string>(["high", "normal", "low"]);
 
@@ -27,7 +27,7 @@ export function sendRequestOf(message: SendRequestMessage, receivedAt: Date): Se
     templateName: message.templateName,
     languageCode: message.languageCode,
     variables: message.payloadVariables ?? {},
-    channels: (options?.channels ?? []).map((channel) => known(CHANNELS, channel, "channel") as Channel),
+    channels: (options?.channels ?? []).map((channel) => known(CHANNEL_NAMES, channel, "channel") as Channel),
     priority: (options?.priority ? known(PRIORITIES, options.priority, "priority") : "normal") as Priority,
     ...(sendAt ? { sendAt } : {}),
     ...(options?.ttlSeconds ? { ttlSeconds: options.ttlSeconds } : {}),

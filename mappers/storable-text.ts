@@ -98,7 +98,8 @@ function unstorable(text: string): string | undefined {
   return undefined;
 }
 
-function pointerSegment(segment: string): string {
+/** A JSON pointer segment (RFC 6901): `~` and `/` escaped. */
+export function pointerSegment(segment: string): string {
   return segment.replaceAll("~", "~0").replaceAll("/", "~1");
 }
 

@@ -43,7 +43,8 @@ export function universalRequestOfHttp1(
   };
 }
 
-async function* oneChunk(bytes: Uint8Array): AsyncIterable<Uint8Array> {
+/** A body that is one chunk already read, as connect's handlers read a body. */
+export async function* oneChunk(bytes: Uint8Array): AsyncIterable<Uint8Array> {
   yield bytes;
 }
 

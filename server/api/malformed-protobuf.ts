@@ -2,6 +2,7 @@ import { brotliDecompressSync, gunzipSync } from "node:zlib";
 import { fromBinary } from "@bufbuild/protobuf";
 import { createContextKey, createContextValues } from "@connectrpc/connect";
 import type { UniversalHandler, UniversalServerRequest } from "@connectrpc/connect/protocol";
+import { oneChunk } from "./http1-adapter.ts";
 
 /** Why the request's Protobuf could not be decoded; empty when it could. */
 export const malformedProtobufKey = createContextKey<string>("", {
@@ -117,8 +118,4 @@ async function readUpTo(
 async function* replay(read: Uint8Array[], unread: AsyncIterator<Uint8Array>): AsyncIterable<Uint8Array> {
   yield* read;
   for (let next = await unread.next(); !next.done; next = await unread.next()) yield next.value;
-}
-
-async function* oneChunk(bytes: Uint8Array): AsyncIterable<Uint8Array> {
-  yield bytes;
 }

@@ -3,7 +3,7 @@ import type { Path } from "@bufbuild/protobuf/reflect";
 import { createValidator, type Violation } from "@bufbuild/protovalidate";
 import type { Interceptor } from "@connectrpc/connect";
 import { DomainError, ErrorCatalog, type ErrorProblem } from "../../core/errors.ts";
-import { unstorableTextProblems } from "../../mappers/index.ts";
+import { pointerSegment, unstorableTextProblems } from "../../mappers/index.ts";
 import { malformedProtobufKey } from "./malformed-protobuf.ts";
 
 /**
@@ -53,7 +53,7 @@ export function pointerOf(path: Path): string {
         case "list_sub":
           return `/${element.index}`;
         case "map_sub":
-          return `/${String(element.key).replaceAll("~", "~0").replaceAll("/", "~1")}`;
+          return `/${pointerSegment(String(element.key))}`;
         default:
           return `/${element.name}`;
       }
