@@ -13,7 +13,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file platform/notification/events/v1/message_status_updated.proto.
  */
 export const file_platform_notification_events_v1_message_status_updated: GenFile = /*@__PURE__*/
-  fileDesc("CjxwbGF0Zm9ybS9ub3RpZmljYXRpb24vZXZlbnRzL3YxL21lc3NhZ2Vfc3RhdHVzX3VwZGF0ZWQucHJvdG8SH3BsYXRmb3JtLm5vdGlmaWNhdGlvbi5ldmVudHMudjEijwUKFE1lc3NhZ2VTdGF0dXNVcGRhdGVkEh8KCm1lc3NhZ2VfaWQYASABKAlCC7pICMgBAXIDGIABEhwKCnJlcXVlc3RfaWQYAiABKAlCCLpIBXIDGIABEiAKDmNvcnJlbGF0aW9uX2lkGAMgASgJQgi6SAVyAxiAARIdCgtjYW1wYWlnbl9pZBgEIAEoCUIIukgFcgMYgAESGQoHdXNlcl9pZBgFIAEoCUIIukgFcgMY/wESPwoHY2hhbm5lbBgGIAEoCUIuukgrcilSBWVtYWlsUgNzbXNSCHB1c2hfZmNtUglwdXNoX2FwbnNSBmluX2FwcBJyCgZzdGF0dXMYByABKAlCYrpIX3JdUgZxdWV1ZWRSCXNjaGVkdWxlZFIEc2VudFIJZGVsaXZlcmVkUgZmYWlsZWRSB2V4cGlyZWRSCnN1cHByZXNzZWRSCWNhbmNlbGxlZFIGb3BlbmVkUgdjbGlja2VkEi0KBnJlYXNvbhgIIAEoCUIdukga2AEBchUYQDIRXltBLVpdW0EtWjAtOV9dKiQSHwoNcmVhc29uX2RldGFpbBgJIAEoCUIIukgFcgMY6AcSGQoIcHJvdmlkZXIYCiABKAlCB7pIBHICGEASJQoTcHJvdmlkZXJfbWVzc2FnZV9pZBgLIAEoCUIIukgFcgMY/wESHwoNdGVtcGxhdGVfbmFtZRgMIAEoCUIIukgFcgMYgAESIQoQdGVtcGxhdGVfdmVyc2lvbhgNIAEoBUIHukgEGgIoABIYCgdhdHRlbXB0GA4gASgFQge6SAQaAigAEjcKC29jY3VycmVkX2F0GA8gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcEIGukgDyAEBYgZwcm90bzM", [file_buf_validate_validate, file_google_protobuf_timestamp]);
+  fileDesc("CjxwbGF0Zm9ybS9ub3RpZmljYXRpb24vZXZlbnRzL3YxL21lc3NhZ2Vfc3RhdHVzX3VwZGF0ZWQucHJvdG8SH3BsYXRmb3JtLm5vdGlmaWNhdGlvbi5ldmVudHMudjEi7AUKFE1lc3NhZ2VTdGF0dXNVcGRhdGVkEh8KCm1lc3NhZ2VfaWQYASABKAlCC7pICMgBAXIDGIABEhwKCnJlcXVlc3RfaWQYAiABKAlCCLpIBXIDGIABEiAKDmNvcnJlbGF0aW9uX2lkGAMgASgJQgi6SAVyAxiAARIdCgtjYW1wYWlnbl9pZBgEIAEoCUIIukgFcgMYgAESGQoHdXNlcl9pZBgFIAEoCUIIukgFcgMY/wESPwoHY2hhbm5lbBgGIAEoCUIuukgrcilSBWVtYWlsUgNzbXNSCHB1c2hfZmNtUglwdXNoX2FwbnNSBmluX2FwcBJyCgZzdGF0dXMYByABKAlCYrpIX3JdUgZxdWV1ZWRSCXNjaGVkdWxlZFIEc2VudFIJZGVsaXZlcmVkUgZmYWlsZWRSB2V4cGlyZWRSCnN1cHByZXNzZWRSCWNhbmNlbGxlZFIGb3BlbmVkUgdjbGlja2VkEi0KBnJlYXNvbhgIIAEoCUIdukga2AEBchUYQDIRXltBLVpdW0EtWjAtOV9dKiQSHwoNcmVhc29uX2RldGFpbBgJIAEoCUIIukgFcgMY6AcSGQoIcHJvdmlkZXIYCiABKAlCB7pIBHICGEASJQoTcHJvdmlkZXJfbWVzc2FnZV9pZBgLIAEoCUIIukgFcgMY/wESHwoNdGVtcGxhdGVfbmFtZRgMIAEoCUIIukgFcgMYgAESIQoQdGVtcGxhdGVfdmVyc2lvbhgNIAEoBUIHukgEGgIoABIYCgdhdHRlbXB0GA4gASgFQge6SAQaAigAEjcKC29jY3VycmVkX2F0GA8gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcEIGukgDyAEBEi8KC2FjY2VwdGVkX2F0GBAgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIqCghwcmlvcml0eRgRIAEoCUIYukgVchNSBGhpZ2hSBm5vcm1hbFIDbG93YgZwcm90bzM", [file_buf_validate_validate, file_google_protobuf_timestamp]);
 
 /**
  * The `data` of the CloudEvent `com.platform.notification.message.status.updated.v1`, which we
@@ -135,6 +135,21 @@ export type MessageStatusUpdated = Message<"platform.notification.events.v1.Mess
    * @generated from field: google.protobuf.Timestamp occurred_at = 15;
    */
   occurredAt?: Timestamp | undefined;
+
+  /**
+   * When the send request was accepted: occurred_at minus this is how long the message took
+   * to get here, which statistics keep as its latency.
+   *
+   * @generated from field: google.protobuf.Timestamp accepted_at = 16;
+   */
+  acceptedAt?: Timestamp | undefined;
+
+  /**
+   * The request's priority: "high", "normal" or "low".
+   *
+   * @generated from field: string priority = 17;
+   */
+  priority: string;
 };
 
 /**
