@@ -33,8 +33,9 @@ describe("the message log in the PostgreSQL unit of work", () => {
       .fork()
       .getConnection()
       .execute<LogRow[]>(
-        "SELECT * FROM notification_message_log WHERE id = ANY(?::uuid[]) ORDER BY requested_at",
-        [`{${ids.join(",")}}`],
+        // In the order asked for: messages made in one test share their requested_at.
+        "SELECT * FROM notification_message_log WHERE id = ANY(?::uuid[]) ORDER BY array_position(?::uuid[], id)",
+        [`{${ids.join(",")}}`, `{${ids.join(",")}}`],
       );
   const message = (overrides: Partial<NewMessage> = {}): NewMessage => ({
     messageId: randomUUID(),
