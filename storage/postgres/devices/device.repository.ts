@@ -10,6 +10,7 @@ import type {
 } from "../../../core/devices/index.ts";
 import { fingerprint } from "../../../core/personal-data.ts";
 import { type AuditEntry, recordAudit } from "../audit.ts";
+import { storableUserId } from "../user-ids.ts";
 import { DeviceRow } from "./device-row.ts";
 
 type DeviceEntity = InstanceType<typeof DeviceRow.class>;
@@ -39,6 +40,7 @@ export class DeviceRepository implements DeviceStore {
   }
 
   async listByUser(userId: string): Promise<Device[]> {
+    if (!storableUserId(userId)) return [];
     const rows = await this.orm.em
       .fork()
       .find(DeviceRow, { userId }, { orderBy: { lastSeenAt: "desc", id: "asc" } });

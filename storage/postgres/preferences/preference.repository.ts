@@ -7,6 +7,7 @@ import type {
   UserPreferences,
 } from "../../../core/preferences/index.ts";
 import { recordAudit } from "../audit.ts";
+import { storableUserId } from "../user-ids.ts";
 import { PreferenceRow } from "./preference-row.ts";
 
 type PreferenceEntity = InstanceType<typeof PreferenceRow.class>;
@@ -20,6 +21,7 @@ export class PreferenceRepository implements PreferenceStore {
   constructor(private readonly orm: MikroORM) {}
 
   async find(userId: string): Promise<UserPreferences | undefined> {
+    if (!storableUserId(userId)) return undefined;
     const row = await this.orm.em.fork().findOne(PreferenceRow, { userId });
     return row ? preferencesOf(row) : undefined;
   }

@@ -1,0 +1,10 @@
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * Whether a user id can be a row's key: preferences and devices key users by UUID (the
+ * specification's tables), while a send request may name a user by any id of the
+ * platform's. A user whose id is no UUID has no stored preferences or devices.
+ */
+export function storableUserId(userId: string): boolean {
+  return UUID.test(userId);
+}
