@@ -1,4 +1,6 @@
+export { type Delivery, expandDeliveries, type MissingAddress } from "./deliveries.ts";
 export type { DeliveryClaim, DeliveryClaims, DeliveryKey } from "./delivery-claims.ts";
+export type { DispatchJob, DispatchQueue } from "./dispatch-job.ts";
 export type { MessageLog, NewMessage, StatusChange } from "./message-log.ts";
 export {
   type InitialStatus,
@@ -9,5 +11,12 @@ export {
 export type { Outbox, OutboxEvent, OutboxFeed } from "./outbox.ts";
 export type { DeliveryOutcome, Destination, OutgoingMessage, Provider } from "./provider.ts";
 export type { DueSends, Schedule } from "./schedule.ts";
+export {
+  type RejectReason,
+  SendOrchestrator,
+  type SendOrchestratorDeps,
+  type SendVerdict,
+} from "./send-orchestrator.ts";
 export type { DeviceAddress, Priority, Recipient, SendRequest } from "./send-request.ts";
+export type { MessageStatusEvent, StatusEventEncoder } from "./status-event.ts";
 export type { SendTransaction, UnitOfWork } from "./unit-of-work.ts";

@@ -1,5 +1,6 @@
 import type { Channel } from "../channels.ts";
 import type { InitialStatus, MessageStatus } from "./message-status.ts";
+import type { MessageStatusEvent } from "./status-event.ts";
 
 /** A message as the send pipeline first records it, once its delivery is claimed. */
 export interface NewMessage {
@@ -40,4 +41,8 @@ export interface MessageLog {
    * reported again.
    */
   record(changes: StatusChange[]): Promise<StatusChange[]>;
+  /** Where each of these messages stands; ids it does not hold are left out. */
+  statuses(messageIds: string[]): Promise<Map<string, MessageStatus>>;
+  /** Ends the request's messages that wait for their time as `cancelled`; answers their status events. */
+  cancelWaiting(requestId: string, at: Date): Promise<MessageStatusEvent[]>;
 }

@@ -1,0 +1,81 @@
+import type { Channel } from "../channels.ts";
+import type { DevicePlatform, PushTargets } from "../devices/index.ts";
+import { fingerprint } from "../personal-data.ts";
+import type { DeliveryKey } from "./delivery-claims.ts";
+import type { Destination } from "./provider.ts";
+import type { SendRequest } from "./send-request.ts";
+
+/** Why a delivery has nowhere to go; the message is recorded as failed with this code. */
+export type MissingAddress = "NO_EMAIL_ADDRESS" | "NO_PHONE_NUMBER" | "NO_DEVICE" | "NO_USER_ID";
+
+/** One recipient of a request on one channel (and, for push, one of their devices). */
+export type Delivery = { key: DeliveryKey; userId?: string } & (
+  | { destination: Destination }
+  | { destination?: undefined; missing: MissingAddress }
+);
+
+const PUSH_PLATFORMS: Partial<Record<Channel, DevicePlatform>> = {
+  push_fcm: "android_fcm",
+  push_apns: "ios_apns",
+};
+
+/**
+ * The deliveries a request asks for, each with a key that stays the same when the request
+ * arrives again: the user id where there is one (else the recipient's place in the list),
+ * the channel, and for push a fingerprint of the device token, since a user's push goes to
+ * each of their devices. Addresses given in the request win over stored ones.
+ */
+export async function expandDeliveries(request: SendRequest, pushTargets: PushTargets): Promise<Delivery[]> {
+  const deliveries: Delivery[] = [];
+  for (const [index, recipient] of request.recipients.entries()) {
+    const who = recipient.userId ? `user:${recipient.userId}` : `recipient:${index}`;
+    const user = recipient.userId ? { userId: recipient.userId } : {};
+    const key = (channel: Channel, suffix = ""): DeliveryKey => ({
+      requestId: request.requestId,
+      recipientKey: who + suffix,
+      channel,
+    });
+    for (const channel of request.channels) {
+      const platform = PUSH_PLATFORMS[channel];
+      if (platform) {
+        const given = recipient.deviceTokens.filter((device) => device.platform === platform);
+        const tokens =
+          given.length > 0 || !recipient.userId
+            ? given.map((device) => device.token)
+            : (await pushTargets.activeDevices(recipient.userId, platform)).map((device) => device.token);
+        if (tokens.length === 0) deliveries.push({ key: key(channel), ...user, missing: "NO_DEVICE" });
+        for (const token of new Set(tokens)) {
+          deliveries.push({
+            key: key(channel, `#${fingerprint(token)}`),
+            ...user,
+            destination: { channel: channel as "push_fcm" | "push_apns", deviceToken: token },
+          });
+        }
+        continue;
+      }
+      const destination = destinationOf(channel, recipient);
+      deliveries.push(
+        typeof destination === "string"
+          ? { key: key(channel), ...user, missing: destination }
+          : { key: key(channel), ...user, destination },
+      );
+    }
+  }
+  return deliveries;
+}
+
+function destinationOf(
+  channel: Channel,
+  recipient: SendRequest["recipients"][number],
+): Destination | MissingAddress {
+  switch (channel) {
+    case "email":
+      return recipient.emailTo ? { channel, email: recipient.emailTo } : "NO_EMAIL_ADDRESS";
+    case "sms":
+      return recipient.phoneTo ? { channel, phone: recipient.phoneTo } : "NO_PHONE_NUMBER";
+    case "in_app":
+      return recipient.userId ? { channel, userId: recipient.userId } : "NO_USER_ID";
+    default:
+      throw new Error(`${channel} is a push channel, expanded per device`);
+  }
+}

@@ -1,0 +1,24 @@
+import type { OutboxEvent } from "./outbox.ts";
+import type { OutgoingMessage } from "./provider.ts";
+import type { MessageStatusEvent } from "./status-event.ts";
+
+/**
+ * One rendered message waiting for its provider, with what its status events need: the
+ * orchestrator writes it in the transaction that queued the message, a dispatcher takes it.
+ */
+export interface DispatchJob {
+  message: OutgoingMessage;
+  /** The message's status event fields as they were when it was queued. */
+  event: Omit<
+    MessageStatusEvent,
+    "status" | "occurredAt" | "reason" | "reasonDetail" | "provider" | "providerMessageId"
+  >;
+}
+
+/**
+ * Dispatch jobs as the outbox carries them, on queues separated by priority so that a
+ * `high` job never waits behind a bulk of `low` ones.
+ */
+export interface DispatchQueue {
+  encode(jobs: DispatchJob[]): OutboxEvent[];
+}

@@ -1,0 +1,408 @@
+import type { PushTargets } from "../devices/index.ts";
+import { DomainError, ErrorCatalog } from "../errors.ts";
+import type { ReceivePolicy } from "../preferences/index.ts";
+import {
+  type RenderedContent,
+  type RenderLimits,
+  renderContent,
+  type SendableContent,
+  type SendableTemplates,
+  type TemplateCompiler,
+} from "../templates/index.ts";
+import { type Delivery, expandDeliveries } from "./deliveries.ts";
+import type { DispatchJob, DispatchQueue } from "./dispatch-job.ts";
+import type { NewMessage, StatusChange } from "./message-log.ts";
+import type { InitialStatus } from "./message-status.ts";
+import type { SendRequest } from "./send-request.ts";
+import type { MessageStatusEvent, StatusEventEncoder } from "./status-event.ts";
+import type { SendTransaction, UnitOfWork } from "./unit-of-work.ts";
+
+export interface SendOrchestratorDeps {
+  unitOfWork: UnitOfWork;
+  templates: SendableTemplates;
+  receivePolicy: ReceivePolicy;
+  pushTargets: PushTargets;
+  compiler: TemplateCompiler;
+  renderLimits: RenderLimits;
+  statusEvents: StatusEventEncoder;
+  dispatchQueue: DispatchQueue;
+  now?: () => Date;
+}
+
+/** Why a whole request is refused: nothing of it could ever be sent. */
+export type RejectReason =
+  | "unknown_template"
+  | "no_active_version"
+  | "no_content_for_locale"
+  | "no_usable_recipient";
+
+/** What became of one request handed to the orchestrator. */
+export type SendVerdict =
+  | { requestId: string; outcome: "accepted"; messages: number; scheduledFor?: Date }
+  /** Every delivery of it was claimed before: it arrived twice, and was sent once. */
+  | { requestId: string; outcome: "duplicate" }
+  | { requestId: string; outcome: "rejected"; reason: RejectReason; detail: string };
+
+/** A delivery as planned before its transaction: the status it starts in and what it sends. */
+interface PlannedDelivery {
+  delivery: Delivery;
+  status: InitialStatus;
+  /** The code of a failure, suppression or expiry. */
+  reason?: string;
+  reasonDetail?: string;
+  content?: RenderedContent;
+  template: SendableContent;
+}
+
+interface Plan {
+  request: SendRequest;
+  deliveries: PlannedDelivery[];
+  /** Set when the request waits for its send time. */
+  scheduledFor?: Date;
+  expiresAt?: Date;
+}
+
+/**
+ * The way of a send request up to its dispatch (DESIGN §4): its recipients expanded into one
+ * delivery per channel and device, each claimed once whatever arrives twice, then recorded
+ * as waiting for its time, expired, suppressed by the user's preferences, failed, or
+ * rendered and queued for a dispatcher, with a status event for each; all of one batch in
+ * one transaction.
+ */
+export class SendOrchestrator {
+  private readonly now: () => Date;
+
+  constructor(private readonly deps: SendOrchestratorDeps) {
+    this.now = deps.now ?? (() => new Date());
+  }
+
+  /** Takes new requests (from Kafka, or the API): one verdict per request, in their order. */
+  accept(requests: SendRequest[]): Promise<SendVerdict[]> {
+    return this.run(requests, false);
+  }
+
+  /**
+   * Sends requests whose send time came: their deliveries, claimed when they were scheduled,
+   * go on from `scheduled`. Idempotent: one released twice (a crash before the schedule
+   * marked it) is sent once, and one cancelled meanwhile not at all.
+   */
+  release(requests: SendRequest[]): Promise<SendVerdict[]> {
+    return this.run(requests, true);
+  }
+
+  /** Cancels a request that waits for its time: its messages end `cancelled`. False when none waits. */
+  cancel(requestId: string): Promise<boolean> {
+    return this.deps.unitOfWork.run(async (tx) => {
+      if (!(await tx.schedule.cancel(requestId))) return false;
+      const cancelled = await tx.messages.cancelWaiting(requestId, this.now());
+      await tx.outbox.enqueue(this.deps.statusEvents.encode(cancelled));
+      return true;
+    });
+  }
+
+  private async run(requests: SendRequest[], releasing: boolean): Promise<SendVerdict[]> {
+    const lookups = new Map<string, Promise<Lookup>>();
+    const plans: Plan[] = [];
+    const verdicts = new Map<SendRequest, SendVerdict>();
+    // One request id twice in a batch is one request: the second is a duplicate of the first.
+    const seen = new Set<string>();
+    for (const request of requests) {
+      if (seen.has(request.requestId)) {
+        verdicts.set(request, { requestId: request.requestId, outcome: "duplicate" });
+        continue;
+      }
+      seen.add(request.requestId);
+      const plan = await this.plan(request, releasing, lookups);
+      if ("reason" in plan) verdicts.set(request, plan);
+      else plans.push(plan);
+    }
+    if (plans.length > 0) {
+      const written = await this.deps.unitOfWork.run((tx) => this.write(tx, plans, releasing));
+      for (const [request, verdict] of written) verdicts.set(request, verdict);
+    }
+    return requests.map((request) => verdicts.get(request) as SendVerdict);
+  }
+
+  private async plan(
+    request: SendRequest,
+    releasing: boolean,
+    lookups: Map<string, Promise<Lookup>>,
+  ): Promise<Plan | Extract<SendVerdict, { outcome: "rejected" }>> {
+    const rejected = (reason: RejectReason, detail: string) => ({
+      requestId: request.requestId,
+      outcome: "rejected" as const,
+      reason,
+      detail,
+    });
+    const deliveries = await expandDeliveries(request, this.deps.pushTargets);
+    if (!deliveries.some((delivery) => delivery.destination)) {
+      return rejected(
+        "no_usable_recipient",
+        "no recipient has an address, a phone, a device or a user id for the channels asked",
+      );
+    }
+    const contents = new Map<string, SendableContent>();
+    for (const channel of request.channels) {
+      const lookup = await memo(
+        lookups,
+        `${request.templateName}\u0000${channel}\u0000${request.languageCode}`,
+        () => this.lookup(request.templateName, channel, request.languageCode),
+      );
+      if (!lookup.found) return rejected(lookup.reason, lookupDetail(request.templateName, lookup.reason));
+      contents.set(channel, lookup.sendable);
+    }
+    const now = this.now();
+    const dueAt = request.sendAt ?? request.receivedAt;
+    const expiresAt = request.ttlSeconds ? new Date(dueAt.getTime() + request.ttlSeconds * 1000) : undefined;
+    const waits = !releasing && request.sendAt !== undefined && request.sendAt > now;
+    const expired = expiresAt !== undefined && now > expiresAt;
+    const rendered = new Map<string, Promise<RenderedContent | DomainError>>();
+    const planned: PlannedDelivery[] = [];
+    for (const delivery of deliveries) {
+      const template = contents.get(delivery.key.channel) as SendableContent;
+      const base = { delivery, template };
+      if (!delivery.destination) {
+        planned.push({
+          ...base,
+          status: "failed",
+          reason: delivery.missing,
+          reasonDetail: missingDetail(delivery),
+        });
+      } else if (waits) {
+        planned.push({ ...base, status: "scheduled" });
+      } else if (expired) {
+        planned.push({
+          ...base,
+          status: "expired",
+          reason: "TTL_EXPIRED",
+          reasonDetail: "its time to live ran out before it was sent",
+        });
+      } else {
+        planned.push(await this.decide(request, base, rendered));
+      }
+    }
+    return {
+      request,
+      deliveries: planned,
+      ...(waits ? { scheduledFor: request.sendAt as Date } : {}),
+      ...(expiresAt ? { expiresAt } : {}),
+    };
+  }
+
+  /** Preferences first (a suppressed message is never rendered), then the render. */
+  private async decide(
+    request: SendRequest,
+    base: Pick<PlannedDelivery, "delivery" | "template">,
+    rendered: Map<string, Promise<RenderedContent | DomainError>>,
+  ): Promise<PlannedDelivery> {
+    const { delivery, template } = base;
+    if (delivery.userId) {
+      const decision = await this.deps.receivePolicy.decide(delivery.userId, {
+        type: request.templateName,
+        channel: delivery.key.channel,
+      });
+      if (!decision.receive) {
+        return {
+          ...base,
+          status: "suppressed",
+          reason: decision.reason.toUpperCase(),
+          reasonDetail: `the user's preferences: ${decision.reason}`,
+        };
+      }
+    }
+    // The variables are the request's, so one render serves all its recipients of a template.
+    const content = await memo(rendered, `${template.templateId}\u0000${template.content.languageCode}`, () =>
+      renderContent(this.deps.compiler, template.content, request.variables, this.deps.renderLimits).catch(
+        (error: unknown) => {
+          if (error instanceof DomainError && error.entry === ErrorCatalog.templateRenderLimit) return error;
+          throw error;
+        },
+      ),
+    );
+    if (content instanceof DomainError) {
+      return { ...base, status: "failed", reason: "TEMPLATE_RENDER_LIMIT", reasonDetail: content.detail };
+    }
+    return { ...base, status: "queued", content };
+  }
+
+  private async lookup(templateName: string, channel: string, languageCode: string): Promise<Lookup> {
+    // A template of its own for a channel (`order_confirmation.sms`) wins over the common one.
+    const own = await this.deps.templates.activeContent(`${templateName}.${channel}`, languageCode);
+    if (own.found || own.reason !== "unknown_template") return own;
+    return this.deps.templates.activeContent(templateName, languageCode);
+  }
+
+  private async write(tx: SendTransaction, plans: Plan[], releasing: boolean) {
+    const all = plans.flatMap((plan) => plan.deliveries.map((planned) => ({ plan, planned })));
+    const claims = await tx.claims.claim(all.map(({ planned }) => planned.delivery.key));
+    const now = this.now();
+    const fresh: NewMessage[] = [];
+    const events: MessageStatusEvent[] = [];
+    const jobs: DispatchJob[] = [];
+    const released: StatusChange[] = [];
+    const byMessage = new Map<string, { plan: Plan; planned: PlannedDelivery }>();
+    const freshPerPlan = new Map<Plan, number>();
+    for (const [index, claim] of claims.entries()) {
+      const item = all[index] as (typeof all)[number];
+      const { plan, planned } = item;
+      byMessage.set(claim.messageId, item);
+      if (!claim.duplicate) {
+        freshPerPlan.set(plan, (freshPerPlan.get(plan) ?? 0) + 1);
+        fresh.push(newMessage(claim.messageId, plan, planned));
+        events.push(statusEvent(claim.messageId, plan, planned, planned.status, now));
+        if (planned.status === "queued") jobs.push(dispatchJob(claim.messageId, plan, planned));
+      } else if (releasing) {
+        released.push({ messageId: claim.messageId, status: "queued", at: now });
+        if (planned.status !== "queued") {
+          released.push({
+            messageId: claim.messageId,
+            status: planned.status,
+            at: now,
+            ...(planned.reason ? { details: planned.reason } : {}),
+          });
+        }
+      }
+    }
+    await tx.messages.append(fresh);
+    for (const change of released.length > 0 ? await tx.messages.record(released) : []) {
+      const { plan, planned } = byMessage.get(change.messageId) as { plan: Plan; planned: PlannedDelivery };
+      freshPerPlan.set(plan, (freshPerPlan.get(plan) ?? 0) + 1);
+      events.push(statusEvent(change.messageId, plan, planned, change.status, now));
+      if (change.status === "queued" && planned.status === "queued") {
+        jobs.push(dispatchJob(change.messageId, plan, planned));
+      }
+    }
+    for (const plan of plans) {
+      if (plan.scheduledFor && freshPerPlan.has(plan)) {
+        await tx.schedule.add({ ...plan.request, sendAt: plan.scheduledFor });
+      }
+    }
+    await tx.outbox.enqueue([
+      ...this.deps.dispatchQueue.encode(jobs),
+      ...this.deps.statusEvents.encode(events),
+    ]);
+    return plans.map((plan): [SendRequest, SendVerdict] => {
+      const messages = freshPerPlan.get(plan) ?? 0;
+      const requestId = plan.request.requestId;
+      if (messages === 0) return [plan.request, { requestId, outcome: "duplicate" }];
+      return [
+        plan.request,
+        {
+          requestId,
+          outcome: "accepted",
+          messages,
+          ...(plan.scheduledFor ? { scheduledFor: plan.scheduledFor } : {}),
+        },
+      ];
+    });
+  }
+}
+
+type Lookup = Awaited<ReturnType<SendableTemplates["activeContent"]>>;
+
+function memo<T>(cache: Map<string, Promise<T>>, key: string, make: () => Promise<T>): Promise<T> {
+  let value = cache.get(key);
+  if (!value) {
+    value = make();
+    cache.set(key, value);
+  }
+  return value;
+}
+
+function lookupDetail(templateName: string, reason: Extract<Lookup, { found: false }>["reason"]): string {
+  switch (reason) {
+    case "unknown_template":
+      return `there is no template named "${templateName}"`;
+    case "no_active_version":
+      return `the template "${templateName}" has no active version`;
+    case "no_content_for_locale":
+      return `the template "${templateName}" has no content for the language asked or its default`;
+  }
+}
+
+function missingDetail(delivery: Delivery & { missing: string }): string {
+  return `nothing to deliver ${delivery.key.channel} to: ${delivery.missing.toLowerCase().replaceAll("_", " ")}`;
+}
+
+function recipientOf(delivery: Delivery): string {
+  const destination = delivery.destination;
+  if (!destination) return "";
+  switch (destination.channel) {
+    case "email":
+      return destination.email;
+    case "sms":
+      return destination.phone;
+    case "push_fcm":
+    case "push_apns":
+      return destination.deviceToken;
+    case "in_app":
+      return destination.userId;
+  }
+}
+
+function newMessage(messageId: string, plan: Plan, planned: PlannedDelivery): NewMessage {
+  const { request } = plan;
+  return {
+    messageId,
+    requestId: request.requestId,
+    ...(request.correlationId ? { correlationId: request.correlationId } : {}),
+    ...(planned.delivery.userId ? { userId: planned.delivery.userId } : {}),
+    templateId: planned.template.templateId,
+    templateVersion: planned.template.version,
+    channel: planned.delivery.key.channel,
+    recipient: recipientOf(planned.delivery),
+    priority: request.priority,
+    status: planned.status,
+    ...(planned.reason ? { statusDetails: planned.reason } : {}),
+    requestedAt: request.receivedAt,
+  };
+}
+
+function eventBase(messageId: string, plan: Plan, planned: PlannedDelivery): DispatchJob["event"] {
+  const { request } = plan;
+  return {
+    messageId,
+    requestId: request.requestId,
+    ...(request.correlationId ? { correlationId: request.correlationId } : {}),
+    ...(planned.delivery.userId ? { userId: planned.delivery.userId } : {}),
+    channel: planned.delivery.key.channel,
+    templateName: planned.template.templateName,
+    templateVersion: planned.template.version,
+    attempt: 0,
+    acceptedAt: request.receivedAt,
+    priority: request.priority,
+  };
+}
+
+function statusEvent(
+  messageId: string,
+  plan: Plan,
+  planned: PlannedDelivery,
+  status: MessageStatusEvent["status"],
+  at: Date,
+): MessageStatusEvent {
+  const ended = status === planned.status && status !== "queued" && status !== "scheduled";
+  return {
+    ...eventBase(messageId, plan, planned),
+    status,
+    occurredAt: at,
+    ...(ended && planned.reason ? { reason: planned.reason } : {}),
+    ...(ended && planned.reasonDetail ? { reasonDetail: planned.reasonDetail } : {}),
+  };
+}
+
+function dispatchJob(messageId: string, plan: Plan, planned: PlannedDelivery): DispatchJob {
+  const content = planned.content as RenderedContent;
+  return {
+    message: {
+      messageId,
+      destination: planned.delivery.destination as NonNullable<Delivery["destination"]>,
+      subject: content.subject,
+      body: content.body,
+      bodyHtml: planned.delivery.key.channel === "email" ? content.bodyHtml : "",
+      priority: plan.request.priority,
+      ...(plan.expiresAt ? { expiresAt: plan.expiresAt } : {}),
+    },
+    event: eventBase(messageId, plan, planned),
+  };
+}
