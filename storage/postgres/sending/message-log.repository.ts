@@ -1,7 +1,10 @@
 import type { EntityManager } from "@mikro-orm/postgresql";
+import type { Channel } from "../../../core/channels.ts";
 import {
   MESSAGE_STATUSES,
   type MessageLog,
+  type MessageStatus,
+  type MessageStatusEvent,
   type NewMessage,
   type StatusChange,
   statusesBefore,
@@ -75,6 +78,41 @@ export class PostgresMessageLog implements MessageLog {
     return applied;
   }
 
+  async statuses(messageIds: string[]): Promise<Map<string, MessageStatus>> {
+    if (messageIds.length === 0) return new Map();
+    const rows = await this.em.execute<{ id: string; status: MessageStatus }[]>(
+      "SELECT id, status FROM notification_message_log WHERE id = ANY(?::uuid[])",
+      [`{${messageIds.join(",")}}`],
+    );
+    return new Map(rows.map((row) => [row.id, row.status]));
+  }
+
+  async cancelWaiting(requestId: string, at: Date): Promise<MessageStatusEvent[]> {
+    const rows = await this.em.execute<CancelledRow[]>(
+      `UPDATE notification_message_log AS log SET status = 'cancelled', updated_at = now()
+        WHERE log.request_id = ? AND log.status = 'scheduled'
+        RETURNING log.id, log.request_id, log.correlation_id, log.campaign_id, log.user_id, log.channel_type,
+          log.template_version, log.priority, log.requested_at,
+          (SELECT name FROM notification_templates WHERE id = log.template_id) AS template_name`,
+      [requestId],
+    );
+    return rows.map((row) => ({
+      messageId: row.id,
+      requestId: row.request_id,
+      ...(row.correlation_id ? { correlationId: row.correlation_id } : {}),
+      ...(row.campaign_id ? { campaignId: row.campaign_id } : {}),
+      ...(row.user_id ? { userId: row.user_id } : {}),
+      channel: row.channel_type,
+      status: "cancelled",
+      templateName: row.template_name ?? "",
+      templateVersion: row.template_version ?? 0,
+      attempt: 0,
+      occurredAt: at,
+      acceptedAt: new Date(row.requested_at),
+      priority: row.priority,
+    }));
+  }
+
   private rowOf(message: NewMessage): unknown[] {
     const details = message.statusDetails || null;
     return [
@@ -96,6 +134,19 @@ export class PostgresMessageLog implements MessageLog {
       new Date().toISOString(),
     ];
   }
+}
+
+interface CancelledRow {
+  id: string;
+  request_id: string;
+  correlation_id: string | null;
+  campaign_id: string | null;
+  user_id: string | null;
+  channel_type: Channel;
+  template_version: number | null;
+  priority: MessageStatusEvent["priority"];
+  requested_at: string | Date;
+  template_name: string | null;
 }
 
 /** The form an address is looked up by: addresses ignore case; phones and tokens are exact. */

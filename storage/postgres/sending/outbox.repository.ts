@@ -70,4 +70,13 @@ export class PostgresOutboxFeed implements OutboxFeed {
       return rows.length;
     });
   }
+
+  /** Events waiting to be published, for the backlog metric. */
+  async backlog(): Promise<number> {
+    const [row] = await this.orm.em
+      .fork()
+      .getConnection()
+      .execute<{ waiting: string }[]>("SELECT count(*) AS waiting FROM notification_outbox");
+    return Number(row?.waiting ?? 0);
+  }
 }
