@@ -1,3 +1,5 @@
-// Delivery: the providers behind core's Provider port, and the registry that names them.
+// Delivery: the dispatcher, the providers behind core's Provider port, and the registry that names them.
+
+export { Dispatcher, type DispatcherDeps, type DispatchReport } from "./dispatcher.ts";
 export { ProviderRegistry } from "./provider-registry.ts";
 export { type SinkOptions, SinkProvider, type SinkRecord } from "./providers/sink.provider.ts";
