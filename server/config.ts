@@ -40,6 +40,31 @@ export interface Config {
   };
   auth: AuthConfig;
   templateRender: RenderLimits;
+  /** The keys that seal recipient addresses, tokens and dispatch jobs at rest (AES-256-GCM). */
+  recipientKeys: RecipientKeys;
+  /** The send pipeline's Kafka consumers and scheduler, in the worker. */
+  pipeline: {
+    /** The largest send request record read; larger ones are dead-lettered. */
+    requestMaxBytes: number;
+    /** Records handled per transaction by the intake and the dispatchers. */
+    chunkSize: number;
+    partitionsConcurrently: number;
+    /** Sends in flight at once per dispatcher chunk. */
+    dispatchConcurrency: number;
+    /** How often the scheduler looks for due sends. */
+    schedulePollMs: number;
+    scheduleBatchSize: number;
+  };
+  /** The development and load-test provider (dispatch/providers/sink.provider.ts). */
+  sink: { enabled: boolean; file?: string; failRate: number; failRetryable: boolean; latencyMs: number };
+}
+
+export interface RecipientKeys {
+  current: { id: string; secret: Buffer };
+  /** Keys rotated out, kept to open what they sealed. */
+  older: { id: string; secret: Buffer }[];
+  /** The HMAC key of the lookup hashes; changing it makes old hashes unfindable, so it is not rotated with the others. */
+  lookupSecret: Buffer;
 }
 
 /** How callers prove who they are. Every JWT key source is optional; API keys always work. */
@@ -236,6 +261,47 @@ function readStatsWriter(read: EnvReader): Config["statsWriter"] {
   };
 }
 
+function readRecipientKeys(read: EnvReader): RecipientKeys {
+  const key = (name: string, id: string, encoded: string) => {
+    const secret = Buffer.from(encoded, "base64");
+    if (id && !/^[A-Za-z0-9_-]{1,32}$/.test(id))
+      read.problems.push(`${name}: a key id is 1 to 32 of A-Z a-z 0-9 _ -`);
+    if (encoded && secret.length !== 32)
+      read.problems.push(`${name} must be 32 bytes in base64, got ${secret.length} bytes`);
+    return { id, secret };
+  };
+  const current = key("RECIPIENT_KEY", read.string("RECIPIENT_KEY_ID"), read.string("RECIPIENT_KEY"));
+  const older = read
+    .string("RECIPIENT_OLD_KEYS", "")
+    .split(",")
+    .map((entry) => entry.trim())
+    .filter(Boolean)
+    .map((entry) => {
+      const [id = "", encoded = ""] = entry.split(":");
+      return key("RECIPIENT_OLD_KEYS", id, encoded);
+    });
+  if (new Set([current.id, ...older.map((old) => old.id)]).size !== older.length + 1) {
+    read.problems.push("RECIPIENT_KEY_ID and the ids in RECIPIENT_OLD_KEYS must all differ");
+  }
+  const lookupSecret = Buffer.from(read.string("RECIPIENT_LOOKUP_KEY"), "base64");
+  if (lookupSecret.length < 32)
+    read.problems.push("RECIPIENT_LOOKUP_KEY must be at least 32 bytes in base64");
+  return { current, older, lookupSecret };
+}
+
+function readSink(read: EnvReader): Config["sink"] {
+  const failRate = Number(read.string("SINK_FAIL_RATE", "0"));
+  if (!(failRate >= 0 && failRate <= 1)) read.problems.push("SINK_FAIL_RATE must be a number from 0 to 1");
+  const file = read.string("SINK_FILE", "");
+  return {
+    enabled: read.boolean("SINK_ENABLED", true),
+    ...(file ? { file } : {}),
+    failRate,
+    failRetryable: read.boolean("SINK_FAIL_RETRYABLE", true),
+    latencyMs: read.integer("SINK_LATENCY_MS", 0, 0, 600_000),
+  };
+}
+
 function bootstrapAdminKey(read: EnvReader): string | undefined {
   const key = read.string("AUTH_BOOTSTRAP_ADMIN_KEY", "");
   if (!key) return undefined;
@@ -313,6 +379,16 @@ export function loadConfig(env: Env, roleOverride?: string): Config {
     statsWriter: readStatsWriter(read),
     auth: readAuth(read),
     templateRender: readRenderLimits(read),
+    recipientKeys: readRecipientKeys(read),
+    pipeline: {
+      requestMaxBytes: read.integer("SEND_REQUEST_MAX_BYTES", 1024 * 1024, 1024, 64 * 1024 * 1024),
+      chunkSize: read.integer("PIPELINE_CHUNK_SIZE", 500, 1, 10_000),
+      partitionsConcurrently: read.integer("PIPELINE_PARTITIONS_CONCURRENTLY", 3, 1, 100),
+      dispatchConcurrency: read.integer("DISPATCH_CONCURRENCY", 64, 1, 10_000),
+      schedulePollMs: read.integer("SCHEDULE_POLL_MS", 200, 10, 60_000),
+      scheduleBatchSize: read.integer("SCHEDULE_BATCH_SIZE", 500, 1, 10_000),
+    },
+    sink: readSink(read),
   };
   const ports = [config.http.port, config.http.grpcPort, config.gateway.port];
   if (new Set(ports).size !== ports.length) {

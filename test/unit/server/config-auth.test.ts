@@ -11,6 +11,9 @@ const VALID = {
   KAFKA_BROKERS: "127.0.0.1:9092",
   SCHEMA_REGISTRY_URL: "http://127.0.0.1:8081",
   CLICKHOUSE_URL: "http://127.0.0.1:8123",
+  RECIPIENT_KEY_ID: "k1",
+  RECIPIENT_KEY: Buffer.alloc(32, 1).toString("base64"),
+  RECIPIENT_LOOKUP_KEY: Buffer.alloc(32, 2).toString("base64"),
 };
 
 function problemsOf(env: Record<string, string>): string[] {

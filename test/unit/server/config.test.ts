@@ -7,6 +7,9 @@ const VALID = {
   KAFKA_BROKERS: "127.0.0.1:9092,kafka-2:9092",
   SCHEMA_REGISTRY_URL: "http://127.0.0.1:8081",
   CLICKHOUSE_URL: "http://127.0.0.1:8123",
+  RECIPIENT_KEY_ID: "k1",
+  RECIPIENT_KEY: Buffer.alloc(32, 1).toString("base64"),
+  RECIPIENT_LOOKUP_KEY: Buffer.alloc(32, 2).toString("base64"),
 };
 
 function problemsOf(env: Record<string, string | undefined>): string[] {
@@ -125,6 +128,48 @@ describe("loadConfig", () => {
     ]);
     expect(problemsOf({ ...VALID, GRPC_PORT: "8080" })).toEqual([
       "HTTP_PORT, GRPC_PORT and GATEWAY_PORT must differ, got 8080, 8080, 8082",
+    ]);
+  });
+
+  it("reads the recipient keys, older ones for rotation, and refuses keys of the wrong size", () => {
+    const older = Buffer.alloc(32, 3).toString("base64");
+    const keys = loadConfig({ ...VALID, RECIPIENT_OLD_KEYS: `k0:${older}` }).recipientKeys;
+    expect(keys.current).toEqual({ id: "k1", secret: Buffer.alloc(32, 1) });
+    expect(keys.older).toEqual([{ id: "k0", secret: Buffer.alloc(32, 3) }]);
+    expect(keys.lookupSecret).toEqual(Buffer.alloc(32, 2));
+    expect(
+      problemsOf({
+        ...VALID,
+        RECIPIENT_KEY: Buffer.alloc(16).toString("base64"),
+        RECIPIENT_OLD_KEYS: `k1:${older}`,
+        RECIPIENT_LOOKUP_KEY: "c2hvcnQ=",
+      }),
+    ).toEqual([
+      "RECIPIENT_KEY must be 32 bytes in base64, got 16 bytes",
+      "RECIPIENT_KEY_ID and the ids in RECIPIENT_OLD_KEYS must all differ",
+      "RECIPIENT_LOOKUP_KEY must be at least 32 bytes in base64",
+    ]);
+    const { RECIPIENT_KEY: _key, ...withoutKey } = VALID;
+    expect(problemsOf(withoutKey)).toEqual(["RECIPIENT_KEY is required"]);
+  });
+
+  it("reads the pipeline's and the sink's settings", () => {
+    const config = loadConfig({
+      ...VALID,
+      SINK_FAIL_RATE: "0.25",
+      SINK_FILE: "/tmp/sink.jsonl",
+      PIPELINE_CHUNK_SIZE: "100",
+    });
+    expect(config.sink).toEqual({
+      enabled: true,
+      file: "/tmp/sink.jsonl",
+      failRate: 0.25,
+      failRetryable: true,
+      latencyMs: 0,
+    });
+    expect(config.pipeline.chunkSize).toBe(100);
+    expect(problemsOf({ ...VALID, SINK_FAIL_RATE: "2" })).toEqual([
+      "SINK_FAIL_RATE must be a number from 0 to 1",
     ]);
   });
 });
