@@ -1,13 +1,28 @@
 import type { Admin, ITopicConfig } from "kafkajs";
 
-/** The topics this service reads and writes, from the specification. */
+import type { Priority } from "../core/sending/index.ts";
+
+/** The topics this service reads and writes: the specification's, and its own internal ones. */
 export const TOPICS = {
   sendRequests: "com.platform.notification.send.request.v1",
   events: "com.platform.notification.events.v1",
+  /** Where send requests nobody can ever send go, with the reason, the original bytes and headers. */
+  sendRequestsDeadLetter: "com.platform.notification.send.request.v1.dlq",
 } as const;
 
+/** The dispatch queue of each priority: internal, read only by our dispatchers. */
+export const DISPATCH_TOPICS: Record<Priority, string> = {
+  high: "notification-service.dispatch.high",
+  normal: "notification-service.dispatch.normal",
+  low: "notification-service.dispatch.low",
+};
+
 export function topicConfigs(partitions: number, replicationFactor: number): ITopicConfig[] {
-  return Object.values(TOPICS).map((topic) => ({ topic, numPartitions: partitions, replicationFactor }));
+  return [...Object.values(TOPICS), ...Object.values(DISPATCH_TOPICS)].map((topic) => ({
+    topic,
+    numPartitions: partitions,
+    replicationFactor,
+  }));
 }
 
 /** Creates the topics that are missing; existing ones are left as they are. Returns the created names. */

@@ -1,0 +1,75 @@
+import { setTimeout as pause } from "node:timers/promises";
+import type { Consumer, KafkaMessage } from "kafkajs";
+import type { Logger } from "../core/logger.ts";
+
+export interface BatchConsumerOptions {
+  consumer: Consumer;
+  topics: string[];
+  /** Records handed over at once; their offsets are committed once the handler resolved. */
+  chunkSize: number;
+  /** Partitions worked on at once within this process. */
+  partitionsConcurrently: number;
+  logger: Logger;
+}
+
+/** The records of one partition, in their order. */
+export interface RecordChunk {
+  topic: string;
+  partition: number;
+  records: KafkaMessage[];
+  /** Keeps the partition ours during a long wait (more than a few seconds) inside the handler. */
+  heartbeat(): Promise<void>;
+}
+
+/**
+ * Runs `handle` over each partition's records in chunks, committing a chunk's offsets only
+ * after `handle` resolved: a crash redelivers what was not finished, never skips it. A
+ * handler that throws meets an outage of ours (PostgreSQL, Kafka), not a bad record (bad
+ * records are the handler's to dead-letter): the same chunk is tried again, with longer
+ * pauses, heartbeats keeping the partition ours, until it passes or the consumer stops.
+ */
+export async function runBatchConsumer(
+  options: BatchConsumerOptions,
+  handle: (chunk: RecordChunk) => Promise<void>,
+): Promise<void> {
+  const { consumer, logger } = options;
+  await consumer.connect();
+  await consumer.subscribe({ topics: options.topics, fromBeginning: true });
+  await consumer.run({
+    autoCommit: true,
+    autoCommitInterval: 1_000,
+    eachBatchAutoResolve: false,
+    partitionsConsumedConcurrently: options.partitionsConcurrently,
+    eachBatch: async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }) => {
+      for (let start = 0; start < batch.messages.length; start += options.chunkSize) {
+        if (!isRunning() || isStale()) return;
+        const records = batch.messages.slice(start, start + options.chunkSize);
+        const chunk = { topic: batch.topic, partition: batch.partition, records, heartbeat };
+        for (let failures = 0; ; failures++) {
+          try {
+            await handle(chunk);
+            break;
+          } catch (error) {
+            const waitMs = Math.min(250 * 2 ** failures, 5_000);
+            logger.warn(
+              {
+                err: error,
+                topic: batch.topic,
+                partition: batch.partition,
+                failures: failures + 1,
+                retryInMs: waitMs,
+              },
+              "records not handled yet, trying again",
+            );
+            await pause(waitMs);
+            if (!isRunning() || isStale()) return;
+            await heartbeat().catch(() => undefined);
+          }
+        }
+        resolveOffset((records.at(-1) as KafkaMessage).offset);
+        await commitOffsetsIfNecessary();
+        await heartbeat();
+      }
+    },
+  });
+}
