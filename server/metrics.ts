@@ -43,6 +43,22 @@ export interface Metrics {
     failedFlushes: Counter;
     droppedRows: Counter;
   };
+  /** The send pipeline's stages, from the intake to the providers (consumers/ reports into these). */
+  pipeline: {
+    consumed: Counter<"topic">;
+    deadLettered: Counter<"reason">;
+    deduplicated: Counter;
+    accepted: Counter;
+    dispatched: Counter<"channel" | "outcome">;
+    undecodableJobs: Counter;
+    scheduledReleased: Counter;
+    /** Events committed and not yet on Kafka; read at a scrape. */
+    outboxBacklog: Gauge;
+    observeOutboxBacklog(read: () => Promise<number>): void;
+    /** Records not yet consumed per consumer group; read at a scrape. */
+    consumerLag: Gauge<"group">;
+    observeConsumerLag(read: () => Promise<Record<string, number>>): void;
+  };
 }
 
 export function createMetrics(): Metrics {
@@ -51,6 +67,8 @@ export function createMetrics(): Metrics {
   collectDefaultMetrics({ register: registry });
   const rpcRequestCounts = new PendingCounts<CallLabel>();
   let readBufferedRows = (): number => 0;
+  let readOutboxBacklog = async (): Promise<number> => 0;
+  let readConsumerLag = async (): Promise<Record<string, number>> => ({});
   return {
     registry,
     rpcRequestCounts,
@@ -103,6 +121,70 @@ export function createMetrics(): Metrics {
         help: "Delivery statistics rows lost: still unwritten when a shutdown's deadline passed.",
         registers: [registry],
       }),
+    },
+    pipeline: {
+      consumed: new Counter({
+        name: "notification_pipeline_consumed_total",
+        help: "Kafka records the pipeline consumed, by topic.",
+        labelNames: ["topic"],
+        registers: [registry],
+      }),
+      deadLettered: new Counter({
+        name: "notification_pipeline_dead_lettered_total",
+        help: "Send requests sent to the dead-letter topic, by reason.",
+        labelNames: ["reason"],
+        registers: [registry],
+      }),
+      deduplicated: new Counter({
+        name: "notification_pipeline_deduplicated_total",
+        help: "Send requests that arrived again after they were accepted, and were not sent again.",
+        registers: [registry],
+      }),
+      accepted: new Counter({
+        name: "notification_pipeline_accepted_total",
+        help: "Send requests accepted by the orchestrator.",
+        registers: [registry],
+      }),
+      dispatched: new Counter({
+        name: "notification_dispatched_total",
+        help: "Messages handed to providers, by channel and outcome (sent, failed, expired, skipped_not_queued).",
+        labelNames: ["channel", "outcome"],
+        registers: [registry],
+      }),
+      undecodableJobs: new Counter({
+        name: "notification_dispatch_undecodable_jobs_total",
+        help: "Dispatch jobs that could not be opened (sealed with a key no longer configured).",
+        registers: [registry],
+      }),
+      scheduledReleased: new Counter({
+        name: "notification_scheduled_released_total",
+        help: "Scheduled send requests released at their time.",
+        registers: [registry],
+      }),
+      outboxBacklog: new Gauge({
+        name: "notification_outbox_backlog",
+        help: "Events committed in the outbox and not yet published to Kafka.",
+        registers: [registry],
+        async collect() {
+          this.set(await readOutboxBacklog().catch(() => -1));
+        },
+      }),
+      observeOutboxBacklog(read) {
+        readOutboxBacklog = read;
+      },
+      consumerLag: new Gauge({
+        name: "notification_consumer_lag",
+        help: "Records on the topics a consumer group reads that it has not consumed yet (the ClickHouse backlog is the stats group's).",
+        labelNames: ["group"],
+        registers: [registry],
+        async collect() {
+          const lags = await readConsumerLag().catch(() => ({}));
+          for (const [group, lag] of Object.entries(lags)) this.set({ group }, lag);
+        },
+      }),
+      observeConsumerLag(read) {
+        readConsumerLag = read;
+      },
     },
   };
 }

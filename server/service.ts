@@ -1,15 +1,28 @@
+import {
+  SealedDispatchQueue,
+  StructuredStatusEvents,
+  structuredEventDecoder,
+  structuredRecordDecoder,
+  TOPICS,
+} from "../consumers/index.ts";
 import { ApiKeys } from "../core/api-keys/index.ts";
-import { DeviceManager } from "../core/devices/index.ts";
+import { DeviceManager, StoredPushTargets } from "../core/devices/index.ts";
 import type { Logger } from "../core/logger.ts";
-import { PreferenceManager } from "../core/preferences/index.ts";
-import { TemplateCatalog, TemplateCompiler } from "../core/templates/index.ts";
+import { PreferenceManager, StoredReceivePolicy } from "../core/preferences/index.ts";
+import { SendOrchestrator } from "../core/sending/index.ts";
+import { StoredSendableTemplates, TemplateCatalog, TemplateCompiler } from "../core/templates/index.ts";
+import { ProviderRegistry, type SinkOptions, SinkProvider } from "../dispatch/index.ts";
+import { SendRequestSchema } from "../gen/platform/notification/events/v1/send_request_pb.ts";
 import {
   CachedPreferenceStore,
   CachedTemplateStore,
   DeviceRepository,
   InvalidationSubscriber,
   PostgresApiKeyStore,
+  PostgresDueSends,
+  PostgresUnitOfWork,
   PreferenceRepository,
+  RecipientCipher,
   TemplateRepository,
 } from "../storage/index.ts";
 import { createApiHandler } from "./api/api-handler.ts";
@@ -39,8 +52,8 @@ export interface RunningService {
 }
 
 /**
- * The domain's use cases over their stores, built once per process whatever its roles:
- * the API serves them now, the worker's orchestrator will read templates and preferences.
+ * The domain's use cases over their stores, built once per process whatever its roles: the
+ * API and the worker share the same stores, caches and template compiler.
  */
 function buildDomain(
   config: Config,
@@ -54,25 +67,64 @@ function buildDomain(
   // compiler, so a version parsed for a preview is not parsed again to be sent.
   const templateParser = new ThreadParser({ logger: logger.child({ component: "template-parser" }) });
   const templateCompiler = new TemplateCompiler({ parser: templateParser });
+  const templateStore = new CachedTemplateStore(
+    new TemplateRepository(infra.orm),
+    templateCache(infra, invalidations, metrics, logger),
+  );
+  const preferenceStore = new CachedPreferenceStore(
+    new PreferenceRepository(infra.orm),
+    preferenceCache(infra, invalidations, metrics, logger),
+  );
+  const deviceStore = new DeviceRepository(infra.orm);
+  const keys = config.recipientKeys;
+  const cipher = new RecipientCipher(keys.current, keys.older, keys.lookupSecret);
+  const unitOfWork = new PostgresUnitOfWork(infra.orm, cipher);
+  const statusEvents = new StructuredStatusEvents();
+  const dispatchQueue = new SealedDispatchQueue(cipher);
   return {
     apiKeyStore,
     templateParser,
-    apiKeys: new ApiKeys(apiKeyStore),
-    templates: new TemplateCatalog(
-      new CachedTemplateStore(
-        new TemplateRepository(infra.orm),
-        templateCache(infra, invalidations, metrics, logger),
+    useCases: {
+      apiKeys: new ApiKeys(apiKeyStore),
+      templates: new TemplateCatalog(templateStore, config.templateRender, templateCompiler),
+      preferences: new PreferenceManager(preferenceStore),
+      devices: new DeviceManager(deviceStore),
+    },
+    sending: {
+      orchestrator: new SendOrchestrator({
+        unitOfWork,
+        templates: new StoredSendableTemplates(templateStore),
+        receivePolicy: new StoredReceivePolicy(preferenceStore),
+        pushTargets: new StoredPushTargets(deviceStore),
+        compiler: templateCompiler,
+        renderLimits: config.templateRender,
+        statusEvents,
+        dispatchQueue,
+      }),
+      unitOfWork,
+      dueSends: new PostgresDueSends(infra.orm, cipher),
+      dispatchQueue,
+      statusEvents,
+      providers: new ProviderRegistry(
+        config.sink.enabled ? [new SinkProvider(sinkOptions(config.sink))] : [],
       ),
-      config.templateRender,
-      templateCompiler,
-    ),
-    preferences: new PreferenceManager(
-      new CachedPreferenceStore(
-        new PreferenceRepository(infra.orm),
-        preferenceCache(infra, invalidations, metrics, logger),
+      decodeSendRequest: structuredRecordDecoder(
+        structuredEventDecoder({
+          type: TOPICS.sendRequests,
+          data: SendRequestSchema,
+          maxBytes: config.pipeline.requestMaxBytes,
+        }),
       ),
-    ),
-    devices: new DeviceManager(new DeviceRepository(infra.orm)),
+    },
+  };
+}
+
+function sinkOptions(sink: Config["sink"]): SinkOptions {
+  return {
+    ...(sink.file ? { file: sink.file } : {}),
+    failRate: sink.failRate,
+    failRetryable: sink.failRetryable,
+    latencyMs: sink.latencyMs,
   };
 }
 
@@ -91,7 +143,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   // Every cache of the process listens for invalidations on this one connection.
   const invalidations = new InvalidationSubscriber(infra.redis.duplicate(), logger);
 
-  const { apiKeyStore, templateParser, ...useCases } = buildDomain(
+  const { apiKeyStore, templateParser, useCases, sending } = buildDomain(
     config,
     infra,
     invalidations,
@@ -151,7 +203,9 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   if (api) {
     servers.push(await startH2cServer("grpc", config.http.host, config.http.grpcPort, api.serve, logger));
   }
-  const worker = runs("worker") ? startWorker(config, infra, metrics, logger, shutdown.signal) : undefined;
+  const worker = runs("worker")
+    ? startWorker(config, infra, sending, metrics, logger, shutdown.signal)
+    : undefined;
   if (runs("gateway")) {
     servers.push(
       await startHttp1Server("gateway", config.http.host, config.gateway.port, withOps(nothingElse), logger),

@@ -1,7 +1,22 @@
-import type { Producer } from "kafkajs";
-import { ensureTopics, OutboxRelay, topicConfigs } from "../consumers/index.ts";
-import type { DeliveryStatsSink } from "../core/delivery-stats/index.ts";
+import type { Consumer, Producer } from "kafkajs";
+import {
+  DeadLetterTopic,
+  DISPATCH_TOPICS,
+  dispatchJobs,
+  ensureTopics,
+  OutboxRelay,
+  type RecordChunk,
+  runBatchConsumer,
+  type SealedDispatchQueue,
+  type SendRequestRecordDecoder,
+  sendRequestIntake,
+  statsFeed,
+  TOPICS,
+  topicConfigs,
+} from "../consumers/index.ts";
 import type { Logger } from "../core/logger.ts";
+import type { DueSends, SendOrchestrator, StatusEventEncoder, UnitOfWork } from "../core/sending/index.ts";
+import { Dispatcher, type ProviderRegistry } from "../dispatch/index.ts";
 import { ClickHouseDeliveryStatsWriter } from "../stats/index.ts";
 import { PostgresOutboxFeed } from "../storage/index.ts";
 import type { Config } from "./config.ts";
@@ -9,21 +24,42 @@ import type { Infrastructure } from "./infrastructure.ts";
 import type { Metrics } from "./metrics.ts";
 import { sleep } from "./sleep.ts";
 
+/** What the worker is handed by the composition root: the domain's sending parts, built once per process. */
+export interface WorkerDomain {
+  orchestrator: SendOrchestrator;
+  unitOfWork: UnitOfWork;
+  dueSends: DueSends;
+  dispatchQueue: SealedDispatchQueue;
+  statusEvents: StatusEventEncoder;
+  providers: ProviderRegistry;
+  decodeSendRequest: SendRequestRecordDecoder;
+}
+
+// Consumer groups: every worker process of the service joins the same ones and shares the partitions.
+export const CONSUMER_GROUPS = {
+  intake: "notification-service.intake",
+  dispatch: (priority: string) => `notification-service.dispatch.${priority}`,
+  stats: "notification-service.stats",
+};
+
 /**
- * The worker role: provisions the Kafka topics the service owns, then relays the outbox's
- * events to Kafka, each step retried until Kafka answers; it holds the delivery stats writer
- * the pipeline records into. The intake consumers and the dispatchers join it as they are built.
+ * The worker role: provisions the Kafka topics, then runs the send pipeline: the intake of
+ * send requests, the release of scheduled ones, a dispatcher per priority (each its own
+ * consumer group, so `high` never waits behind `low`), the outbox relay, and the statistics
+ * fed from the status events. Each part retries its dependencies until they answer.
  */
 export function startWorker(
   config: Config,
   infra: Infrastructure,
+  domain: WorkerDomain,
   metrics: Metrics,
   logger: Logger,
   signal: AbortSignal,
 ) {
   // Idempotent, one request in flight: a retried batch is neither doubled nor reordered.
   const producer = infra.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-  const relay = new OutboxRelay(new PostgresOutboxFeed(infra.orm), producer, {
+  const outboxFeed = new PostgresOutboxFeed(infra.orm);
+  const relay = new OutboxRelay(outboxFeed, producer, {
     ...config.outbox,
     logger: logger.child({ component: "outbox-relay" }),
   });
@@ -34,25 +70,149 @@ export function startWorker(
     metrics.statsWriter,
   );
   metrics.statsWriter.observeBufferedRows(() => statsWriter.state().bufferedRows);
+  metrics.pipeline.observeOutboxBacklog(() => outboxFeed.backlog());
+  const consumer = (groupId: string) =>
+    infra.kafka.consumer({ groupId, maxWaitTimeInMs: 50, allowAutoTopicCreation: false });
+  const consumers: Consumer[] = [];
+  const { pipeline } = config;
+  const batchOptions = (groupId: string, topics: string[], component: string) => {
+    const created = consumer(groupId);
+    consumers.push(created);
+    return {
+      groupId,
+      consumer: created,
+      topics,
+      chunkSize: pipeline.chunkSize,
+      partitionsConcurrently: pipeline.partitionsConcurrently,
+      logger: logger.child({ component }),
+    };
+  };
+  const deadLetters = new DeadLetterTopic(producer, TOPICS.sendRequestsDeadLetter);
+  const intake = sendRequestIntake({
+    decode: domain.decodeSendRequest,
+    orchestrator: domain.orchestrator,
+    deadLetters,
+    metrics: {
+      consumed: (count) => metrics.pipeline.consumed.inc({ topic: TOPICS.sendRequests }, count),
+      deadLettered: (reason, count) => metrics.pipeline.deadLettered.inc({ reason }, count),
+      deduplicated: (count) => metrics.pipeline.deduplicated.inc(count),
+      accepted: (count) => metrics.pipeline.accepted.inc(count),
+    },
+    logger: logger.child({ component: "intake" }),
+  });
+  const dispatcher = new Dispatcher({
+    unitOfWork: domain.unitOfWork,
+    providers: domain.providers,
+    statusEvents: domain.statusEvents,
+    concurrency: pipeline.dispatchConcurrency,
+  });
+  const dispatch = dispatchJobs({
+    queue: domain.dispatchQueue,
+    dispatcher,
+    metrics: {
+      dispatched: (channel, outcome, count) => metrics.pipeline.dispatched.inc({ channel, outcome }, count),
+      undecodableJobs: (count) => metrics.pipeline.undecodableJobs.inc(count),
+    },
+    logger: logger.child({ component: "dispatcher" }),
+  });
+  const stats = statsFeed({ writer: statsWriter, logger: logger.child({ component: "stats-feed" }) });
+  const consumed: [ReturnType<typeof batchOptions>, (chunk: RecordChunk) => Promise<void>][] = [
+    [batchOptions(CONSUMER_GROUPS.intake, [TOPICS.sendRequests], "intake"), intake],
+    ...Object.entries(DISPATCH_TOPICS).map(
+      ([priority, topic]) =>
+        [batchOptions(CONSUMER_GROUPS.dispatch(priority), [topic], `dispatch-${priority}`), dispatch] as [
+          ReturnType<typeof batchOptions>,
+          typeof dispatch,
+        ],
+    ),
+    [batchOptions(CONSUMER_GROUPS.stats, [TOPICS.events], "stats-feed"), stats],
+  ];
   const topics = topicConfigs(config.kafka.topicPartitions, config.kafka.replicationFactor);
+  const groups = [
+    CONSUMER_GROUPS.intake,
+    CONSUMER_GROUPS.stats,
+    ...Object.keys(DISPATCH_TOPICS).map(CONSUMER_GROUPS.dispatch),
+  ];
+  metrics.pipeline.observeConsumerLag(() => consumerLag(infra, groups));
+
   const done = (async () => {
     await retrying("Kafka topics", logger, signal, async () => {
       await infra.kafkaAdmin.connect();
       const created = await ensureTopics(infra.kafkaAdmin, topics);
       logger.info({ created, topics: topics.map((topic) => topic.topic) }, "Kafka topics ready");
     });
-    await retrying("the outbox relay's producer", logger, signal, () => producer.connect());
-    await relay.run(signal);
+    await retrying("the worker's producer", logger, signal, () => producer.connect());
+    if (signal.aborted) return;
+    const parts: Promise<void>[] = [
+      relay.run(signal),
+      releaseDueSends(domain, config, metrics, logger, signal),
+    ];
+    for (const [options, handle] of consumed) {
+      await retrying(`the consumer group ${options.groupId}`, logger, signal, () =>
+        runBatchConsumer(options, handle),
+      );
+    }
+    logger.info({ groups }, "send pipeline consuming");
+    await Promise.all(parts);
   })();
   return {
-    deliveryStats: statsWriter as DeliveryStatsSink,
-    /** Stops what produces status changes first, then flushes their statistics before `deadline` (epoch ms). */
+    /** Stops intake and dispatch first, then flushes their statistics before `deadline` (epoch ms). */
     async stop(deadline: number): Promise<void> {
+      await Promise.allSettled(consumers.map((each) => each.disconnect()));
       await done;
       await disconnect(producer, logger);
       await statsWriter.close(Math.max(0, deadline - Date.now()));
+      await domain.providers
+        .close()
+        .catch((error: unknown) => logger.warn({ err: error }, "closing providers failed"));
     },
   };
+}
+
+/** Releases due scheduled sends every poll, back to back while there are more. */
+async function releaseDueSends(
+  domain: WorkerDomain,
+  config: Config,
+  metrics: Metrics,
+  logger: Logger,
+  signal: AbortSignal,
+): Promise<void> {
+  const { schedulePollMs, scheduleBatchSize } = config.pipeline;
+  let failures = 0;
+  while (!signal.aborted) {
+    let released = 0;
+    try {
+      released = await domain.dueSends.releaseDue(new Date(), scheduleBatchSize, async (requests) => {
+        await domain.orchestrator.release(requests);
+      });
+      if (released > 0) metrics.pipeline.scheduledReleased.inc(released);
+      failures = 0;
+    } catch (error) {
+      failures++;
+      logger.warn({ err: error, failures }, "due scheduled sends not released yet");
+    }
+    if (released < scheduleBatchSize) await sleep(Math.min(schedulePollMs * 2 ** failures, 5_000), signal);
+  }
+}
+
+/** Per group, the records of its topics not yet committed by it. */
+async function consumerLag(infra: Infrastructure, groups: string[]): Promise<Record<string, number>> {
+  const lags: Record<string, number> = {};
+  for (const groupId of groups) {
+    let lag = 0;
+    for (const { topic, partitions } of await infra.kafkaAdmin.fetchOffsets({ groupId })) {
+      const ends = new Map(
+        (await infra.kafkaAdmin.fetchTopicOffsets(topic)).map((end) => [end.partition, Number(end.high)]),
+      );
+      for (const { partition, offset } of partitions) {
+        const committed = Number(offset);
+        const end = ends.get(partition) ?? 0;
+        lag += committed < 0 ? end : Math.max(0, end - committed);
+      }
+    }
+    lags[groupId] = lag;
+  }
+  return lags;
 }
 
 /** Runs `work` until it succeeds or `signal` aborts, waiting longer after each failure. */
@@ -73,6 +233,6 @@ async function disconnect(producer: Producer, logger: Logger): Promise<void> {
   try {
     await producer.disconnect();
   } catch (error) {
-    logger.warn({ err: error }, "closing the outbox relay's producer failed");
+    logger.warn({ err: error }, "closing the worker's producer failed");
   }
 }

@@ -1,0 +1,146 @@
+import { randomUUID } from "node:crypto";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { MikroORM } from "@mikro-orm/postgresql";
+import type { Consumer, Producer } from "kafkajs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { AUTH_ENV } from "../support/credentials.ts";
+import {
+  collect,
+  createActiveTemplate,
+  DEAD_LETTER_TOPIC,
+  EVENTS_TOPIC,
+  messagesOf,
+  pipelineEnv,
+  publish,
+  sinkRecords,
+  structuredSendRequest,
+  testClickHouse,
+  testKafka,
+  testOrm,
+} from "../support/pipeline.ts";
+import { eventually, type ServiceProcess, startServiceProcess } from "../support/service-process.ts";
+import { specSendRequest } from "../support/spec-examples.ts";
+
+// The send pipeline of the built service, fed through Kafka as other services feed it.
+const run = randomUUID().slice(0, 8);
+const template = `order_confirmation_${run}`;
+const sinkFile = join(mkdtempSync(join(tmpdir(), "pipeline-")), "sink.jsonl");
+const kafka = testKafka("send-pipeline-e2e");
+const clickhouse = testClickHouse();
+let service: ServiceProcess;
+let producer: Producer;
+let orm: MikroORM;
+let events: Awaited<ReturnType<typeof collect>>;
+let deadLetters: Awaited<ReturnType<typeof collect>>;
+const consumers: Consumer[] = [];
+
+/** The specification's example with ids of this run, so that runs never meet each other's claims. */
+function specRequest(changes: Record<string, unknown> = {}): Record<string, unknown> {
+  return { ...JSON.parse(specSendRequest), templateName: template, requestId: `req-${randomUUID()}`, ...changes };
+}
+
+beforeAll(async () => {
+  service = await startServiceProcess({
+    env: { ...AUTH_ENV, ...pipelineEnv(sinkFile), SEND_REQUEST_MAX_BYTES: String(64 * 1024) },
+  });
+  producer = kafka.producer();
+  await producer.connect();
+  orm = testOrm();
+  events = await collect(kafka, EVENTS_TOPIC);
+  deadLetters = await collect(kafka, DEAD_LETTER_TOPIC);
+  consumers.push(events.consumer, deadLetters.consumer);
+  await createActiveTemplate(service.httpUrl, template, [
+    {
+      language_code: "ru",
+      subject: "Заказ {{orderId}} оформлен",
+      body: "{{userName}}, ваш заказ на {{totalAmount}} оформлен",
+      body_html: "<h1>{{userName}}</h1>{{{itemsListHtml}}}<a href=\"{{orderDetailsUrl}}\">Заказ</a>",
+    },
+    { language_code: "en", subject: "Order {{orderId}}", body: "Hello {{userName}}", body_html: "" },
+  ]);
+});
+
+afterAll(async () => {
+  await Promise.all(consumers.map((consumer) => consumer.disconnect()));
+  await producer?.disconnect();
+  await orm?.close(true);
+  await clickhouse.close();
+  await service?.stop();
+});
+
+const settled = (status: string) => ["sent", "failed", "suppressed", "expired", "cancelled"].includes(status);
+
+async function untilSettled(requestId: string, count: number, timeoutMs = 30_000) {
+  const done = await eventually(async () => {
+    const messages = await messagesOf(orm, requestId);
+    return messages.length === count && messages.every((message) => settled(message.status));
+  }, timeoutMs);
+  expect(done, `${requestId} settled\n${service.output().slice(-4000)}`).toBe(true);
+  return messagesOf(orm, requestId);
+}
+
+describe("the send pipeline, from Kafka to the provider", () => {
+  it("sends the specification's example event by email and FCM push, and records every status", async () => {
+    const request = specRequest();
+    const requestId = String(request.requestId);
+    await publish(producer, [{ key: requestId, value: structuredSendRequest(request) }]);
+    const messages = await untilSettled(requestId, 2);
+    expect(messages.map((message) => [message.channel_type, message.status, message.provider_name])).toEqual([
+      ["email", "sent", "sink"],
+      ["push_fcm", "sent", "sink"],
+    ]);
+    // Sealed at rest: neither the address nor the token is in the row.
+    for (const message of messages) {
+      expect(message.recipient_address).not.toMatch(/override_user|fcm_token_xyz/);
+      expect(message.recipient_address.split(".")).toHaveLength(4);
+    }
+    const sent = sinkRecords(sinkFile).filter((record) => messages.some((message) => message.id === record.messageId));
+    const email = sent.find((record) => record.channel === "email");
+    expect(email?.subject).toBe("Заказ ORD-2024-03-18-001 оформлен");
+    expect(email?.bodyHtml).toContain("<li>Игра 'Супер Гонки' - 1000 RUB</li>");
+    expect(email?.bodyHtml).toContain('href="https:&#x2F;&#x2F;myplatform.com&#x2F;orders&#x2F;ORD-2024-03-18-001"');
+    expect(sent.find((record) => record.channel === "push_fcm")?.body).toBe(
+      "Иван Петров, ваш заказ на 1500.00 RUB оформлен",
+    );
+    expect(sent).toHaveLength(2);
+
+    // A status event per change, keyed by message id, as structured CloudEvents.
+    const statusesOf = (id: string) =>
+      events.records
+        .filter((record) => record.key === id)
+        .map((record) => JSON.parse(record.value) as { type: string; data: Record<string, unknown> });
+    expect(
+      await eventually(async () => messages.every((message) => statusesOf(message.id).length === 2), 15_000),
+    ).toBe(true);
+    for (const message of messages) {
+      const published = statusesOf(message.id);
+      expect(published.map((event) => event.data.status)).toEqual(["queued", "sent"]);
+      expect(published[1]?.type).toBe("com.platform.notification.message.status.updated.v1");
+      expect(published[1]?.data).toMatchObject({
+        messageId: message.id,
+        requestId,
+        correlationId: "order-uuid-xyz",
+        userId: "user-uuid-123",
+        channel: message.channel_type,
+        provider: "sink",
+        templateName: template,
+        templateVersion: 1,
+        priority: "high",
+      });
+    }
+
+    // And in ClickHouse, fed from those events.
+    const counted = await eventually(async () => {
+      const result = await clickhouse.query({
+        query: "SELECT status, channel FROM notification_delivery_stats WHERE request_id = {id:String} ORDER BY channel, status",
+        query_params: { id: requestId },
+        format: "JSONEachRow",
+      });
+      const rows = await result.json<{ status: string; channel: string }>();
+      return rows.filter((row) => row.status === "sent").length === 2;
+    }, 20_000);
+    expect(counted).toBe(true);
+  });
+});
