@@ -5,7 +5,7 @@ import { join } from "node:path";
 import type { MikroORM } from "@mikro-orm/postgresql";
 import type { Consumer, Producer } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { AUTH_ENV } from "../support/credentials.ts";
+import { AUTH_ENV, authHeaders } from "../support/credentials.ts";
 import {
   collect,
   createActiveTemplate,
@@ -38,7 +38,12 @@ const consumers: Consumer[] = [];
 
 /** The specification's example with ids of this run, so that runs never meet each other's claims. */
 function specRequest(changes: Record<string, unknown> = {}): Record<string, unknown> {
-  return { ...JSON.parse(specSendRequest), templateName: template, requestId: `req-${randomUUID()}`, ...changes };
+  return {
+    ...JSON.parse(specSendRequest),
+    templateName: template,
+    requestId: `req-${randomUUID()}`,
+    ...changes,
+  };
 }
 
 beforeAll(async () => {
@@ -56,7 +61,7 @@ beforeAll(async () => {
       language_code: "ru",
       subject: "Заказ {{orderId}} оформлен",
       body: "{{userName}}, ваш заказ на {{totalAmount}} оформлен",
-      body_html: "<h1>{{userName}}</h1>{{{itemsListHtml}}}<a href=\"{{orderDetailsUrl}}\">Заказ</a>",
+      body_html: '<h1>{{userName}}</h1>{{{itemsListHtml}}}<a href="{{orderDetailsUrl}}">Заказ</a>',
     },
     { language_code: "en", subject: "Order {{orderId}}", body: "Hello {{userName}}", body_html: "" },
   ]);
@@ -96,11 +101,15 @@ describe("the send pipeline, from Kafka to the provider", () => {
       expect(message.recipient_address).not.toMatch(/override_user|fcm_token_xyz/);
       expect(message.recipient_address.split(".")).toHaveLength(4);
     }
-    const sent = sinkRecords(sinkFile).filter((record) => messages.some((message) => message.id === record.messageId));
+    const sent = sinkRecords(sinkFile).filter((record) =>
+      messages.some((message) => message.id === record.messageId),
+    );
     const email = sent.find((record) => record.channel === "email");
     expect(email?.subject).toBe("Заказ ORD-2024-03-18-001 оформлен");
     expect(email?.bodyHtml).toContain("<li>Игра 'Супер Гонки' - 1000 RUB</li>");
-    expect(email?.bodyHtml).toContain('href="https:&#x2F;&#x2F;myplatform.com&#x2F;orders&#x2F;ORD-2024-03-18-001"');
+    expect(email?.bodyHtml).toContain(
+      'href="https:&#x2F;&#x2F;myplatform.com&#x2F;orders&#x2F;ORD-2024-03-18-001"',
+    );
     expect(sent.find((record) => record.channel === "push_fcm")?.body).toBe(
       "Иван Петров, ваш заказ на 1500.00 RUB оформлен",
     );
@@ -134,7 +143,8 @@ describe("the send pipeline, from Kafka to the provider", () => {
     // And in ClickHouse, fed from those events.
     const counted = await eventually(async () => {
       const result = await clickhouse.query({
-        query: "SELECT status, channel FROM notification_delivery_stats WHERE request_id = {id:String} ORDER BY channel, status",
+        query:
+          "SELECT status, channel FROM notification_delivery_stats WHERE request_id = {id:String} ORDER BY channel, status",
         query_params: { id: requestId },
         format: "JSONEachRow",
       });
@@ -143,4 +153,150 @@ describe("the send pipeline, from Kafka to the provider", () => {
     }, 20_000);
     expect(counted).toBe(true);
   });
+
+  it("sends the same request once, however often it arrives", async () => {
+    const request = specRequest({ deliveryOptions: { channels: ["email"], priority: "normal" } });
+    const requestId = String(request.requestId);
+    const value = structuredSendRequest(request);
+    await publish(producer, [
+      { key: requestId, value },
+      { key: requestId, value },
+    ]);
+    const [message] = await untilSettled(requestId, 1);
+    await publish(producer, [{ key: requestId, value: structuredSendRequest(request) }]);
+    // The third copy is read after the first two were sent: it must change nothing.
+    expect(
+      await eventually(async () => (await metric("notification_pipeline_deduplicated_total")) >= 2, 10_000),
+    ).toBe(true);
+    expect(sinkRecords(sinkFile).filter((record) => record.messageId === message?.id)).toHaveLength(1);
+    expect(await messagesOf(orm, requestId)).toHaveLength(1);
+  });
+
+  it("dead-letters every kind of poison with its reason, and delivers the valid requests around it", async () => {
+    const valid = () => specRequest({ deliveryOptions: { channels: ["email"] } });
+    const before = valid();
+    const after = valid();
+    const unknownTemplate = valid();
+    unknownTemplate.templateName = `no_such_template_${run}`;
+    const poison: [string, Buffer | null, string][] = [
+      ["not-json", Buffer.from("{not json"), "not_json"],
+      ["empty", null, "not_a_cloud_event"],
+      ["not-a-cloud-event", Buffer.from(JSON.stringify({ hello: "world" })), "not_a_cloud_event"],
+      [
+        "wrong-type",
+        Buffer.from(
+          JSON.stringify({
+            specversion: "1.0",
+            id: "x",
+            source: "/t",
+            type: "com.example.other.v1",
+            data: {},
+          }),
+        ),
+        "unexpected_type",
+      ],
+      [
+        "invalid-payload",
+        structuredSendRequest({ ...valid(), recipients: [{ emailTo: "not an address" }] }),
+        "invalid_payload",
+      ],
+      ["unknown-template", structuredSendRequest(unknownTemplate), "unknown_template"],
+      [
+        "no-usable-recipient",
+        structuredSendRequest({
+          ...valid(),
+          recipients: [{ emailTo: "a@example.com" }],
+          deliveryOptions: { channels: ["sms"] },
+        }),
+        "no_usable_recipient",
+      ],
+      [
+        "oversized",
+        structuredSendRequest({
+          ...valid(),
+          correlationId: "x".repeat(100),
+          payloadVariables: { big: "x".repeat(70 * 1024) },
+        }),
+        "oversized",
+      ],
+    ];
+    const keys = poison.map(([name]) => `${name}-${run}`);
+    await publish(producer, [
+      { key: String(before.requestId), value: structuredSendRequest(before) },
+      ...poison.map(([, value], index) => ({
+        key: keys[index] as string,
+        value,
+        headers: { origin: "test" },
+      })),
+      { key: String(after.requestId), value: structuredSendRequest(after) },
+    ]);
+    await untilSettled(String(before.requestId), 1);
+    await untilSettled(String(after.requestId), 1);
+    const lettered = () => deadLetters.records.filter((record) => keys.includes(record.key));
+    expect(await eventually(async () => lettered().length === poison.length, 20_000)).toBe(true);
+    for (const [index, [name, value, reason]] of poison.entries()) {
+      const letter = lettered().find((record) => record.key === keys[index]);
+      expect(letter?.headers.dlq_reason, name).toBe(reason);
+      expect(letter?.headers.dlq_original_topic).toBe("com.platform.notification.send.request.v1");
+      expect(letter?.headers.origin, "the original headers are kept").toBe("test");
+      expect(letter?.value, "the original bytes are kept").toBe(value?.toString() ?? "");
+      expect(letter?.headers.dlq_detail).not.toContain("not an address");
+    }
+    expect(
+      await metric('notification_pipeline_dead_lettered_total{reason="unknown_template"'),
+    ).toBeGreaterThan(0);
+  });
+
+  it("records a send the user's preferences refuse as suppressed, with the switch they turned", async () => {
+    const unsubscribed = randomUUID();
+    const noEmail = randomUUID();
+    await setPreferences(unsubscribed, { global_unsubscribe: true });
+    await setPreferences(noEmail, { channels: [{ channel: "CHANNEL_EMAIL", enabled: false }] });
+    const request = specRequest({
+      recipients: [
+        { userId: unsubscribed, emailTo: "gone@example.com" },
+        { userId: noEmail, emailTo: "quiet@example.com" },
+      ],
+      deliveryOptions: { channels: ["email"] },
+    });
+    await publish(producer, [{ value: structuredSendRequest(request) }]);
+    const messages = await untilSettled(String(request.requestId), 2);
+    expect(messages.map((message) => [message.status, message.status_details]).sort()).toEqual([
+      ["suppressed", "CHANNEL_DISABLED"],
+      ["suppressed", "GLOBAL_UNSUBSCRIBE"],
+    ]);
+    const ids = messages.map((message) => message.id);
+    expect(sinkRecords(sinkFile).filter((record) => ids.includes(record.messageId))).toEqual([]);
+  });
+
+  it("never sends a request whose time to live ran out before it arrived", async () => {
+    const request = specRequest({
+      deliveryOptions: {
+        channels: ["email"],
+        sendAtUtc: new Date(Date.now() - 10_000).toISOString(),
+        ttlSeconds: 1,
+      },
+    });
+    await publish(producer, [{ value: structuredSendRequest(request) }]);
+    const [message] = await untilSettled(String(request.requestId), 1);
+    expect([message?.status, message?.status_details]).toEqual(["expired", "TTL_EXPIRED"]);
+    expect(sinkRecords(sinkFile).filter((record) => record.messageId === message?.id)).toEqual([]);
+  });
 });
+
+async function metric(prefix: string): Promise<number> {
+  const text = await (await fetch(`${service.httpUrl}/metrics`)).text();
+  return text
+    .split("\n")
+    .filter((line) => line.startsWith(prefix))
+    .reduce((sum, line) => sum + Number(line.split(" ").at(-1)), 0);
+}
+
+async function setPreferences(userId: string, preferences: Record<string, unknown>): Promise<void> {
+  const response = await fetch(`${service.httpUrl}/api/v1/notifications/preferences/users/${userId}`, {
+    method: "PUT",
+    headers: { ...authHeaders(), "content-type": "application/json" },
+    body: JSON.stringify(preferences),
+  });
+  expect(response.status, await response.clone().text()).toBe(200);
+}
