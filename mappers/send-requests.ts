@@ -9,8 +9,11 @@ const CHANNEL_NAMES = new Set<string>(CHANNELS);
 const PLATFORMS = new Set<string>(["android_fcm", "ios_apns"]);
 const PRIORITIES = new Set<string>(["high", "normal", "low"]);
 
-/** The domain's request from a validated SendRequest message, accepted at `receivedAt`. */
-export function sendRequestOf(message: SendRequestMessage, receivedAt: Date): SendRequest {
+/** The fields of a send request, which the Kafka event and the API's bulk send share. */
+export type SendRequestFields = Omit<SendRequestMessage, "$typeName" | "$unknown">;
+
+/** The domain's request from a validated SendRequest message (or a bulk send), accepted at `receivedAt`. */
+export function sendRequestOf(message: SendRequestFields, receivedAt: Date): SendRequest {
   const options = message.deliveryOptions;
   const sendAt = options?.sendAtUtc ? timestampDate(options.sendAtUtc) : undefined;
   return {

@@ -12,11 +12,14 @@ export type { Outbox, OutboxEvent, OutboxFeed } from "./outbox.ts";
 export type { DeliveryOutcome, Destination, OutgoingMessage, Provider } from "./provider.ts";
 export type { DueSends, Schedule } from "./schedule.ts";
 export {
+  type AcceptedMessage,
   type RejectReason,
+  rejectionError,
   SendOrchestrator,
   type SendOrchestratorDeps,
   type SendVerdict,
 } from "./send-orchestrator.ts";
+export type { SendProgress, SendProgressQueries } from "./send-progress.ts";
 export type { DeviceAddress, Priority, Recipient, SendRequest } from "./send-request.ts";
 export type { MessageStatusEvent, StatusEventEncoder } from "./status-event.ts";
 export type { SendTransaction, UnitOfWork } from "./unit-of-work.ts";

@@ -1,3 +1,4 @@
+import type { Channel } from "../channels.ts";
 import type { PushTargets } from "../devices/index.ts";
 import { DomainError, ErrorCatalog } from "../errors.ts";
 import type { ReceivePolicy } from "../preferences/index.ts";
@@ -12,7 +13,7 @@ import {
 import { type Delivery, expandDeliveries } from "./deliveries.ts";
 import type { DispatchJob, DispatchQueue } from "./dispatch-job.ts";
 import type { NewMessage, StatusChange } from "./message-log.ts";
-import type { InitialStatus } from "./message-status.ts";
+import type { InitialStatus, MessageStatus } from "./message-status.ts";
 import type { SendRequest } from "./send-request.ts";
 import type { MessageStatusEvent, StatusEventEncoder } from "./status-event.ts";
 import type { SendTransaction, UnitOfWork } from "./unit-of-work.ts";
@@ -38,10 +39,19 @@ export type RejectReason =
 
 /** What became of one request handed to the orchestrator. */
 export type SendVerdict =
-  | { requestId: string; outcome: "accepted"; messages: number; scheduledFor?: Date }
+  | { requestId: string; outcome: "accepted"; messages: AcceptedMessage[]; scheduledFor?: Date }
   /** Every delivery of it was claimed before: it arrived twice, and was sent once. */
   | { requestId: string; outcome: "duplicate" }
   | { requestId: string; outcome: "rejected"; reason: RejectReason; detail: string };
+
+/** A message this call recorded, and the status it started in. */
+export interface AcceptedMessage {
+  messageId: string;
+  channel: Channel;
+  recipientKey: string;
+  status: MessageStatus;
+  reason?: string;
+}
 
 /** A delivery as planned before its transaction: the status it starts in and what it sends. */
 interface PlannedDelivery {
@@ -90,13 +100,39 @@ export class SendOrchestrator {
     return this.run(requests, true);
   }
 
+  /**
+   * Keeps a request for a worker to expand later, at its send time or now: a bulk send is
+   * answered at once, however many recipients it has. "duplicate" when one with its id was
+   * kept before; one whose deliveries were claimed another way is released as a repeat.
+   */
+  async keep(request: SendRequest): Promise<SendVerdict> {
+    const { requestId } = request;
+    // What would refuse the whole request later is refused now, while the caller waits.
+    for (const channel of request.channels) {
+      const lookup = await this.lookup(request.templateName, channel, request.languageCode);
+      if (!lookup.found) {
+        return {
+          requestId,
+          outcome: "rejected",
+          reason: lookup.reason,
+          detail: lookupDetail(request.templateName, lookup.reason),
+        };
+      }
+    }
+    const sendAt = request.sendAt ?? request.receivedAt;
+    const kept = await this.deps.unitOfWork.run((tx) => tx.schedule.add({ ...request, sendAt }));
+    return kept
+      ? { requestId, outcome: "accepted", messages: [], scheduledFor: sendAt }
+      : { requestId, outcome: "duplicate" };
+  }
+
   /** Cancels a request that waits for its time: its messages end `cancelled`. False when none waits. */
-  cancel(requestId: string): Promise<boolean> {
+  cancel(requestId: string): Promise<{ cancelled: false } | { cancelled: true; messages: number }> {
     return this.deps.unitOfWork.run(async (tx) => {
-      if (!(await tx.schedule.cancel(requestId))) return false;
+      if (!(await tx.schedule.cancel(requestId))) return { cancelled: false };
       const cancelled = await tx.messages.cancelWaiting(requestId, this.now());
       await tx.outbox.enqueue(this.deps.statusEvents.encode(cancelled));
-      return true;
+      return { cancelled: true, messages: cancelled.length };
     });
   }
 
@@ -241,13 +277,24 @@ export class SendOrchestrator {
     const jobs: DispatchJob[] = [];
     const released: StatusChange[] = [];
     const byMessage = new Map<string, { plan: Plan; planned: PlannedDelivery }>();
-    const freshPerPlan = new Map<Plan, number>();
+    const recorded = new Map<Plan, AcceptedMessage[]>();
+    const note = (plan: Plan, planned: PlannedDelivery, messageId: string, status: MessageStatus) => {
+      const list = recorded.get(plan) ?? [];
+      list.push({
+        messageId,
+        channel: planned.delivery.key.channel,
+        recipientKey: planned.delivery.key.recipientKey,
+        status,
+        ...(planned.reason && status === planned.status ? { reason: planned.reason } : {}),
+      });
+      recorded.set(plan, list);
+    };
     for (const [index, claim] of claims.entries()) {
       const item = all[index] as (typeof all)[number];
       const { plan, planned } = item;
       byMessage.set(claim.messageId, item);
       if (!claim.duplicate) {
-        freshPerPlan.set(plan, (freshPerPlan.get(plan) ?? 0) + 1);
+        note(plan, planned, claim.messageId, planned.status);
         fresh.push(newMessage(claim.messageId, plan, planned));
         events.push(statusEvent(claim.messageId, plan, planned, planned.status, now));
         if (planned.status === "queued") jobs.push(dispatchJob(claim.messageId, plan, planned));
@@ -266,14 +313,14 @@ export class SendOrchestrator {
     await tx.messages.append(fresh);
     for (const change of released.length > 0 ? await tx.messages.record(released) : []) {
       const { plan, planned } = byMessage.get(change.messageId) as { plan: Plan; planned: PlannedDelivery };
-      freshPerPlan.set(plan, (freshPerPlan.get(plan) ?? 0) + 1);
+      if (change.status === planned.status) note(plan, planned, change.messageId, change.status);
       events.push(statusEvent(change.messageId, plan, planned, change.status, now));
       if (change.status === "queued" && planned.status === "queued") {
         jobs.push(dispatchJob(change.messageId, plan, planned));
       }
     }
     for (const plan of plans) {
-      if (plan.scheduledFor && freshPerPlan.has(plan)) {
+      if (plan.scheduledFor && recorded.has(plan)) {
         await tx.schedule.add({ ...plan.request, sendAt: plan.scheduledFor });
       }
     }
@@ -282,9 +329,9 @@ export class SendOrchestrator {
       ...this.deps.statusEvents.encode(events),
     ]);
     return plans.map((plan): [SendRequest, SendVerdict] => {
-      const messages = freshPerPlan.get(plan) ?? 0;
+      const messages = recorded.get(plan) ?? [];
       const requestId = plan.request.requestId;
-      if (messages === 0) return [plan.request, { requestId, outcome: "duplicate" }];
+      if (messages.length === 0) return [plan.request, { requestId, outcome: "duplicate" }];
       return [
         plan.request,
         {
@@ -295,6 +342,19 @@ export class SendOrchestrator {
         },
       ];
     });
+  }
+}
+
+/** The error an API caller gets for a request the orchestrator refused. */
+export function rejectionError(verdict: Extract<SendVerdict, { outcome: "rejected" }>): DomainError {
+  switch (verdict.reason) {
+    case "unknown_template":
+      return new DomainError(ErrorCatalog.notFound, verdict.detail, { pointer: "/template_name" });
+    case "no_active_version":
+    case "no_content_for_locale":
+      return new DomainError(ErrorCatalog.failedPrecondition, verdict.detail, { pointer: "/template_name" });
+    case "no_usable_recipient":
+      return new DomainError(ErrorCatalog.validation, verdict.detail, { pointer: "/recipients" });
   }
 }
 
