@@ -20,6 +20,7 @@ import {
   InvalidationSubscriber,
   PostgresApiKeyStore,
   PostgresDueSends,
+  PostgresSendProgress,
   PostgresUnitOfWork,
   PreferenceRepository,
   RecipientCipher,
@@ -163,6 +164,8 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
         monitor,
         healthWatchIntervalMs: config.healthWatchIntervalMs,
         ...useCases,
+        orchestrator: sending.orchestrator,
+        sendProgress: new PostgresSendProgress(infra.orm),
       },
       interceptors: [
         callRecordingInterceptor(recordCall),

@@ -19,6 +19,7 @@ import { ApiKeyService } from "../../gen/platform/notification/v1/api_key_servic
 import { DeviceService } from "../../gen/platform/notification/v1/device_service_pb.ts";
 import { ErrorDetailSchema } from "../../gen/platform/notification/v1/errors_pb.ts";
 import { PreferenceService } from "../../gen/platform/notification/v1/preference_service_pb.ts";
+import { SendService } from "../../gen/platform/notification/v1/send_service_pb.ts";
 import { TemplateService } from "../../gen/platform/notification/v1/template_service_pb.ts";
 import { eventually, type ServiceProcess, startServiceProcess } from "../support/service-process.ts";
 import { localServices } from "../support/services.ts";
@@ -74,6 +75,10 @@ const EXPECTED: Record<string, readonly Who[]> = {
   "platform.notification.v1.ApiKeyService/CreateApiKey": ["admin"],
   "platform.notification.v1.ApiKeyService/ListApiKeys": ["admin"],
   "platform.notification.v1.ApiKeyService/RevokeApiKey": ["admin"],
+  "platform.notification.v1.SendService/SendDirect": ["admin", "service"],
+  "platform.notification.v1.SendService/SendBulk": ["admin", "marketer", "service"],
+  "platform.notification.v1.SendService/GetSendProgress": READERS,
+  "platform.notification.v1.SendService/CancelScheduledSend": ["admin", "service"],
 };
 
 /** The services the table knows; a routed service missing here fails the coverage test. */
@@ -85,6 +90,7 @@ const KNOWN: readonly DescService[] = [
   PreferenceService,
   DeviceService,
   ApiKeyService,
+  SendService,
 ];
 
 const OWN_USER = randomUUID();

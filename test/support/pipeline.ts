@@ -78,7 +78,10 @@ export async function publish(
 export async function collect(
   kafka: Kafka,
   topic: string,
-): Promise<{ records: { key: string; value: string; headers: Record<string, string> }[]; consumer: Consumer }> {
+): Promise<{
+  records: { key: string; value: string; headers: Record<string, string> }[];
+  consumer: Consumer;
+}> {
   const records: { key: string; value: string; headers: Record<string, string> }[] = [];
   const consumer = kafka.consumer({ groupId: `test-collect-${randomUUID()}`, maxWaitTimeInMs: 50 });
   const joined = new Promise<void>((resolve) => consumer.on(consumer.events.GROUP_JOIN, () => resolve()));
@@ -122,7 +125,9 @@ export async function messagesOf(orm: MikroORM, requestId: string): Promise<Logg
 }
 
 /** What the sink provider wrote to its file, one record per message it "sent". */
-export function sinkRecords(file: string): { messageId: string; channel: string; subject: string; body: string; bodyHtml: string; to: string }[] {
+export function sinkRecords(
+  file: string,
+): { messageId: string; channel: string; subject: string; body: string; bodyHtml: string; to: string }[] {
   let text = "";
   try {
     text = readFileSync(file, "utf8");
