@@ -1,8 +1,10 @@
 import { ApiKeys } from "../core/api-keys/index.ts";
+import { DeliveryStatsReport } from "../core/delivery-stats/index.ts";
 import { DeviceManager } from "../core/devices/index.ts";
 import type { Logger } from "../core/logger.ts";
 import { PreferenceManager } from "../core/preferences/index.ts";
 import { TemplateCatalog, TemplateCompiler } from "../core/templates/index.ts";
+import { ClickHouseDeliveryStatsQueries } from "../stats/index.ts";
 import {
   CachedPreferenceStore,
   CachedTemplateStore,
@@ -73,6 +75,7 @@ function buildDomain(
       ),
     ),
     devices: new DeviceManager(new DeviceRepository(infra.orm)),
+    deliveryStats: new DeliveryStatsReport(new ClickHouseDeliveryStatsQueries(infra.clickhouse)),
   };
 }
 

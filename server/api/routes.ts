@@ -1,6 +1,7 @@
 import type { DescService } from "@bufbuild/protobuf";
 import type { ConnectRouter } from "@connectrpc/connect";
 import type { ApiKeys } from "../../core/api-keys/index.ts";
+import type { DeliveryStatsReport } from "../../core/delivery-stats/index.ts";
 import type { DeviceManager } from "../../core/devices/index.ts";
 import type { PreferenceManager } from "../../core/preferences/index.ts";
 import type { TemplateCatalog } from "../../core/templates/index.ts";
@@ -8,6 +9,7 @@ import { Health } from "../../gen/grpc/health/v1/health_pb.ts";
 import { ApiKeyService } from "../../gen/platform/notification/v1/api_key_service_pb.ts";
 import { DeviceService } from "../../gen/platform/notification/v1/device_service_pb.ts";
 import { PreferenceService } from "../../gen/platform/notification/v1/preference_service_pb.ts";
+import { StatsService } from "../../gen/platform/notification/v1/stats_service_pb.ts";
 import { TemplateService } from "../../gen/platform/notification/v1/template_service_pb.ts";
 import { apiKeyService } from "../api-keys/api-key.service.ts";
 import { deviceService } from "../devices/device.service.ts";
@@ -15,6 +17,7 @@ import { healthService } from "../health/health.service.ts";
 import type { HealthMonitor } from "../health/health-monitor.ts";
 import { preferenceService } from "../preferences/preference.service.ts";
 import { registerReflection } from "../reflection/reflection.service.ts";
+import { statsService } from "../stats/stats.service.ts";
 import { templateService } from "../templates/template.service.ts";
 
 export interface ApiServices {
@@ -24,6 +27,7 @@ export interface ApiServices {
   apiKeys: ApiKeys;
   preferences: PreferenceManager;
   devices: DeviceManager;
+  deliveryStats: DeliveryStatsReport;
 }
 
 /** Every RPC service we serve, on every surface; the REST routes come from the same list. */
@@ -33,6 +37,7 @@ export const SERVED_SERVICES: DescService[] = [
   ApiKeyService,
   PreferenceService,
   DeviceService,
+  StatsService,
 ];
 
 export function registerRoutes(router: ConnectRouter, services: ApiServices): void {
@@ -41,6 +46,7 @@ export function registerRoutes(router: ConnectRouter, services: ApiServices): vo
   router.service(ApiKeyService, apiKeyService(services.apiKeys));
   router.service(PreferenceService, preferenceService(services.preferences));
   router.service(DeviceService, deviceService(services.devices));
+  router.service(StatsService, statsService(services.deliveryStats));
   // Public, and gRPC only: not in SERVED_SERVICES, it has no REST routes. Lists every service here.
   registerReflection(router);
 }

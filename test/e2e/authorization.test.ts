@@ -19,6 +19,7 @@ import { ApiKeyService } from "../../gen/platform/notification/v1/api_key_servic
 import { DeviceService } from "../../gen/platform/notification/v1/device_service_pb.ts";
 import { ErrorDetailSchema } from "../../gen/platform/notification/v1/errors_pb.ts";
 import { PreferenceService } from "../../gen/platform/notification/v1/preference_service_pb.ts";
+import { StatsService } from "../../gen/platform/notification/v1/stats_service_pb.ts";
 import { TemplateService } from "../../gen/platform/notification/v1/template_service_pb.ts";
 import { eventually, type ServiceProcess, startServiceProcess } from "../support/service-process.ts";
 import { localServices } from "../support/services.ts";
@@ -74,6 +75,8 @@ const EXPECTED: Record<string, readonly Who[]> = {
   "platform.notification.v1.ApiKeyService/CreateApiKey": ["admin"],
   "platform.notification.v1.ApiKeyService/ListApiKeys": ["admin"],
   "platform.notification.v1.ApiKeyService/RevokeApiKey": ["admin"],
+  // Aggregates over every user: for people's dashboards, not for end users or machine callers.
+  "platform.notification.v1.StatsService/GetDeliveryStats": ["admin", "marketer", "support"],
 };
 
 /** The services the table knows; a routed service missing here fails the coverage test. */
@@ -85,6 +88,7 @@ const KNOWN: readonly DescService[] = [
   PreferenceService,
   DeviceService,
   ApiKeyService,
+  StatsService,
 ];
 
 const OWN_USER = randomUUID();
