@@ -15,7 +15,6 @@ describe("countStatement", () => {
         campaignIds: ["cmp-1"],
       },
       11,
-      "notification_delivery_stats",
     );
     for (const value of ["promo", "cmp-1", "'sms'", "'sent'", "1796", "11"]) expect(sql).not.toContain(value);
     expect(params).toEqual({
@@ -43,7 +42,6 @@ describe("countStatement", () => {
         campaignIds: [],
       },
       1,
-      "t",
     );
     expect(Object.keys(params)).toEqual(["from", "to", "limit"]);
     expect(sql).not.toMatch(/ IN |GROUP BY|ORDER BY/);
