@@ -1,15 +1,15 @@
 import { type ClickHouseClient, ClickHouseError } from "@clickhouse/client";
 import { CHANNELS, type Channel } from "../core/channels.ts";
-import type {
-  DeliveryStatsCount,
-  DeliveryStatsDimension,
-  DeliveryStatsQueries,
-  DeliveryStatsQuery,
-  DeliveryStatus,
-  TimeBucket,
+import {
+  DELIVERY_STATUSES,
+  type DeliveryStatsCount,
+  type DeliveryStatsDimension,
+  type DeliveryStatsQueries,
+  type DeliveryStatsQuery,
+  type DeliveryStatus,
+  type TimeBucket,
 } from "../core/delivery-stats/index.ts";
 import { DomainError, ErrorCatalog } from "../core/errors.ts";
-import { MESSAGE_STATUSES } from "../core/sending/index.ts";
 
 // The only SQL text that varies with a request, chosen from these fixed lists; every value
 // of a request travels as a query parameter, bound by the server.
@@ -49,7 +49,7 @@ const TABLE = "notification_delivery_stats";
 // A dashboard's query that takes longer is stopped and answered SERVICE_UNAVAILABLE, so one
 // heavy range does not hold ClickHouse for everyone else.
 const MAX_EXECUTION_SECONDS = 10;
-const STATUSES = new Set<string>(MESSAGE_STATUSES);
+const STATUSES = new Set<string>(DELIVERY_STATUSES);
 const CHANNEL_NAMES = new Set<string>(CHANNELS);
 
 interface CountRow {

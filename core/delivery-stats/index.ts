@@ -1,4 +1,9 @@
-export type { DeliveryStatsRow, DeliveryStatsSink, DeliveryStatus } from "./delivery-stats.ts";
+export {
+  DELIVERY_STATUSES,
+  type DeliveryStatsRow,
+  type DeliveryStatsSink,
+  type DeliveryStatus,
+} from "./delivery-stats.ts";
 export type {
   DeliveryStatsCount,
   DeliveryStatsDimension,
