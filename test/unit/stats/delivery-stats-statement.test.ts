@@ -16,7 +16,8 @@ describe("countStatement", () => {
       },
       11,
     );
-    for (const value of ["promo", "cmp-1", "'sms'", "'sent'", "1796", "11"]) expect(sql).not.toContain(value);
+    const values = ["promo", "cmp-1", "'sms'", "'sent'", "11", String(Date.UTC(2026, 10, 30)).slice(0, 6)];
+    for (const value of values) expect(sql).not.toContain(value);
     expect(params).toEqual({
       from: Date.UTC(2026, 10, 30),
       to: Date.UTC(2026, 11, 1),
