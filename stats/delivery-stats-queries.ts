@@ -68,10 +68,11 @@ export function countStatement(
   query: DeliveryStatsQuery,
   limit: number,
 ): { sql: string; params: Record<string, unknown> } {
-  const grouping = [...(query.bucket ? ["bucket_start"] : []), ...query.groupBy.map((d) => COLUMN_OF[d])];
+  const columns = query.groupBy.map((dimension) => COLUMN_OF[dimension]);
+  const grouping = [...(query.bucket ? ["bucket_start"] : []), ...columns];
   const selected = [
     ...(query.bucket ? [`toUnixTimestamp(${BUCKET_START_OF[query.bucket]}) AS bucket_start`] : []),
-    ...query.groupBy.map((dimension) => COLUMN_OF[dimension]),
+    ...columns,
     "uniqExact(message_id) AS messages",
   ];
   const where = [
