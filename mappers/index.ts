@@ -6,5 +6,6 @@ export { deviceMessage, platformOf } from "./devices.ts";
 export { preferencesMessage, settingsOf } from "./preferences.ts";
 export { isRole, protoRoleOf, roleOfProto } from "./roles.ts";
 export { type SendRequestFields, sendRequestOf } from "./send-requests.ts";
+export { deliveryStatsGroupMessage, deliveryStatsQueryOf } from "./stats.ts";
 export { pointerSegment, unstorableTextProblems } from "./storable-text.ts";
 export { draftOf, localeOf, templateMessage, versionMessage } from "./templates.ts";

@@ -6,6 +6,7 @@ import {
   TOPICS,
 } from "../consumers/index.ts";
 import { ApiKeys } from "../core/api-keys/index.ts";
+import { DeliveryStatsReport } from "../core/delivery-stats/index.ts";
 import { DeviceManager, StoredPushTargets } from "../core/devices/index.ts";
 import type { Logger } from "../core/logger.ts";
 import { PreferenceManager, StoredReceivePolicy } from "../core/preferences/index.ts";
@@ -13,6 +14,7 @@ import { SendOrchestrator } from "../core/sending/index.ts";
 import { StoredSendableTemplates, TemplateCatalog, TemplateCompiler } from "../core/templates/index.ts";
 import { ProviderRegistry, type SinkOptions, SinkProvider } from "../dispatch/index.ts";
 import { SendRequestSchema } from "../gen/platform/notification/events/v1/send_request_pb.ts";
+import { ClickHouseDeliveryStatsQueries } from "../stats/index.ts";
 import {
   CachedPreferenceStore,
   CachedTemplateStore,
@@ -90,6 +92,7 @@ function buildDomain(
       templates: new TemplateCatalog(templateStore, config.templateRender, templateCompiler),
       preferences: new PreferenceManager(preferenceStore),
       devices: new DeviceManager(deviceStore),
+      deliveryStats: new DeliveryStatsReport(new ClickHouseDeliveryStatsQueries(infra.clickhouse)),
     },
     sending: {
       orchestrator: new SendOrchestrator({

@@ -1,4 +1,5 @@
 export { migrateClickHouse } from "./clickhouse-migrator.ts";
+export { ClickHouseDeliveryStatsQueries, countStatement } from "./delivery-stats-queries.ts";
 export {
   ClickHouseDeliveryStatsWriter,
   type DeliveryStatsWriterMetrics,

@@ -1,11 +1,15 @@
 import type { Channel } from "../channels.ts";
-import type { MessageStatus } from "../sending/index.ts";
+import { MESSAGE_STATUSES, type MessageStatus } from "../sending/index.ts";
 
 /**
  * The status changes of a message that statistics count (DESIGN §4 step 7): every one but
  * waiting for a send time and being cancelled while waiting, which no send followed.
  */
 export type DeliveryStatus = Exclude<MessageStatus, "scheduled" | "cancelled">;
+
+export const DELIVERY_STATUSES: readonly DeliveryStatus[] = MESSAGE_STATUSES.filter(
+  (status): status is DeliveryStatus => status !== "scheduled" && status !== "cancelled",
+);
 
 /** One status change of one message, as statistics keep it. No address, token or body. */
 export interface DeliveryStatsRow {

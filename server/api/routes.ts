@@ -1,6 +1,7 @@
 import type { DescService } from "@bufbuild/protobuf";
 import type { ConnectRouter } from "@connectrpc/connect";
 import type { ApiKeys } from "../../core/api-keys/index.ts";
+import type { DeliveryStatsReport } from "../../core/delivery-stats/index.ts";
 import type { DeviceManager } from "../../core/devices/index.ts";
 import type { PreferenceManager } from "../../core/preferences/index.ts";
 import type { SendOrchestrator, SendProgressQueries } from "../../core/sending/index.ts";
@@ -10,6 +11,7 @@ import { ApiKeyService } from "../../gen/platform/notification/v1/api_key_servic
 import { DeviceService } from "../../gen/platform/notification/v1/device_service_pb.ts";
 import { PreferenceService } from "../../gen/platform/notification/v1/preference_service_pb.ts";
 import { SendService } from "../../gen/platform/notification/v1/send_service_pb.ts";
+import { StatsService } from "../../gen/platform/notification/v1/stats_service_pb.ts";
 import { TemplateService } from "../../gen/platform/notification/v1/template_service_pb.ts";
 import { apiKeyService } from "../api-keys/api-key.service.ts";
 import { deviceService } from "../devices/device.service.ts";
@@ -18,6 +20,7 @@ import type { HealthMonitor } from "../health/health-monitor.ts";
 import { preferenceService } from "../preferences/preference.service.ts";
 import { registerReflection } from "../reflection/reflection.service.ts";
 import { sendService } from "../sending/send.service.ts";
+import { statsService } from "../stats/stats.service.ts";
 import { templateService } from "../templates/template.service.ts";
 
 export interface ApiServices {
@@ -29,6 +32,7 @@ export interface ApiServices {
   devices: DeviceManager;
   orchestrator: SendOrchestrator;
   sendProgress: SendProgressQueries;
+  deliveryStats: DeliveryStatsReport;
 }
 
 /** Every RPC service we serve, on every surface; the REST routes come from the same list. */
@@ -39,6 +43,7 @@ export const SERVED_SERVICES: DescService[] = [
   PreferenceService,
   DeviceService,
   SendService,
+  StatsService,
 ];
 
 export function registerRoutes(router: ConnectRouter, services: ApiServices): void {
@@ -48,6 +53,7 @@ export function registerRoutes(router: ConnectRouter, services: ApiServices): vo
   router.service(PreferenceService, preferenceService(services.preferences));
   router.service(DeviceService, deviceService(services.devices));
   router.service(SendService, sendService(services.orchestrator, services.sendProgress));
+  router.service(StatsService, statsService(services.deliveryStats));
   // Public, and gRPC only: not in SERVED_SERVICES, it has no REST routes. Lists every service here.
   registerReflection(router);
 }

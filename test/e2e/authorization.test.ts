@@ -20,6 +20,7 @@ import { DeviceService } from "../../gen/platform/notification/v1/device_service
 import { ErrorDetailSchema } from "../../gen/platform/notification/v1/errors_pb.ts";
 import { PreferenceService } from "../../gen/platform/notification/v1/preference_service_pb.ts";
 import { SendService } from "../../gen/platform/notification/v1/send_service_pb.ts";
+import { StatsService } from "../../gen/platform/notification/v1/stats_service_pb.ts";
 import { TemplateService } from "../../gen/platform/notification/v1/template_service_pb.ts";
 import { eventually, type ServiceProcess, startServiceProcess } from "../support/service-process.ts";
 import { localServices } from "../support/services.ts";
@@ -79,6 +80,8 @@ const EXPECTED: Record<string, readonly Who[]> = {
   "platform.notification.v1.SendService/SendBulk": ["admin", "marketer", "service"],
   "platform.notification.v1.SendService/GetSendProgress": READERS,
   "platform.notification.v1.SendService/CancelScheduledSend": ["admin", "service"],
+  // Aggregates over every user: for people's dashboards, not for end users or machine callers.
+  "platform.notification.v1.StatsService/GetDeliveryStats": ["admin", "marketer", "support"],
 };
 
 /** The services the table knows; a routed service missing here fails the coverage test. */
@@ -91,6 +94,7 @@ const KNOWN: readonly DescService[] = [
   DeviceService,
   ApiKeyService,
   SendService,
+  StatsService,
 ];
 
 const OWN_USER = randomUUID();

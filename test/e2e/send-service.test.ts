@@ -150,7 +150,10 @@ describe("SendService", () => {
     const recipients = Array.from({ length: 3_000 }, (_, index) => ({
       emailTo: `bulk-${index}@example.com`,
     }));
-    const body = { ...request({ deliveryOptions: { channels: ["email"], priority: "low" } }), recipients };
+    const body: Record<string, unknown> = {
+      ...request({ deliveryOptions: { channels: ["email"], priority: "low" } }),
+      recipients,
+    };
     const started = performance.now();
     const answer = await call("POST", "/send/bulk", body);
     const answeredMs = performance.now() - started;
