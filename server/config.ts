@@ -25,7 +25,14 @@ export interface Config {
   readyzDetails: boolean;
   postgres: { url: string; poolMax: number };
   redis: { url: string };
-  kafka: { brokers: string[]; clientId: string; topicPartitions: number; replicationFactor: number };
+  kafka: {
+    brokers: string[];
+    clientId: string;
+    topicPartitions: number;
+    replicationFactor: number;
+    /** How long a consumer may go silent before its partitions go to the others (a crashed worker's). */
+    sessionTimeoutMs: number;
+  };
   /** The worker's relay from the outbox to Kafka. */
   outbox: { batchSize: number; idleMs: number };
   schemaRegistry: { url: string };
@@ -364,6 +371,8 @@ export function loadConfig(env: Env, roleOverride?: string): Config {
       clientId: read.string("KAFKA_CLIENT_ID", "notification-service"),
       topicPartitions: read.integer("KAFKA_TOPIC_PARTITIONS", 6, 1, 1000),
       replicationFactor: read.integer("KAFKA_REPLICATION_FACTOR", 1, 1, 10),
+      // Kafka's own bounds (group.min/max.session.timeout.ms) by default.
+      sessionTimeoutMs: read.integer("KAFKA_SESSION_TIMEOUT_MS", 30_000, 6_000, 1_800_000),
     },
     outbox: {
       batchSize: read.integer("OUTBOX_BATCH_SIZE", 500, 1, 10_000),

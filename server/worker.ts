@@ -72,7 +72,13 @@ export function startWorker(
   metrics.statsWriter.observeBufferedRows(() => statsWriter.state().bufferedRows);
   metrics.pipeline.observeOutboxBacklog(() => outboxFeed.backlog());
   const consumer = (groupId: string) =>
-    infra.kafka.consumer({ groupId, maxWaitTimeInMs: 50, allowAutoTopicCreation: false });
+    infra.kafka.consumer({
+      groupId,
+      maxWaitTimeInMs: 50,
+      allowAutoTopicCreation: false,
+      sessionTimeout: config.kafka.sessionTimeoutMs,
+      heartbeatInterval: Math.floor(config.kafka.sessionTimeoutMs / 10),
+    });
   const consumers: Consumer[] = [];
   const { pipeline } = config;
   const batchOptions = (groupId: string, topics: string[], component: string) => {

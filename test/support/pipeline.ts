@@ -134,10 +134,14 @@ export function sinkRecords(
   } catch {
     return [];
   }
-  return text
-    .split("\n")
-    .filter(Boolean)
-    .map((line) => JSON.parse(line));
+  // A process killed mid-write leaves its last line cut short: that record was not kept.
+  return text.split("\n").flatMap((line) => {
+    try {
+      return line ? [JSON.parse(line)] : [];
+    } catch {
+      return [];
+    }
+  });
 }
 
 /** The environment a pipeline test's service runs with: quick polls, a sink writing to `sinkFile`. */
