@@ -13,12 +13,8 @@ export {
   unframeAvro,
   unframeProtobuf,
 } from "./confluent-framing.ts";
+export type { DecodedEvent, Poison, PoisonReason } from "./decoded-event.ts";
 export { EVENT_TYPES, type EventType } from "./event-types.ts";
 export { OutboxRelay, type OutboxRelayOptions } from "./outbox-relay.ts";
-export {
-  type DecodedEvent,
-  type PoisonReason,
-  type StructuredEventOptions,
-  structuredEventDecoder,
-} from "./structured-cloud-event.ts";
+export { type StructuredEventOptions, structuredEventDecoder } from "./structured-cloud-event.ts";
 export { ensureTopics, TOPICS, topicConfigs } from "./topics.ts";
