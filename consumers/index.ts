@@ -16,5 +16,19 @@ export {
 export type { DecodedEvent, Poison, PoisonReason } from "./decoded-event.ts";
 export { EVENT_TYPES, type EventType } from "./event-types.ts";
 export { OutboxRelay, type OutboxRelayOptions } from "./outbox-relay.ts";
+export {
+  avroSubjectOf,
+  protobufSubjectOf,
+  type RegisteredSchema,
+  type RegisterOptions,
+  registerOurSchemas,
+  type SchemaLookup,
+  type SchemaReference,
+  SchemaRegistryClient,
+  type SchemaRegistryClientOptions,
+  SchemaRegistryRefusedError,
+  SchemaRegistryUnavailableError,
+  type SchemaType,
+} from "./schema-registry/index.ts";
 export { type StructuredEventOptions, structuredEventDecoder } from "./structured-cloud-event.ts";
 export { ensureTopics, TOPICS, topicConfigs } from "./topics.ts";
