@@ -5,6 +5,7 @@ export {
   fromAvroRecord,
   toAvroRecord,
 } from "./avro/index.ts";
+export { type BinaryEventOptions, binaryEventDecoder, type KafkaHeaders } from "./binary-cloud-event.ts";
 export {
   type ConfluentFrame,
   frameAvro,
@@ -30,5 +31,10 @@ export {
   SchemaRegistryUnavailableError,
   type SchemaType,
 } from "./schema-registry/index.ts";
+export {
+  type IntakeRecord,
+  type SendRequestDecoderOptions,
+  sendRequestDecoder,
+} from "./send-request-decoder.ts";
 export { type StructuredEventOptions, structuredEventDecoder } from "./structured-cloud-event.ts";
 export { ensureTopics, TOPICS, topicConfigs } from "./topics.ts";
