@@ -35,9 +35,11 @@ const EVENTS: { topic: string; type: string; message: DescMessage }[] = [
  * serializers look them up:
  *
  * - Protobuf under `<topic>-value` (TopicNameStrategy, every serializer's default), as the
- *   base64 serialized FileDescriptorProto that Confluent's Python and Go serializers register,
- *   so that their `use.latest.version` can parse it (Apicurio gives a schema back as it was
- *   registered and has no `?format=serialized` to turn .proto text into a descriptor). Each
+ *   base64 serialized FileDescriptorProto that Confluent's Python and Go serializers register:
+ *   Apicurio then answers such a producer our id instead of adding a version (measured with
+ *   confluent-kafka 2.16.1 on Apicurio 3.3.3), and gives it back as it was registered, which
+ *   they can parse; the `?format=serialized` they would need for .proto text comes back
+ *   unusable there (the raw bytes in a JSON string, the validate options dropped). Each
  *   import is a reference to a subject named after its file (`buf/validate/validate.proto`,
  *   their default reference subject strategy); google/protobuf/* files are known to the registry.
  * - Avro under the record's full name (RecordNameStrategy, `platform.notification.events.v1.SendRequest`):
