@@ -5,14 +5,8 @@ import {
   type JsonValue,
   type MessageShape,
 } from "@bufbuild/protobuf";
-import {
-  type DescriptorProto,
-  type FileDescriptorProto,
-  FileDescriptorProtoSchema,
-} from "@bufbuild/protobuf/wkt";
 import avro from "avsc";
-import type { AvroRecord } from "./avro/index.ts";
-import { fromAvroRecord } from "./avro/index.ts";
+import { type AvroRecord, fromAvroRecord } from "./avro/index.ts";
 import { unframeAvro, unframeProtobuf } from "./confluent-framing.ts";
 import {
   type DecodedEvent,
@@ -22,6 +16,7 @@ import {
   timeOf,
   versionOrTypePoison,
 } from "./decoded-event.ts";
+import { type MessageAt, type MessageOutline, messageAt, outlineOf } from "./protobuf-message-index.ts";
 import type { RegisteredSchema, SchemaRegistryClient } from "./schema-registry/index.ts";
 
 /** Kafka record headers as kafkajs hands them over. */
@@ -69,7 +64,7 @@ export function binaryEventDecoder<Desc extends DescMessage>(options: BinaryEven
   const reader = avro.Type.forSchema(options.avroSchema as avro.Schema);
   // Schemas never change under their id: what each one resolves to is worked out once.
   const resolvers = new Map<number, { resolver: avro.Resolver } | Poison>();
-  const descriptors = new Map<number, FileDescriptorProto | undefined>();
+  const outlines = new Map<number, MessageOutline | undefined>();
 
   async function dataOf(
     encoding: Encoding,
@@ -126,31 +121,22 @@ export function binaryEventDecoder<Desc extends DescMessage>(options: BinaryEven
     return resolver;
   }
 
-  // The message indexes name a message of the writer's file: it has to be ours. A schema
-  // registered as .proto text is not parsed here (Confluent's serializers, and we, register a
-  // serialized descriptor), so its indexes are taken on trust.
+  // The message indexes name a message of the writer's file: it has to be ours.
   function messageNameProblem(
     schemaId: number,
     schema: RegisteredSchema,
     indexes: number[],
   ): Poison | undefined {
-    if (!descriptors.has(schemaId)) descriptors.set(schemaId, descriptorOf(schema.schema));
-    const file = descriptors.get(schemaId);
-    if (!file) return undefined;
-    let messages: DescriptorProto[] = file.messageType;
-    const path: string[] = file.package ? [file.package] : [];
-    for (const index of indexes) {
-      const message = messages[index];
-      if (!message)
-        return poison("schema_mismatch", `schema ${schemaId} has no message at [${indexes.join(", ")}]`);
-      path.push(message.name);
-      messages = message.nestedType;
+    if (!outlines.has(schemaId)) outlines.set(schemaId, outlineOf(schema.schema));
+    const outline = outlines.get(schemaId);
+    const found: MessageAt = outline ? messageAt(outline, indexes) : { kind: "untold" };
+    if (found.kind === "absent") {
+      return poison("schema_mismatch", `schema ${schemaId} has no message at [${indexes.join(", ")}]`);
     }
-    const name = path.join(".");
-    if (name !== options.data.typeName) {
+    if (found.kind === "message" && found.name !== options.data.typeName) {
       return poison(
         "schema_mismatch",
-        `schema ${schemaId} names ${name.slice(0, 200)}; this topic carries ${options.data.typeName}`,
+        `schema ${schemaId} names ${found.name.slice(0, 200)}; this topic carries ${options.data.typeName}`,
       );
     }
     return undefined;
@@ -229,16 +215,6 @@ function headerValues(headers: KafkaHeaders): Map<string, string> | Poison {
 
 function mediaTypeOf(contentType: string): string {
   return (contentType.split(";")[0] ?? "").trim().toLowerCase();
-}
-
-/** A base64 serialized FileDescriptorProto, or undefined for a schema written as .proto text. */
-function descriptorOf(schema: string): FileDescriptorProto | undefined {
-  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(schema)) return undefined;
-  try {
-    return fromBinary(FileDescriptorProtoSchema, Buffer.from(schema, "base64"));
-  } catch {
-    return undefined;
-  }
 }
 
 function attempt<T>(read: () => T): { data: T } | Poison {

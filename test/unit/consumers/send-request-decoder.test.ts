@@ -33,6 +33,17 @@ const newerAvro: AvroRecord = {
   fields: [...ourAvro.fields, { name: "note", type: ["null", "string"], default: null }],
 };
 
+const PROTO_TEXT = `syntax = "proto3";
+package platform.notification.events.v1;
+option (a.b) = { message: "x", nested: { message y {} } };
+// message Commented {
+/* message Blocked { */
+message Before {
+  string text = 1 [(c.d).pattern = "message Quoted {"];
+  message Nested {}
+}
+message SendRequest {}
+`;
 const ID = { protobuf: 1, avro: 2, newerAvro: 3, protoText: 4, otherAvro: 5, down: 9, unknown: 404 };
 const schemas = new Map<number, [SchemaType, string]>([
   [
@@ -47,8 +58,9 @@ const schemas = new Map<number, [SchemaType, string]>([
   [ID.avro, ["AVRO", JSON.stringify(ourAvro)]],
   [ID.newerAvro, ["AVRO", JSON.stringify(newerAvro)]],
   [
+    // As Confluent's Java serializer registers it, .proto text; the second message is ours.
     ID.protoText,
-    ["PROTOBUF", 'syntax = "proto3";\npackage platform.notification.events.v1;\nmessage SendRequest {}'],
+    ["PROTOBUF", PROTO_TEXT],
   ],
   [
     ID.otherAvro,
@@ -109,10 +121,22 @@ describe("sendRequestDecoder", () => {
     expect(decoded).not.toHaveProperty("time");
   });
 
-  it("takes the message indexes of a schema written as .proto text on trust", async () => {
-    expect(await decode({ value: protobuf([0], ID.protoText), headers: headers() })).toMatchObject({
+  it("finds the top-level message of a schema written as .proto text, and trusts nested indexes", async () => {
+    expect(await decode({ value: protobuf([1], ID.protoText), headers: headers() })).toMatchObject({
       kind: "event",
       data: request,
+    });
+    expect(await decode({ value: protobuf([0], ID.protoText), headers: headers() })).toMatchObject({
+      kind: "poison",
+      reason: "schema_mismatch",
+      detail: expect.stringMatching(/names platform\.notification\.events\.v1\.Before;/),
+    });
+    expect(await decode({ value: protobuf([2], ID.protoText), headers: headers() })).toMatchObject({
+      reason: "schema_mismatch",
+    });
+    // Nested indexes of text also count protoc's map entries, which only a full parser knows.
+    expect(await decode({ value: protobuf([0, 0], ID.protoText), headers: headers() })).toMatchObject({
+      kind: "event",
     });
   });
 
