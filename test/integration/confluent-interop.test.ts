@@ -95,12 +95,15 @@ afterAll(async () => {
 });
 
 describe("send requests written by Confluent's Python serializers", () => {
-  // Measured on Apicurio 3.3.3: the descriptor the serializer registers is taken for the one we
-  // registered at start (the same id, no new version), and the record names that id.
+  // Measured on Apicurio 3.3.3: the descriptors the serializer registers (built by buf here, by
+  // protobuf-es in the service) are taken for the ones we registered at start (the same ids, no
+  // new version), and the record names that id.
   it("Protobuf auto-registered by the serializer: the schema we registered", async () => {
     const serialized = await confluent("protobuf");
     expect(serialized.schemaId).toBe(ours.get(protobufSubject));
     expect(await versionsOf(protobufSubject)).toEqual([1]);
+    // Its import too, registered by the serializer under the file's name before the lookup.
+    expect(await versionsOf(`${prefix}buf/validate/validate.proto`)).toEqual([1]);
     expect(await decode(record(serialized))).toMatchObject({
       kind: "event",
       id: serialized.headers.ce_id,
