@@ -6,6 +6,7 @@ export {
   toAvroRecord,
 } from "./avro/index.ts";
 export { type BatchConsumerOptions, type RecordChunk, runBatchConsumer } from "./batch-consumer.ts";
+export { type BinaryEventOptions, binaryEventDecoder, type KafkaHeaders } from "./binary-cloud-event.ts";
 export {
   type ConfluentFrame,
   frameAvro,
@@ -15,23 +16,37 @@ export {
   unframeProtobuf,
 } from "./confluent-framing.ts";
 export { type DeadLetter, DeadLetterTopic } from "./dead-letters.ts";
+export type { DecodedEvent, Poison, PoisonReason } from "./decoded-event.ts";
 export { type DispatchMetrics, dispatchJobs } from "./dispatch-consumer.ts";
 export { type JobSealer, SealedDispatchQueue } from "./dispatch-queue.ts";
 export { EVENT_TYPES, type EventType } from "./event-types.ts";
 export { OutboxRelay, type OutboxRelayOptions } from "./outbox-relay.ts";
 export {
+  avroSubjectOf,
+  protobufSubjectOf,
+  type RegisteredSchema,
+  type RegisterOptions,
+  registerOurSchemas,
+  type SchemaLookup,
+  type SchemaReference,
+  SchemaRegistryClient,
+  type SchemaRegistryClientOptions,
+  SchemaRegistryRefusedError,
+  SchemaRegistryUnavailableError,
+  type SchemaType,
+} from "./schema-registry/index.ts";
+export {
+  type IntakeRecord,
+  type SendRequestDecoderOptions,
+  sendRequestDecoder,
+} from "./send-request-decoder.ts";
+export {
   type IntakeMetrics,
   type SendRequestIntakeDeps,
   type SendRequestRecordDecoder,
   sendRequestIntake,
-  structuredRecordDecoder,
 } from "./send-request-intake.ts";
 export { statsFeed, statsRowOf } from "./stats-feed.ts";
 export { EVENT_SOURCE, STATUS_EVENT_TYPE, StructuredStatusEvents, statusUpdatedOf } from "./status-events.ts";
-export {
-  type DecodedEvent,
-  type PoisonReason,
-  type StructuredEventOptions,
-  structuredEventDecoder,
-} from "./structured-cloud-event.ts";
+export { type StructuredEventOptions, structuredEventDecoder } from "./structured-cloud-event.ts";
 export { DISPATCH_TOPICS, ensureTopics, TOPICS, topicConfigs } from "./topics.ts";

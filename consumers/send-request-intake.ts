@@ -5,10 +5,11 @@ import type { SendRequest as SendRequestMessage } from "../gen/platform/notifica
 import { sendRequestOf } from "../mappers/index.ts";
 import type { RecordChunk } from "./batch-consumer.ts";
 import type { DeadLetter, DeadLetterTopic } from "./dead-letters.ts";
-import type { DecodedEvent } from "./structured-cloud-event.ts";
+import type { DecodedEvent } from "./decoded-event.ts";
+import type { IntakeRecord } from "./send-request-decoder.ts";
 
-/** Reads a record of the send request topic, whichever mode and format it came in. */
-export type SendRequestRecordDecoder = (record: KafkaMessage) => Promise<DecodedEvent<SendRequestMessage>>;
+/** Reads a record of the send request topic, whichever mode and format it came in (sendRequestDecoder). */
+export type SendRequestRecordDecoder = (record: IntakeRecord) => Promise<DecodedEvent<SendRequestMessage>>;
 
 /** What the intake counts, per chunk. */
 export interface IntakeMetrics {
@@ -68,14 +69,4 @@ export function sendRequestIntake(deps: SendRequestIntakeDeps) {
       );
     }
   };
-}
-
-/** The structured JSON decoder as a record decoder; an empty record is no event either. */
-export function structuredRecordDecoder(
-  decode: (value: Uint8Array) => DecodedEvent<SendRequestMessage>,
-): SendRequestRecordDecoder {
-  return async (record) =>
-    record.value === null || record.value.byteLength === 0
-      ? { kind: "poison", reason: "not_a_cloud_event", detail: "the record has no value" }
-      : decode(record.value);
 }

@@ -1,9 +1,8 @@
 import {
+  SchemaRegistryClient,
   SealedDispatchQueue,
   StructuredStatusEvents,
-  structuredEventDecoder,
-  structuredRecordDecoder,
-  TOPICS,
+  sendRequestDecoder,
 } from "../consumers/index.ts";
 import { ApiKeys } from "../core/api-keys/index.ts";
 import { DeliveryStatsReport } from "../core/delivery-stats/index.ts";
@@ -13,7 +12,6 @@ import { PreferenceManager, StoredReceivePolicy } from "../core/preferences/inde
 import { SendOrchestrator } from "../core/sending/index.ts";
 import { StoredSendableTemplates, TemplateCatalog, TemplateCompiler } from "../core/templates/index.ts";
 import { ProviderRegistry, type SinkOptions, SinkProvider } from "../dispatch/index.ts";
-import { SendRequestSchema } from "../gen/platform/notification/events/v1/send_request_pb.ts";
 import { ClickHouseDeliveryStatsQueries } from "../stats/index.ts";
 import {
   CachedPreferenceStore,
@@ -84,6 +82,10 @@ function buildDomain(
   const unitOfWork = new PostgresUnitOfWork(infra.orm, cipher);
   const statusEvents = new StructuredStatusEvents();
   const dispatchQueue = new SealedDispatchQueue(cipher);
+  const schemaRegistry = new SchemaRegistryClient({
+    url: infra.schemaRegistryUrl,
+    timeoutMs: config.healthProbeTimeoutMs,
+  });
   return {
     apiKeyStore,
     templateParser,
@@ -112,13 +114,11 @@ function buildDomain(
       providers: new ProviderRegistry(
         config.sink.enabled ? [new SinkProvider(sinkOptions(config.sink))] : [],
       ),
-      decodeSendRequest: structuredRecordDecoder(
-        structuredEventDecoder({
-          type: TOPICS.sendRequests,
-          data: SendRequestSchema,
-          maxBytes: config.pipeline.requestMaxBytes,
-        }),
-      ),
+      schemaRegistry,
+      decodeSendRequest: sendRequestDecoder({
+        registry: schemaRegistry,
+        maxBytes: config.pipeline.requestMaxBytes,
+      }),
     },
   };
 }

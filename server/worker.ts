@@ -6,7 +6,9 @@ import {
   ensureTopics,
   OutboxRelay,
   type RecordChunk,
+  registerOurSchemas,
   runBatchConsumer,
+  type SchemaRegistryClient,
   type SealedDispatchQueue,
   type SendRequestRecordDecoder,
   sendRequestIntake,
@@ -32,6 +34,7 @@ export interface WorkerDomain {
   dispatchQueue: SealedDispatchQueue;
   statusEvents: StatusEventEncoder;
   providers: ProviderRegistry;
+  schemaRegistry: SchemaRegistryClient;
   decodeSendRequest: SendRequestRecordDecoder;
 }
 
@@ -146,6 +149,10 @@ export function startWorker(
       await infra.kafkaAdmin.connect();
       const created = await ensureTopics(infra.kafkaAdmin, topics);
       logger.info({ created, topics: topics.map((topic) => topic.topic) }, "Kafka topics ready");
+    });
+    await retrying("the schema registry", logger, signal, async () => {
+      const ids = await registerOurSchemas(domain.schemaRegistry);
+      logger.info({ schemas: Object.fromEntries(ids) }, "event schemas registered");
     });
     await retrying("the worker's producer", logger, signal, () => producer.connect());
     if (signal.aborted) return;

@@ -1,7 +1,9 @@
+import { execFile } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { promisify } from "node:util";
 import type { MikroORM } from "@mikro-orm/postgresql";
 import type { Consumer, Producer } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -14,6 +16,7 @@ import {
   messagesOf,
   pipelineEnv,
   publish,
+  SEND_REQUEST_TOPIC,
   sinkRecords,
   structuredSendRequest,
   testClickHouse,
@@ -21,7 +24,12 @@ import {
   testOrm,
 } from "../support/pipeline.ts";
 import { eventually, type ServiceProcess, startServiceProcess } from "../support/service-process.ts";
+import { localServices, REPO_ROOT } from "../support/services.ts";
 import { specSendRequest } from "../support/spec-examples.ts";
+
+const runFile = promisify(execFile);
+const CONFLUENT_PYTHON = join(REPO_ROOT, ".local", "tools", "bin", "confluent-kafka-python");
+const CONFLUENT_SCRIPT = join(REPO_ROOT, "test", "interop", "confluent_send_request.py");
 
 // The send pipeline of the built service, fed through Kafka as other services feed it.
 const run = randomUUID().slice(0, 8);
@@ -152,6 +160,36 @@ describe("the send pipeline, from Kafka to the provider", () => {
       return rows.filter((row) => row.status === "sent").length === 2;
     }, 20_000);
     expect(counted).toBe(true);
+  });
+
+  it("sends what Confluent's own Protobuf and Avro serializers produce in binary mode", async () => {
+    for (const mode of ["protobuf", "avro"] as const) {
+      const request = specRequest();
+      const requestId = String(request.requestId);
+      await runFile(CONFLUENT_PYTHON, [
+        CONFLUENT_SCRIPT,
+        "--mode",
+        mode,
+        "--registry",
+        localServices().schemaRegistryUrl,
+        "--topic",
+        SEND_REQUEST_TOPIC,
+        "--bootstrap",
+        localServices().kafkaBrokers.join(","),
+        "--json",
+        JSON.stringify(request),
+      ]);
+      const messages = await untilSettled(requestId, 2);
+      expect(
+        messages.map((message) => [message.channel_type, message.status]),
+        mode,
+      ).toEqual([
+        ["email", "sent"],
+        ["push_fcm", "sent"],
+      ]);
+      const email = sinkRecords(sinkFile).find((record) => record.messageId === messages[0]?.id);
+      expect(email?.subject, mode).toBe("Заказ ORD-2024-03-18-001 оформлен");
+    }
   });
 
   it("sends the same request once, however often it arrives", async () => {
