@@ -35,6 +35,12 @@ export function dispatchJobs(deps: {
     if (jobs.length === 0) return;
     const report = await deps.dispatcher.dispatch(jobs);
     const counts = new Map<string, { channel: string; outcome: string; count: number }>();
+    for (const ended of report.outcomes) {
+      if (ended.outcome === "failed" || ended.outcome === "expired") {
+        const { messageId, requestId, channel, outcome, reason } = ended;
+        deps.logger.warn({ messageId, requestId, channel, outcome, reason }, "message not sent");
+      }
+    }
     for (const { channel, outcome } of report.outcomes) {
       const key = `${channel} ${outcome}`;
       const slot = counts.get(key) ?? { channel, outcome, count: 0 };

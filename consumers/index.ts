@@ -46,7 +46,14 @@ export {
   type SendRequestRecordDecoder,
   sendRequestIntake,
 } from "./send-request-intake.ts";
-export { statsFeed, statsRowOf } from "./stats-feed.ts";
-export { EVENT_SOURCE, STATUS_EVENT_TYPE, StructuredStatusEvents, statusUpdatedOf } from "./status-events.ts";
+export { statsFeed, statsRowOf, statusEventReader } from "./stats-feed.ts";
+export {
+  BinaryStatusEvents,
+  EVENT_SOURCE,
+  STATUS_EVENT_TYPE,
+  type StatusEventFormat,
+  StructuredStatusEvents,
+  statusUpdatedOf,
+} from "./status-events.ts";
 export { type StructuredEventOptions, structuredEventDecoder } from "./structured-cloud-event.ts";
 export { DISPATCH_TOPICS, ensureTopics, TOPICS, topicConfigs } from "./topics.ts";

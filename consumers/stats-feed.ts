@@ -1,15 +1,21 @@
-import { fromJson, type JsonValue } from "@bufbuild/protobuf";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
 import type { Channel } from "../core/channels.ts";
 import type { DeliveryStatsRow, DeliveryStatsSink, DeliveryStatus } from "../core/delivery-stats/index.ts";
 import type { Logger } from "../core/logger.ts";
-import { MessageStatusUpdatedSchema } from "../gen/platform/notification/events/v1/message_status_updated_pb.ts";
+import {
+  type MessageStatusUpdated,
+  MessageStatusUpdatedSchema,
+} from "../gen/platform/notification/events/v1/message_status_updated_pb.ts";
+import { avroSchemaOf } from "./avro/index.ts";
 import type { RecordChunk } from "./batch-consumer.ts";
+import { binaryEventDecoder } from "./binary-cloud-event.ts";
+import type { SchemaRegistryClient } from "./schema-registry/index.ts";
+import type { IntakeRecord } from "./send-request-decoder.ts";
 import { STATUS_EVENT_TYPE } from "./status-events.ts";
+import { structuredEventDecoder } from "./structured-cloud-event.ts";
 
 /** What statistics leave out: waiting for a send time, and being cancelled while waiting. */
 const NOT_COUNTED = new Set(["scheduled", "cancelled"]);
-const decoder = new TextDecoder();
 
 /**
  * Statistics fed from the status events topic, so they never slow PostgreSQL and never
@@ -18,6 +24,7 @@ const decoder = new TextDecoder();
  * waits on its partitions, the backlog staying in Kafka rather than in memory.
  */
 export function statsFeed(deps: {
+  read: (record: IntakeRecord) => Promise<MessageStatusUpdated | undefined>;
   writer: DeliveryStatsSink & { flush(): Promise<void> };
   logger: Logger;
   /** How long to wait for a flush between heartbeats. */
@@ -25,7 +32,8 @@ export function statsFeed(deps: {
 }) {
   return async function handle(chunk: RecordChunk): Promise<void> {
     for (const record of chunk.records) {
-      const row = record.value ? statsRowOf(record.value) : undefined;
+      const event = await deps.read(record);
+      const row = event ? statsRowOf(event) : undefined;
       if (row) await deps.writer.record(row);
     }
     const flushed = deps.writer.flush().then(() => true);
@@ -37,21 +45,32 @@ export function statsFeed(deps: {
   };
 }
 
-/** The statistics row of one status event; undefined for what is not ours to count. */
-export function statsRowOf(value: Uint8Array): DeliveryStatsRow | undefined {
-  let envelope: { type?: unknown; data?: JsonValue };
-  try {
-    envelope = JSON.parse(decoder.decode(value));
-  } catch {
-    return undefined;
-  }
-  if (envelope?.type !== STATUS_EVENT_TYPE) return undefined;
-  let event: ReturnType<typeof fromJson<typeof MessageStatusUpdatedSchema>>;
-  try {
-    event = fromJson(MessageStatusUpdatedSchema, envelope.data ?? null, { ignoreUnknownFields: true });
-  } catch {
-    return undefined;
-  }
+/**
+ * Reads a record of the events topic in either mode we write it (EVENTS_FORMAT); anything
+ * else there (another producer's event, a broken record) is not ours to count. Rejects only
+ * when the schema registry cannot be asked, so the chunk is tried again.
+ */
+export function statusEventReader(
+  registry: Pick<SchemaRegistryClient, "schemaById">,
+  maxBytes = 1024 * 1024,
+) {
+  const options = { type: STATUS_EVENT_TYPE, data: MessageStatusUpdatedSchema, maxBytes };
+  const structured = structuredEventDecoder(options);
+  const binary = binaryEventDecoder({
+    ...options,
+    avroSchema: avroSchemaOf(MessageStatusUpdatedSchema),
+    registry,
+  });
+  return async (record: IntakeRecord): Promise<MessageStatusUpdated | undefined> => {
+    if (record.value === null) return undefined;
+    const binaryMode = record.headers?.ce_specversion !== undefined;
+    const decoded = binaryMode ? await binary(record.value, record.headers ?? {}) : structured(record.value);
+    return decoded.kind === "event" ? decoded.data : undefined;
+  };
+}
+
+/** The statistics row of one status event; undefined for the statuses statistics leave out. */
+export function statsRowOf(event: MessageStatusUpdated): DeliveryStatsRow | undefined {
   if (NOT_COUNTED.has(event.status) || !event.occurredAt) return undefined;
   const occurredAt = timestampDate(event.occurredAt);
   return {

@@ -1,8 +1,16 @@
-import { create, toJsonString } from "@bufbuild/protobuf";
+import { create, toBinary, toJsonString } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import avro from "avsc";
+import { DomainError, ErrorCatalog } from "../core/errors.ts";
 import type { MessageStatusEvent, OutboxEvent, StatusEventEncoder } from "../core/sending/index.ts";
 import { MessageStatusUpdatedSchema } from "../gen/platform/notification/events/v1/message_status_updated_pb.ts";
+import { avroSchemaOf, toAvroRecord } from "./avro/index.ts";
+import { frameAvro, frameProtobuf } from "./confluent-framing.ts";
+import { avroSubjectOf, protobufSubjectOf } from "./schema-registry/index.ts";
 import { TOPICS } from "./topics.ts";
+
+/** How status events are written: the specification's structured JSON, or binary mode in the Confluent wire format. */
+export type StatusEventFormat = "json" | "protobuf" | "avro";
 
 export const STATUS_EVENT_TYPE = "com.platform.notification.message.status.updated.v1";
 
@@ -54,4 +62,61 @@ export function statusUpdatedOf(event: MessageStatusEvent) {
     acceptedAt: timestampFromDate(event.acceptedAt),
     priority: event.priority,
   });
+}
+
+/**
+ * Status events in CloudEvents binary mode: the attributes in `ce_*` headers, the data in
+ * Protobuf or Avro framed with its schema id (the Confluent wire format), for consumers
+ * that read our registered schemas. The schema id is known once the schemas are registered
+ * (at start); until then encoding throws, and the step that wanted to write is retried.
+ */
+export class BinaryStatusEvents implements StatusEventEncoder {
+  private schemaId: number | undefined;
+  private readonly avroType = avro.Type.forSchema(avroSchemaOf(MessageStatusUpdatedSchema) as avro.Schema);
+
+  constructor(readonly format: "protobuf" | "avro") {}
+
+  /** The subject whose schema id the events carry. */
+  get subject(): string {
+    return this.format === "protobuf"
+      ? protobufSubjectOf(TOPICS.events)
+      : avroSubjectOf(avroSchemaOf(MessageStatusUpdatedSchema));
+  }
+
+  bind(schemaIdsBySubject: Map<string, number>): void {
+    const id = schemaIdsBySubject.get(this.subject);
+    if (id === undefined) throw new Error(`no schema was registered under ${this.subject}`);
+    this.schemaId = id;
+  }
+
+  encode(events: MessageStatusEvent[]): OutboxEvent[] {
+    const schemaId = this.schemaId;
+    // An API call answers 503 and is tried again by its caller; a consumer tries its chunk again.
+    if (schemaId === undefined) {
+      throw new DomainError(
+        ErrorCatalog.unavailable,
+        "status event schemas are not registered yet: try again shortly",
+      );
+    }
+    return events.map((event) => {
+      const data = statusUpdatedOf(event);
+      return {
+        topic: TOPICS.events,
+        key: event.messageId,
+        headers: {
+          ce_specversion: "1.0",
+          ce_id: `${event.messageId}:${event.status}`,
+          ce_source: EVENT_SOURCE,
+          ce_type: STATUS_EVENT_TYPE,
+          ce_subject: event.messageId,
+          ce_time: event.occurredAt.toISOString(),
+          "content-type": this.format === "protobuf" ? "application/protobuf" : "application/avro",
+        },
+        value:
+          this.format === "protobuf"
+            ? frameProtobuf(schemaId, [0], toBinary(MessageStatusUpdatedSchema, data))
+            : frameAvro(schemaId, this.avroType.toBuffer(toAvroRecord(MessageStatusUpdatedSchema, data))),
+      };
+    });
+  }
 }

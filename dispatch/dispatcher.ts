@@ -20,7 +20,14 @@ export interface DispatcherDeps {
 
 /** How a batch went: per channel and outcome, for metrics. */
 export interface DispatchReport {
-  outcomes: { channel: string; outcome: "sent" | "failed" | "expired" | "skipped_not_queued" }[];
+  outcomes: {
+    channel: string;
+    outcome: "sent" | "failed" | "expired" | "skipped_not_queued";
+    messageId: string;
+    requestId: string;
+    /** Why it failed or expired: a code, never an address. */
+    reason?: string;
+  }[];
 }
 
 /**
@@ -43,7 +50,7 @@ export class Dispatcher {
     const report: DispatchReport = { outcomes: [] };
     const due = jobs.filter((job) => {
       const queued = statuses.get(job.message.messageId) === "queued";
-      if (!queued) report.outcomes.push({ channel: job.event.channel, outcome: "skipped_not_queued" });
+      if (!queued) report.outcomes.push({ ...idsOf(job), outcome: "skipped_not_queued" });
       return queued;
     });
     const results = await inTurns(due, this.deps.concurrency, (job) => this.send(job));
@@ -51,7 +58,11 @@ export class Dispatcher {
     const events = new Map<string, MessageStatusEvent>();
     for (const [index, result] of results.entries()) {
       const job = due[index] as DispatchJob;
-      report.outcomes.push({ channel: job.event.channel, outcome: result.status });
+      report.outcomes.push({
+        ...idsOf(job),
+        outcome: result.status,
+        ...(result.reason ? { reason: result.reason } : {}),
+      });
       changes.push({
         messageId: job.message.messageId,
         status: result.status,
@@ -144,6 +155,10 @@ export class Dispatcher {
       reasonDetail: (outcome?.reason ?? "").slice(0, 1000),
     };
   }
+}
+
+function idsOf(job: DispatchJob) {
+  return { channel: job.event.channel, messageId: job.message.messageId, requestId: job.event.requestId };
 }
 
 interface SendResult {

@@ -62,6 +62,8 @@ export interface Config {
     schedulePollMs: number;
     scheduleBatchSize: number;
   };
+  /** How status events are written: structured JSON (the specification's), or binary Protobuf or Avro. */
+  eventsFormat: "json" | "protobuf" | "avro";
   /** The development and load-test provider (dispatch/providers/sink.provider.ts). */
   sink: { enabled: boolean; file?: string; failRate: number; failRetryable: boolean; latencyMs: number };
 }
@@ -397,6 +399,7 @@ export function loadConfig(env: Env, roleOverride?: string): Config {
       schedulePollMs: read.integer("SCHEDULE_POLL_MS", 200, 10, 60_000),
       scheduleBatchSize: read.integer("SCHEDULE_BATCH_SIZE", 500, 1, 10_000),
     },
+    eventsFormat: read.oneOf("EVENTS_FORMAT", ["json", "protobuf", "avro"] as const, "json"),
     sink: readSink(read),
   };
   const ports = [config.http.port, config.http.grpcPort, config.gateway.port];

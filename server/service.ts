@@ -1,4 +1,5 @@
 import {
+  BinaryStatusEvents,
   SchemaRegistryClient,
   SealedDispatchQueue,
   StructuredStatusEvents,
@@ -36,6 +37,7 @@ import { createAuthenticator } from "./auth/authenticator.ts";
 import { authorizationInterceptor } from "./auth/authorization-interceptor.ts";
 import { preferenceCache, templateCache } from "./caches.ts";
 import type { Config } from "./config.ts";
+import { registerEventSchemas } from "./event-schemas.ts";
 import { dependencyProbes } from "./health/dependency-probes.ts";
 import { HealthMonitor } from "./health/health-monitor.ts";
 import { type RequestHandler, type RunningServer, startH2cServer, startHttp1Server } from "./http-servers.ts";
@@ -62,6 +64,7 @@ function buildDomain(
   invalidations: InvalidationSubscriber,
   metrics: Metrics,
   logger: Logger,
+  signal: AbortSignal,
 ) {
   const apiKeyStore = new PostgresApiKeyStore(infra.orm);
   // One compiler and one parser thread per process: the send pipeline is to take this same
@@ -80,7 +83,10 @@ function buildDomain(
   const keys = config.recipientKeys;
   const cipher = new RecipientCipher(keys.current, keys.older, keys.lookupSecret);
   const unitOfWork = new PostgresUnitOfWork(infra.orm, cipher);
-  const statusEvents = new StructuredStatusEvents();
+  const statusEvents =
+    config.eventsFormat === "json"
+      ? new StructuredStatusEvents()
+      : new BinaryStatusEvents(config.eventsFormat);
   const dispatchQueue = new SealedDispatchQueue(cipher);
   const schemaRegistry = new SchemaRegistryClient({
     url: infra.schemaRegistryUrl,
@@ -115,6 +121,7 @@ function buildDomain(
         config.sink.enabled ? [new SinkProvider(sinkOptions(config.sink))] : [],
       ),
       schemaRegistry,
+      schemasRegistered: registerEventSchemas(schemaRegistry, statusEvents, logger, signal),
       decodeSendRequest: sendRequestDecoder({
         registry: schemaRegistry,
         maxBytes: config.pipeline.requestMaxBytes,
@@ -153,6 +160,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     invalidations,
     metrics,
     logger,
+    shutdown.signal,
   );
   const authenticate = createAuthenticator(config.auth, apiKeyStore, logger);
   const serveOps = createOpsEndpoints(monitor, metrics, {

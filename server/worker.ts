@@ -6,13 +6,13 @@ import {
   ensureTopics,
   OutboxRelay,
   type RecordChunk,
-  registerOurSchemas,
   runBatchConsumer,
   type SchemaRegistryClient,
   type SealedDispatchQueue,
   type SendRequestRecordDecoder,
   sendRequestIntake,
   statsFeed,
+  statusEventReader,
   TOPICS,
   topicConfigs,
 } from "../consumers/index.ts";
@@ -35,6 +35,8 @@ export interface WorkerDomain {
   statusEvents: StatusEventEncoder;
   providers: ProviderRegistry;
   schemaRegistry: SchemaRegistryClient;
+  /** Resolves once our event schemas are registered (server/event-schemas.ts). */
+  schemasRegistered: Promise<void>;
   decodeSendRequest: SendRequestRecordDecoder;
 }
 
@@ -124,7 +126,11 @@ export function startWorker(
     },
     logger: logger.child({ component: "dispatcher" }),
   });
-  const stats = statsFeed({ writer: statsWriter, logger: logger.child({ component: "stats-feed" }) });
+  const stats = statsFeed({
+    read: statusEventReader(domain.schemaRegistry),
+    writer: statsWriter,
+    logger: logger.child({ component: "stats-feed" }),
+  });
   const consumed: [ReturnType<typeof batchOptions>, (chunk: RecordChunk) => Promise<void>][] = [
     [batchOptions(CONSUMER_GROUPS.intake, [TOPICS.sendRequests], "intake"), intake],
     ...Object.entries(DISPATCH_TOPICS).map(
@@ -150,10 +156,7 @@ export function startWorker(
       const created = await ensureTopics(infra.kafkaAdmin, topics);
       logger.info({ created, topics: topics.map((topic) => topic.topic) }, "Kafka topics ready");
     });
-    await retrying("the schema registry", logger, signal, async () => {
-      const ids = await registerOurSchemas(domain.schemaRegistry);
-      logger.info({ schemas: Object.fromEntries(ids) }, "event schemas registered");
-    });
+    await domain.schemasRegistered;
     await retrying("the worker's producer", logger, signal, () => producer.connect());
     if (signal.aborted) return;
     const parts: Promise<void>[] = [

@@ -74,15 +74,23 @@ export async function publish(
   await producer.send({ topic: SEND_REQUEST_TOPIC, acks: -1, messages: records });
 }
 
+export interface CollectedRecord {
+  key: string;
+  /** The value as UTF-8 text, and as its bytes (binary events). */
+  value: string;
+  raw: Buffer;
+  headers: Record<string, string>;
+}
+
 /** The records a topic receives from now on, kept in memory. */
 export async function collect(
   kafka: Kafka,
   topic: string,
 ): Promise<{
-  records: { key: string; value: string; headers: Record<string, string> }[];
+  records: CollectedRecord[];
   consumer: Consumer;
 }> {
-  const records: { key: string; value: string; headers: Record<string, string> }[] = [];
+  const records: CollectedRecord[] = [];
   const consumer = kafka.consumer({ groupId: `test-collect-${randomUUID()}`, maxWaitTimeInMs: 50 });
   const joined = new Promise<void>((resolve) => consumer.on(consumer.events.GROUP_JOIN, () => resolve()));
   await consumer.connect();
@@ -92,6 +100,7 @@ export async function collect(
       records.push({
         key: message.key?.toString() ?? "",
         value: message.value?.toString() ?? "",
+        raw: message.value ?? Buffer.alloc(0),
         headers: Object.fromEntries(
           Object.entries(message.headers ?? {}).map(([name, value]) => [name, String(value)]),
         ),
