@@ -40,6 +40,14 @@ export interface Config {
   };
   auth: AuthConfig;
   templateRender: RenderLimits;
+  /** The keys of recipients at rest; unset, the message log cannot be read (MessageService answers unavailable). */
+  recipientKeys?: RecipientKeys;
+}
+
+/** What RecipientCipher takes: the first key seals, every key opens, the lookup key hashes. */
+export interface RecipientKeys {
+  keys: { id: string; secret: Buffer }[];
+  lookupSecret: Buffer;
 }
 
 /** How callers prove who they are. Every JWT key source is optional; API keys always work. */
@@ -236,6 +244,35 @@ function readStatsWriter(read: EnvReader): Config["statsWriter"] {
   };
 }
 
+// "id:base64" each, as RecipientCipher checks them; the id is stored with every sealed value.
+const RECIPIENT_KEY = /^([A-Za-z0-9_-]{1,32}):([A-Za-z0-9+/_-]+={0,2})$/;
+
+function readRecipientKeys(read: EnvReader): RecipientKeys | undefined {
+  const list = read.string("RECIPIENT_KEYS", "");
+  const lookup = read.string("RECIPIENT_LOOKUP_KEY", "");
+  if (!list && !lookup) return undefined;
+  if (!list || !lookup) {
+    read.problems.push("set both RECIPIENT_KEYS and RECIPIENT_LOOKUP_KEY, or neither");
+    return undefined;
+  }
+  const keys: RecipientKeys["keys"] = [];
+  for (const [index, entry] of list.split(",").entries()) {
+    const match = RECIPIENT_KEY.exec(entry.trim());
+    const secret = match?.[2] ? Buffer.from(match[2], "base64") : undefined;
+    if (!match?.[1] || secret?.length !== 32) {
+      read.problems.push(`RECIPIENT_KEYS: key ${index + 1} must be "id:" and 32 bytes in base64`);
+      continue;
+    }
+    if (keys.some((key) => key.id === match[1]))
+      read.problems.push(`RECIPIENT_KEYS: two keys have the id ${match[1]}`);
+    keys.push({ id: match[1], secret });
+  }
+  const lookupSecret = Buffer.from(lookup, "base64");
+  if (lookupSecret.length < 32)
+    read.problems.push("RECIPIENT_LOOKUP_KEY must be at least 32 bytes in base64");
+  return { keys, lookupSecret };
+}
+
 function bootstrapAdminKey(read: EnvReader): string | undefined {
   const key = read.string("AUTH_BOOTSTRAP_ADMIN_KEY", "");
   if (!key) return undefined;
@@ -313,6 +350,7 @@ export function loadConfig(env: Env, roleOverride?: string): Config {
     statsWriter: readStatsWriter(read),
     auth: readAuth(read),
     templateRender: readRenderLimits(read),
+    recipientKeys: readRecipientKeys(read),
   };
   const ports = [config.http.port, config.http.grpcPort, config.gateway.port];
   if (new Set(ports).size !== ports.length) {

@@ -2,6 +2,7 @@ import { ApiKeys } from "../core/api-keys/index.ts";
 import { DeviceManager } from "../core/devices/index.ts";
 import type { Logger } from "../core/logger.ts";
 import { PreferenceManager } from "../core/preferences/index.ts";
+import { MessageReader } from "../core/sending/index.ts";
 import { TemplateCatalog, TemplateCompiler } from "../core/templates/index.ts";
 import {
   CachedPreferenceStore,
@@ -9,7 +10,9 @@ import {
   DeviceRepository,
   InvalidationSubscriber,
   PostgresApiKeyStore,
+  PostgresMessageQueries,
   PreferenceRepository,
+  RecipientCipher,
   TemplateRepository,
 } from "../storage/index.ts";
 import { createApiHandler } from "./api/api-handler.ts";
@@ -21,11 +24,12 @@ import { authenticateEarly, authenticationInterceptor } from "./auth/authenticat
 import { createAuthenticator } from "./auth/authenticator.ts";
 import { authorizationInterceptor } from "./auth/authorization-interceptor.ts";
 import { preferenceCache, templateCache } from "./caches.ts";
-import type { Config } from "./config.ts";
+import type { Config, RecipientKeys } from "./config.ts";
 import { dependencyProbes } from "./health/dependency-probes.ts";
 import { HealthMonitor } from "./health/health-monitor.ts";
 import { type RequestHandler, type RunningServer, startH2cServer, startHttp1Server } from "./http-servers.ts";
 import { type Infrastructure, openInfrastructure } from "./infrastructure.ts";
+import { UNCONFIGURED_MESSAGE_QUERIES } from "./messages/unconfigured-message-queries.ts";
 import { createMetrics, type Metrics } from "./metrics.ts";
 import { ThreadParser } from "./mustache/thread-parser.ts";
 import { createOpsEndpoints } from "./ops-endpoints.ts";
@@ -73,7 +77,19 @@ function buildDomain(
       ),
     ),
     devices: new DeviceManager(new DeviceRepository(infra.orm)),
+    messages: new MessageReader(
+      config.recipientKeys
+        ? new PostgresMessageQueries(infra.orm, recipientCipher(config.recipientKeys))
+        : UNCONFIGURED_MESSAGE_QUERIES,
+    ),
   };
+}
+
+function recipientCipher(keys: RecipientKeys): RecipientCipher {
+  const [current, ...older] = keys.keys;
+  // loadConfig refuses a RECIPIENT_KEYS without a valid key.
+  if (!current) throw new Error("RECIPIENT_KEYS holds no key");
+  return new RecipientCipher(current, older, keys.lookupSecret);
 }
 
 /** The composition root of every role: builds each part once and wires them together. */

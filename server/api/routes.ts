@@ -3,16 +3,19 @@ import type { ConnectRouter } from "@connectrpc/connect";
 import type { ApiKeys } from "../../core/api-keys/index.ts";
 import type { DeviceManager } from "../../core/devices/index.ts";
 import type { PreferenceManager } from "../../core/preferences/index.ts";
+import type { MessageReader } from "../../core/sending/index.ts";
 import type { TemplateCatalog } from "../../core/templates/index.ts";
 import { Health } from "../../gen/grpc/health/v1/health_pb.ts";
 import { ApiKeyService } from "../../gen/platform/notification/v1/api_key_service_pb.ts";
 import { DeviceService } from "../../gen/platform/notification/v1/device_service_pb.ts";
+import { MessageService } from "../../gen/platform/notification/v1/message_service_pb.ts";
 import { PreferenceService } from "../../gen/platform/notification/v1/preference_service_pb.ts";
 import { TemplateService } from "../../gen/platform/notification/v1/template_service_pb.ts";
 import { apiKeyService } from "../api-keys/api-key.service.ts";
 import { deviceService } from "../devices/device.service.ts";
 import { healthService } from "../health/health.service.ts";
 import type { HealthMonitor } from "../health/health-monitor.ts";
+import { messageService } from "../messages/message.service.ts";
 import { preferenceService } from "../preferences/preference.service.ts";
 import { registerReflection } from "../reflection/reflection.service.ts";
 import { templateService } from "../templates/template.service.ts";
@@ -24,6 +27,7 @@ export interface ApiServices {
   apiKeys: ApiKeys;
   preferences: PreferenceManager;
   devices: DeviceManager;
+  messages: MessageReader;
 }
 
 /** Every RPC service we serve, on every surface; the REST routes come from the same list. */
@@ -33,6 +37,7 @@ export const SERVED_SERVICES: DescService[] = [
   ApiKeyService,
   PreferenceService,
   DeviceService,
+  MessageService,
 ];
 
 export function registerRoutes(router: ConnectRouter, services: ApiServices): void {
@@ -41,6 +46,7 @@ export function registerRoutes(router: ConnectRouter, services: ApiServices): vo
   router.service(ApiKeyService, apiKeyService(services.apiKeys));
   router.service(PreferenceService, preferenceService(services.preferences));
   router.service(DeviceService, deviceService(services.devices));
+  router.service(MessageService, messageService(services.messages));
   // Public, and gRPC only: not in SERVED_SERVICES, it has no REST routes. Lists every service here.
   registerReflection(router);
 }

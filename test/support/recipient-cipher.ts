@@ -5,3 +5,19 @@ import { RecipientCipher } from "../../storage/index.ts";
 export function testCipher(): RecipientCipher {
   return new RecipientCipher({ id: "test-1", secret: randomBytes(32) }, [], randomBytes(32));
 }
+
+/**
+ * Fresh recipient keys as a service process reads them (RECIPIENT_KEYS, RECIPIENT_LOOKUP_KEY),
+ * and the same keys as a cipher, for a test that seals the rows the process then reads.
+ */
+export function sharedCipher(): { env: Record<string, string>; cipher: RecipientCipher } {
+  const secret = randomBytes(32);
+  const lookup = randomBytes(32);
+  return {
+    env: {
+      RECIPIENT_KEYS: `e2e-1:${secret.toString("base64")}`,
+      RECIPIENT_LOOKUP_KEY: lookup.toString("base64"),
+    },
+    cipher: new RecipientCipher({ id: "e2e-1", secret }, [], lookup),
+  };
+}

@@ -1,4 +1,5 @@
 import type { EntityManager } from "@mikro-orm/postgresql";
+import type { Channel } from "../../../core/channels.ts";
 import {
   MESSAGE_STATUSES,
   type MessageLog,
@@ -87,7 +88,7 @@ export class PostgresMessageLog implements MessageLog {
       message.campaignId || null,
       message.channel,
       this.cipher.seal(message.recipient, message.messageId),
-      message.recipient ? this.cipher.lookupHash(lookupForm(message)) : null,
+      message.recipient ? this.cipher.lookupHash(lookupForm(message.channel, message.recipient)) : null,
       message.priority,
       message.status,
       details,
@@ -99,8 +100,8 @@ export class PostgresMessageLog implements MessageLog {
 }
 
 /** The form an address is looked up by: addresses ignore case; phones and tokens are exact. */
-function lookupForm(message: NewMessage): string {
-  return message.channel === "email" ? message.recipient.trim().toLowerCase() : message.recipient;
+export function lookupForm(channel: Channel, recipient: string): string {
+  return channel === "email" ? recipient.trim().toLowerCase() : recipient;
 }
 
 /** The changes in turns, each turn with at most one change per message, in their order. */

@@ -28,13 +28,14 @@ describe("the message log in the PostgreSQL unit of work", () => {
   const unitOfWork = new PostgresUnitOfWork(orm, cipher);
   afterAll(() => orm.close(true));
 
+  // In the order of `ids`: messages requested in the same millisecond have no order of their own.
   const rowsOf = (ids: string[]) =>
     orm.em
       .fork()
       .getConnection()
       .execute<LogRow[]>(
-        "SELECT * FROM notification_message_log WHERE id = ANY(?::uuid[]) ORDER BY requested_at",
-        [`{${ids.join(",")}}`],
+        "SELECT * FROM notification_message_log WHERE id = ANY(?::uuid[]) ORDER BY array_position(?::uuid[], id)",
+        [`{${ids.join(",")}}`, `{${ids.join(",")}}`],
       );
   const message = (overrides: Partial<NewMessage> = {}): NewMessage => ({
     messageId: randomUUID(),

@@ -128,3 +128,37 @@ describe("loadConfig", () => {
     ]);
   });
 });
+
+describe("loadConfig: recipient keys", () => {
+  const key = (byte: number, length = 32) => Buffer.alloc(length, byte).toString("base64");
+
+  it("reads the sealing key first, older keys after it, and the lookup key", () => {
+    expect(loadConfig(VALID).recipientKeys).toBeUndefined();
+    const config = loadConfig({
+      ...VALID,
+      RECIPIENT_KEYS: `k2:${key(2)}, k1:${key(1)}`,
+      RECIPIENT_LOOKUP_KEY: key(9, 48),
+    });
+    expect(config.recipientKeys?.keys.map((each) => each.id)).toEqual(["k2", "k1"]);
+    expect(config.recipientKeys?.keys[0]?.secret).toEqual(Buffer.alloc(32, 2));
+    expect(config.recipientKeys?.lookupSecret).toEqual(Buffer.alloc(48, 9));
+  });
+
+  it("names what is wrong: one without the other, a short key, a bad entry, a repeated id", () => {
+    expect(problemsOf({ ...VALID, RECIPIENT_KEYS: `k1:${key(1)}` })).toEqual([
+      "set both RECIPIENT_KEYS and RECIPIENT_LOOKUP_KEY, or neither",
+    ]);
+    expect(
+      problemsOf({
+        ...VALID,
+        RECIPIENT_KEYS: `k1:${key(1, 16)},nokey,k2:${key(2)},k2:${key(3)}`,
+        RECIPIENT_LOOKUP_KEY: key(9, 16),
+      }),
+    ).toEqual([
+      'RECIPIENT_KEYS: key 1 must be "id:" and 32 bytes in base64',
+      'RECIPIENT_KEYS: key 2 must be "id:" and 32 bytes in base64',
+      "RECIPIENT_KEYS: two keys have the id k2",
+      "RECIPIENT_LOOKUP_KEY must be at least 32 bytes in base64",
+    ]);
+  });
+});
