@@ -121,6 +121,12 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   });
   const api = runs("api") ? buildApi() : undefined;
   function buildApi() {
+    if (!config.recipientKeys) {
+      logger.warn(
+        {},
+        "RECIPIENT_KEYS and RECIPIENT_LOOKUP_KEY are not set: MessageService answers unavailable",
+      );
+    }
     const recordCall = createCallRecorder(logger, metrics, config.logCalls);
     return createApiHandler({
       services: {

@@ -358,5 +358,8 @@ describe("MessageService without recipient keys", () => {
     expect(await response.json()).toMatchObject({
       errors: [{ code: "SERVICE_UNAVAILABLE", detail: expect.stringContaining("RECIPIENT_KEYS") }],
     });
+    expect(
+      service.logs.some((line) => line.level === "warn" && String(line.message).includes("RECIPIENT_KEYS")),
+    ).toBe(true);
   });
 });
