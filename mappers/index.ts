@@ -3,6 +3,7 @@
 export { apiKeyMessage } from "./api-keys.ts";
 export { channelOf, protoChannelOf } from "./channels.ts";
 export { deviceMessage, platformOf } from "./devices.ts";
+export { messageFilterOf, messageMessage } from "./messages.ts";
 export { preferencesMessage, settingsOf } from "./preferences.ts";
 export { isRole, protoRoleOf, roleOfProto } from "./roles.ts";
 export { type SendRequestFields, sendRequestOf } from "./send-requests.ts";

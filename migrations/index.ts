@@ -10,6 +10,7 @@ import { Migration0005DeliveryClaims } from "./postgres/Migration0005DeliveryCla
 import { Migration0006MessageLog } from "./postgres/Migration0006MessageLog.ts";
 import { Migration0007Outbox } from "./postgres/Migration0007Outbox.ts";
 import { Migration0008ScheduledSends } from "./postgres/Migration0008ScheduledSends.ts";
+import { Migration0009MessageLogReads } from "./postgres/Migration0009MessageLogReads.ts";
 
 export type { ClickHouseMigration } from "./clickhouse/migration.ts";
 
@@ -23,6 +24,7 @@ export const postgresMigrations: MigrationObject[] = [
   { name: "0006_message_log", class: Migration0006MessageLog },
   { name: "0007_outbox", class: Migration0007Outbox },
   { name: "0008_scheduled_sends", class: Migration0008ScheduledSends },
+  { name: "0009_message_log_reads", class: Migration0009MessageLogReads },
 ];
 
 /** ClickHouse migrations in the order they apply. Append only. */

@@ -10,7 +10,7 @@ import { DeliveryStatsReport } from "../core/delivery-stats/index.ts";
 import { DeviceManager, StoredPushTargets } from "../core/devices/index.ts";
 import type { Logger } from "../core/logger.ts";
 import { PreferenceManager, StoredReceivePolicy } from "../core/preferences/index.ts";
-import { SendOrchestrator } from "../core/sending/index.ts";
+import { MessageReader, SendOrchestrator } from "../core/sending/index.ts";
 import { StoredSendableTemplates, TemplateCatalog, TemplateCompiler } from "../core/templates/index.ts";
 import { ProviderRegistry, type SinkOptions, SinkProvider } from "../dispatch/index.ts";
 import { ClickHouseDeliveryStatsQueries } from "../stats/index.ts";
@@ -21,6 +21,7 @@ import {
   InvalidationSubscriber,
   PostgresApiKeyStore,
   PostgresDueSends,
+  PostgresMessageQueries,
   PostgresSendProgress,
   PostgresUnitOfWork,
   PreferenceRepository,
@@ -100,6 +101,7 @@ function buildDomain(
       templates: new TemplateCatalog(templateStore, config.templateRender, templateCompiler),
       preferences: new PreferenceManager(preferenceStore),
       devices: new DeviceManager(deviceStore),
+      messages: new MessageReader(new PostgresMessageQueries(infra.orm, cipher)),
       deliveryStats: new DeliveryStatsReport(new ClickHouseDeliveryStatsQueries(infra.clickhouse)),
     },
     sending: {

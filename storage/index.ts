@@ -3,6 +3,7 @@ export { type AuditEntry, recordAudit } from "./postgres/audit.ts";
 export { DeviceRepository } from "./postgres/devices/device.repository.ts";
 export { entities } from "./postgres/entities.ts";
 export { PreferenceRepository } from "./postgres/preferences/preference.repository.ts";
+export { PostgresMessageQueries } from "./postgres/sending/message-queries.repository.ts";
 export { PostgresOutboxFeed } from "./postgres/sending/outbox.repository.ts";
 export { PostgresUnitOfWork } from "./postgres/sending/postgres-unit-of-work.ts";
 export { type CipherKey, RecipientCipher } from "./postgres/sending/recipient-cipher.ts";

@@ -4,11 +4,12 @@ import type { ApiKeys } from "../../core/api-keys/index.ts";
 import type { DeliveryStatsReport } from "../../core/delivery-stats/index.ts";
 import type { DeviceManager } from "../../core/devices/index.ts";
 import type { PreferenceManager } from "../../core/preferences/index.ts";
-import type { SendOrchestrator, SendProgressQueries } from "../../core/sending/index.ts";
+import type { MessageReader, SendOrchestrator, SendProgressQueries } from "../../core/sending/index.ts";
 import type { TemplateCatalog } from "../../core/templates/index.ts";
 import { Health } from "../../gen/grpc/health/v1/health_pb.ts";
 import { ApiKeyService } from "../../gen/platform/notification/v1/api_key_service_pb.ts";
 import { DeviceService } from "../../gen/platform/notification/v1/device_service_pb.ts";
+import { MessageService } from "../../gen/platform/notification/v1/message_service_pb.ts";
 import { PreferenceService } from "../../gen/platform/notification/v1/preference_service_pb.ts";
 import { SendService } from "../../gen/platform/notification/v1/send_service_pb.ts";
 import { StatsService } from "../../gen/platform/notification/v1/stats_service_pb.ts";
@@ -17,6 +18,7 @@ import { apiKeyService } from "../api-keys/api-key.service.ts";
 import { deviceService } from "../devices/device.service.ts";
 import { healthService } from "../health/health.service.ts";
 import type { HealthMonitor } from "../health/health-monitor.ts";
+import { messageService } from "../messages/message.service.ts";
 import { preferenceService } from "../preferences/preference.service.ts";
 import { registerReflection } from "../reflection/reflection.service.ts";
 import { sendService } from "../sending/send.service.ts";
@@ -33,6 +35,7 @@ export interface ApiServices {
   orchestrator: SendOrchestrator;
   sendProgress: SendProgressQueries;
   deliveryStats: DeliveryStatsReport;
+  messages: MessageReader;
 }
 
 /** Every RPC service we serve, on every surface; the REST routes come from the same list. */
@@ -44,6 +47,7 @@ export const SERVED_SERVICES: DescService[] = [
   DeviceService,
   SendService,
   StatsService,
+  MessageService,
 ];
 
 export function registerRoutes(router: ConnectRouter, services: ApiServices): void {
@@ -54,6 +58,7 @@ export function registerRoutes(router: ConnectRouter, services: ApiServices): vo
   router.service(DeviceService, deviceService(services.devices));
   router.service(SendService, sendService(services.orchestrator, services.sendProgress));
   router.service(StatsService, statsService(services.deliveryStats));
+  router.service(MessageService, messageService(services.messages));
   // Public, and gRPC only: not in SERVED_SERVICES, it has no REST routes. Lists every service here.
   registerReflection(router);
 }

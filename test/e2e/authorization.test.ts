@@ -18,10 +18,12 @@ import { ServerReflection as ReflectionV1alpha } from "../../gen/grpc/reflection
 import { ApiKeyService } from "../../gen/platform/notification/v1/api_key_service_pb.ts";
 import { DeviceService } from "../../gen/platform/notification/v1/device_service_pb.ts";
 import { ErrorDetailSchema } from "../../gen/platform/notification/v1/errors_pb.ts";
+import { MessageService } from "../../gen/platform/notification/v1/message_service_pb.ts";
 import { PreferenceService } from "../../gen/platform/notification/v1/preference_service_pb.ts";
 import { SendService } from "../../gen/platform/notification/v1/send_service_pb.ts";
 import { StatsService } from "../../gen/platform/notification/v1/stats_service_pb.ts";
 import { TemplateService } from "../../gen/platform/notification/v1/template_service_pb.ts";
+import { sharedCipher } from "../support/recipient-cipher.ts";
 import { eventually, type ServiceProcess, startServiceProcess } from "../support/service-process.ts";
 import { localServices } from "../support/services.ts";
 
@@ -73,6 +75,16 @@ const EXPECTED: Record<string, readonly Who[]> = {
   "platform.notification.v1.DeviceService/ListDevices": ["admin", "support", "service", "user-own"],
   "platform.notification.v1.DeviceService/DeactivateDevice": ["admin", "service", "user-own"],
   "platform.notification.v1.DeviceService/DeleteDevice": ["admin", "service", "user-own"],
+  // A user passes authorization for any message id: whose message it is is known only once it
+  // is read, and another user's answers NOT_FOUND (test/e2e/messages.test.ts).
+  "platform.notification.v1.MessageService/GetMessage": [
+    "admin",
+    "support",
+    "service",
+    "user-own",
+    "user-other",
+  ],
+  "platform.notification.v1.MessageService/ListMessages": ["admin", "support", "service", "user-own"],
   "platform.notification.v1.ApiKeyService/CreateApiKey": ["admin"],
   "platform.notification.v1.ApiKeyService/ListApiKeys": ["admin"],
   "platform.notification.v1.ApiKeyService/RevokeApiKey": ["admin"],
@@ -92,6 +104,7 @@ const KNOWN: readonly DescService[] = [
   TemplateService,
   PreferenceService,
   DeviceService,
+  MessageService,
   ApiKeyService,
   SendService,
   StatsService,
@@ -184,6 +197,7 @@ describe("authorization: every routed method × every kind of caller", () => {
         LOG_CALLS: "all",
         AUTH_API_KEY_CACHE_MS: String(API_KEY_CACHE_MS),
         AUTH_BOOTSTRAP_ADMIN_KEY: BOOTSTRAP_KEY,
+        ...sharedCipher().env,
       },
     });
     const ready = await eventually(async () => (await fetch(`${service.httpUrl}/readyz`)).ok, 30_000);

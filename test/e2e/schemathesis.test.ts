@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AUTH_ENV, authHeaders } from "../support/credentials.ts";
+import { sharedCipher } from "../support/recipient-cipher.ts";
 import { type ServiceProcess, startServiceProcess } from "../support/service-process.ts";
 import { REPO_ROOT } from "../support/services.ts";
 
@@ -16,7 +17,7 @@ const SCHEMATHESIS = join(REPO_ROOT, ".local", "tools", "bin", "st");
 const BASE = "/api/v1/notifications";
 // The budget: a fixed seed, so that a run generates the same inputs (what the shared test
 // database already holds still changes some answers), and as many cases per operation as
-// take about a minute on a two-core machine (about 4,400 cases for 23 operations).
+// take about a minute on a two-core machine (about 4,400 cases for 25 operations).
 const SEED = "20261201";
 const MAX_EXAMPLES = "120";
 const RUN_TIMEOUT_MS = 240_000;
@@ -83,7 +84,7 @@ describe("schemathesis over the served OpenAPI document", () => {
       throw new Error(`${SCHEMATHESIS} is missing: run scripts/tools install (the test command does)`);
     }
     // Few logs: thousands of requests at debug level would only fill the test's memory.
-    service = await startServiceProcess({ env: { ...AUTH_ENV, LOG_LEVEL: "warn" } });
+    service = await startServiceProcess({ env: { ...AUTH_ENV, ...sharedCipher().env, LOG_LEVEL: "warn" } });
     const created = await fetch(`${service.httpUrl}${BASE}/api-keys`, {
       method: "POST",
       headers: { ...authHeaders("e2e-schemathesis"), "content-type": "application/json" },

@@ -125,7 +125,7 @@ export class PostgresMessageLog implements MessageLog {
       message.campaignId || null,
       message.channel,
       this.cipher.seal(message.recipient, message.messageId),
-      message.recipient ? this.cipher.lookupHash(lookupForm(message)) : null,
+      message.recipient ? this.cipher.lookupHash(lookupForm(message.channel, message.recipient)) : null,
       message.priority,
       message.status,
       details,
@@ -150,8 +150,8 @@ interface CancelledRow {
 }
 
 /** The form an address is looked up by: addresses ignore case; phones and tokens are exact. */
-function lookupForm(message: NewMessage): string {
-  return message.channel === "email" ? message.recipient.trim().toLowerCase() : message.recipient;
+export function lookupForm(channel: Channel, recipient: string): string {
+  return channel === "email" ? recipient.trim().toLowerCase() : recipient;
 }
 
 /** The changes in turns, each turn with at most one change per message, in their order. */

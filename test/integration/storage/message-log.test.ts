@@ -28,6 +28,7 @@ describe("the message log in the PostgreSQL unit of work", () => {
   const unitOfWork = new PostgresUnitOfWork(orm, cipher);
   afterAll(() => orm.close(true));
 
+  // In the order of `ids`: messages requested in the same millisecond have no order of their own.
   const rowsOf = (ids: string[]) =>
     orm.em
       .fork()
