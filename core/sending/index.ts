@@ -1,7 +1,7 @@
 export { type Delivery, expandDeliveries, type MissingAddress } from "./deliveries.ts";
 export type { DeliveryClaim, DeliveryClaims, DeliveryKey } from "./delivery-claims.ts";
 export type { DispatchJob, DispatchQueue } from "./dispatch-job.ts";
-export type { MessageLog, NewMessage, StatusChange } from "./message-log.ts";
+export type { MessageLog, NewMessage, StatusChange, WaitingEnd } from "./message-log.ts";
 export type { LoggedMessage, MessageFilter, MessagePage, MessageQueries } from "./message-queries.ts";
 export { MessageReader } from "./message-reader.ts";
 export {

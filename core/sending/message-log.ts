@@ -31,6 +31,14 @@ export interface StatusChange {
   details?: string;
 }
 
+/** How messages that waited for their time end without being sent. */
+export interface WaitingEnd {
+  status: "cancelled" | "failed";
+  at: Date;
+  reason?: string;
+  reasonDetail?: string;
+}
+
 /** The message log, as one step of sending writes it inside its transaction. */
 export interface MessageLog {
   /** Records new messages in one batch; a message id already there is left as it is. */
@@ -43,6 +51,9 @@ export interface MessageLog {
   record(changes: StatusChange[]): Promise<StatusChange[]>;
   /** Where each of these messages stands; ids it does not hold are left out. */
   statuses(messageIds: string[]): Promise<Map<string, MessageStatus>>;
-  /** Ends the request's messages that wait for their time as `cancelled`; answers their status events. */
-  cancelWaiting(requestId: string, at: Date): Promise<MessageStatusEvent[]>;
+  /**
+   * Ends the request's messages that wait for their time: `cancelled`, or `failed` with a
+   * reason when their release found nothing to send. Answers their status events.
+   */
+  endWaiting(requestId: string, end: WaitingEnd): Promise<MessageStatusEvent[]>;
 }

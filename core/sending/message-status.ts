@@ -35,7 +35,8 @@ const MAY_FOLLOW: Record<MessageStatus, readonly MessageStatus[]> = {
   delivered: ["queued", "sent"],
   opened: ["sent", "delivered"],
   clicked: ["sent", "delivered", "opened"],
-  failed: ["queued", "sent", "delivered"],
+  // A waiting message fails at its release when nothing of it can be sent any more (its template gone).
+  failed: ["scheduled", "queued", "sent", "delivered"],
   expired: ["scheduled", "queued"],
   suppressed: ["queued"],
   cancelled: ["scheduled", "queued"],

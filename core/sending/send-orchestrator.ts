@@ -130,7 +130,7 @@ export class SendOrchestrator {
   cancel(requestId: string): Promise<{ cancelled: false } | { cancelled: true; messages: number }> {
     return this.deps.unitOfWork.run(async (tx) => {
       if (!(await tx.schedule.cancel(requestId))) return { cancelled: false };
-      const cancelled = await tx.messages.cancelWaiting(requestId, this.now());
+      const cancelled = await tx.messages.endWaiting(requestId, { status: "cancelled", at: this.now() });
       await tx.outbox.enqueue(this.deps.statusEvents.encode(cancelled));
       return { cancelled: true, messages: cancelled.length };
     });
@@ -152,11 +152,28 @@ export class SendOrchestrator {
       if ("reason" in plan) verdicts.set(request, plan);
       else plans.push(plan);
     }
+    // A request released and refused (its template deleted meanwhile) must not wait forever.
+    const refused = [...verdicts.values()].filter((verdict) => verdict.outcome === "rejected");
+    if (releasing && refused.length > 0) await this.failWaiting(refused);
     if (plans.length > 0) {
       const written = await this.deps.unitOfWork.run((tx) => this.write(tx, plans, releasing));
       for (const [request, verdict] of written) verdicts.set(request, verdict);
     }
     return requests.map((request) => verdicts.get(request) as SendVerdict);
+  }
+
+  private failWaiting(refused: Extract<SendVerdict, { outcome: "rejected" }>[]): Promise<void> {
+    return this.deps.unitOfWork.run(async (tx) => {
+      for (const verdict of refused) {
+        const failed = await tx.messages.endWaiting(verdict.requestId, {
+          status: "failed",
+          at: this.now(),
+          reason: verdict.reason.toUpperCase(),
+          reasonDetail: verdict.detail,
+        });
+        await tx.outbox.enqueue(this.deps.statusEvents.encode(failed));
+      }
+    });
   }
 
   private async plan(

@@ -146,6 +146,35 @@ describe("SendService", () => {
     expect(progress.json).toMatchObject({ state: "cancelled", by_status: { cancelled: "1" } });
   });
 
+  it("fails a scheduled send whose template was deleted before its time, instead of letting it wait forever", async () => {
+    const doomed = `doomed_${run}`;
+    const id = await createActiveTemplate(service.httpUrl, doomed, [
+      { language_code: "ru", subject: "{{orderId}}", body: "{{userName}}", body_html: "" },
+    ]);
+    const body = request({
+      templateName: doomed,
+      deliveryOptions: { channels: ["email"], sendAtUtc: new Date(Date.now() + 2_000).toISOString() },
+    });
+    expect((await call("POST", "/send/direct", body)).json.outcome).toBe("accepted");
+    const admin = { ...authHeaders(), "content-type": "application/json" };
+    const template = (await (
+      await fetch(`${service.httpUrl}/api/v1/notifications/templates/${id}`, { headers: admin })
+    ).json()) as {
+      revision: string;
+    };
+    const removed = await fetch(`${service.httpUrl}/api/v1/notifications/templates/${id}`, {
+      method: "DELETE",
+      headers: { ...admin, "if-match": `"${template.revision}"` },
+    });
+    expect(removed.status, await removed.clone().text()).toBe(200);
+    const failed = await eventually(
+      async () => (await messagesOf(orm, String(body.requestId)))[0]?.status === "failed",
+      10_000,
+    );
+    expect(failed, service.output().slice(-2000)).toBe(true);
+    expect((await messagesOf(orm, String(body.requestId)))[0]?.status_details).toBe("UNKNOWN_TEMPLATE");
+  });
+
   it("takes a bulk send at once and lets its progress be read until every message is sent", async () => {
     const recipients = Array.from({ length: 3_000 }, (_, index) => ({
       emailTo: `bulk-${index}@example.com`,

@@ -8,6 +8,7 @@ import {
   type NewMessage,
   type StatusChange,
   statusesBefore,
+  type WaitingEnd,
 } from "../../../core/sending/index.ts";
 import type { RecipientCipher } from "./recipient-cipher.ts";
 
@@ -87,14 +88,22 @@ export class PostgresMessageLog implements MessageLog {
     return new Map(rows.map((row) => [row.id, row.status]));
   }
 
-  async cancelWaiting(requestId: string, at: Date): Promise<MessageStatusEvent[]> {
-    const rows = await this.em.execute<CancelledRow[]>(
-      `UPDATE notification_message_log AS log SET status = 'cancelled', updated_at = now()
+  async endWaiting(requestId: string, end: WaitingEnd): Promise<MessageStatusEvent[]> {
+    const details = end.reason ?? null;
+    const rows = await this.em.execute<EndedRow[]>(
+      `UPDATE notification_message_log AS log SET status = ?, status_details = ?,
+         last_error = CASE WHEN ? = 'failed' THEN ? ELSE log.last_error END, updated_at = now()
         WHERE log.request_id = ? AND log.status = 'scheduled'
         RETURNING log.id, log.request_id, log.correlation_id, log.campaign_id, log.user_id, log.channel_type,
           log.template_version, log.priority, log.requested_at,
           (SELECT name FROM notification_templates WHERE id = log.template_id) AS template_name`,
-      [requestId],
+      [
+        end.status,
+        details,
+        end.status,
+        end.reasonDetail ? `${details}: ${end.reasonDetail}` : details,
+        requestId,
+      ],
     );
     return rows.map((row) => ({
       messageId: row.id,
@@ -103,11 +112,13 @@ export class PostgresMessageLog implements MessageLog {
       ...(row.campaign_id ? { campaignId: row.campaign_id } : {}),
       ...(row.user_id ? { userId: row.user_id } : {}),
       channel: row.channel_type,
-      status: "cancelled",
+      status: end.status,
+      ...(end.reason ? { reason: end.reason } : {}),
+      ...(end.reasonDetail ? { reasonDetail: end.reasonDetail } : {}),
       templateName: row.template_name ?? "",
       templateVersion: row.template_version ?? 0,
       attempt: 0,
-      occurredAt: at,
+      occurredAt: end.at,
       acceptedAt: new Date(row.requested_at),
       priority: row.priority,
     }));
@@ -136,7 +147,7 @@ export class PostgresMessageLog implements MessageLog {
   }
 }
 
-interface CancelledRow {
+interface EndedRow {
   id: string;
   request_id: string;
   correlation_id: string | null;
