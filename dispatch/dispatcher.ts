@@ -69,7 +69,12 @@ export class Dispatcher {
         at: result.at,
         ...(result.provider ? { provider: result.provider } : {}),
         ...(result.reason
-          ? { details: result.reasonDetail ? `${result.reason}: ${result.reasonDetail}` : result.reason }
+          ? {
+              details:
+                result.status === "failed" && result.reasonDetail
+                  ? `${result.reason}: ${result.reasonDetail}`
+                  : result.reason,
+            }
           : {}),
       });
       events.set(`${job.message.messageId}:${result.status}`, {

@@ -258,13 +258,26 @@ describe("the send pipeline, from Kafka to the provider", () => {
         "oversized",
       ],
     ];
+    // Binary mode, Protobuf framed with a schema id the registry never gave.
+    const binaryHeaders = {
+      ce_specversion: "1.0",
+      ce_id: "evt-unknown-schema",
+      ce_source: "/tests",
+      ce_type: "com.platform.notification.send.request.v1",
+      "content-type": "application/protobuf",
+    };
+    poison.push([
+      "unknown-schema",
+      Buffer.from([0, 0x7f, 0xff, 0xff, 0xf0, 0, 0x0a, 0x01, 0x78]),
+      "unknown_schema",
+    ]);
     const keys = poison.map(([name]) => `${name}-${run}`);
     await publish(producer, [
       { key: String(before.requestId), value: structuredSendRequest(before) },
-      ...poison.map(([, value], index) => ({
+      ...poison.map(([name, value], index) => ({
         key: keys[index] as string,
         value,
-        headers: { origin: "test" },
+        headers: { origin: "test", ...(name === "unknown-schema" ? binaryHeaders : {}) },
       })),
       { key: String(after.requestId), value: structuredSendRequest(after) },
     ]);
@@ -277,7 +290,7 @@ describe("the send pipeline, from Kafka to the provider", () => {
       expect(letter?.headers.dlq_reason, name).toBe(reason);
       expect(letter?.headers.dlq_original_topic).toBe("com.platform.notification.send.request.v1");
       expect(letter?.headers.origin, "the original headers are kept").toBe("test");
-      expect(letter?.value, "the original bytes are kept").toBe(value?.toString() ?? "");
+      expect(letter?.raw.equals(value ?? Buffer.alloc(0)), `${name}: the original bytes are kept`).toBe(true);
       expect(letter?.headers.dlq_detail).not.toContain("not an address");
     }
     expect(
