@@ -1,6 +1,6 @@
 import type { Channel } from "../channels.ts";
 import { resolveLocale } from "./locale.ts";
-import type { LocaleContent, Variables } from "./template.ts";
+import type { LocaleContent } from "./template.ts";
 import type { TemplateStore } from "./template-store.ts";
 
 /** The content a send uses: the active version of a template by name, in the closest locale. */
@@ -10,8 +10,6 @@ export interface SendableContent {
   channel: Channel;
   version: number;
   content: LocaleContent;
-  /** What the template's authors gave as examples: the variables a send starts from. */
-  exampleVariables: Variables;
 }
 
 /** Why there is nothing to send: each ends the send as `failed` with this reason. */
@@ -46,7 +44,6 @@ export class StoredSendableTemplates implements SendableTemplates {
         channel: template.channel,
         version: version.version,
         content,
-        exampleVariables: template.exampleVariables,
       },
     };
   }

@@ -60,7 +60,6 @@ describe("what sending reads, on PostgreSQL", () => {
         channel: "push_fcm",
         version: 2,
         content: { languageCode: "en-GB", body: "v2 en" },
-        exampleVariables: { a: 1 },
       },
     });
     expect(await sendable.activeContent(name, "fr")).toMatchObject({ sendable: { content: { body: "v2" } } });
