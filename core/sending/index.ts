@@ -11,7 +11,13 @@ export {
   statusesBefore,
 } from "./message-status.ts";
 export type { Outbox, OutboxEvent, OutboxFeed } from "./outbox.ts";
-export type { DeliveryOutcome, Destination, OutgoingMessage, Provider } from "./provider.ts";
+export {
+  addressOf,
+  type DeliveryOutcome,
+  type Destination,
+  type OutgoingMessage,
+  type Provider,
+} from "./provider.ts";
 export { maskRecipient, recipientView } from "./recipient-view.ts";
 export type { DueSends, Schedule } from "./schedule.ts";
 export {

@@ -7,6 +7,21 @@ export type Destination =
   | { channel: "push_fcm" | "push_apns"; deviceToken: string }
   | { channel: "in_app"; userId: string };
 
+/** The address itself: what is sealed at rest and what a provider delivers to. */
+export function addressOf(destination: Destination): string {
+  switch (destination.channel) {
+    case "email":
+      return destination.email;
+    case "sms":
+      return destination.phone;
+    case "push_fcm":
+    case "push_apns":
+      return destination.deviceToken;
+    case "in_app":
+      return destination.userId;
+  }
+}
+
 /** One rendered message for one destination. */
 export interface OutgoingMessage {
   /** Ours, from the delivery's claim: the idempotency key a provider is given where it takes one. */

@@ -14,6 +14,7 @@ import { type Delivery, expandDeliveries } from "./deliveries.ts";
 import type { DispatchJob, DispatchQueue } from "./dispatch-job.ts";
 import type { NewMessage, StatusChange } from "./message-log.ts";
 import type { InitialStatus, MessageStatus } from "./message-status.ts";
+import { addressOf } from "./provider.ts";
 import type { SendRequest } from "./send-request.ts";
 import type { MessageStatusEvent, StatusEventEncoder } from "./status-event.ts";
 import type { SendTransaction, UnitOfWork } from "./unit-of-work.ts";
@@ -401,53 +402,37 @@ function missingDetail(delivery: Delivery & { missing: string }): string {
   return `nothing to deliver ${delivery.key.channel} to: ${delivery.missing.toLowerCase().replaceAll("_", " ")}`;
 }
 
-function recipientOf(delivery: Delivery): string {
-  const destination = delivery.destination;
-  if (!destination) return "";
-  switch (destination.channel) {
-    case "email":
-      return destination.email;
-    case "sms":
-      return destination.phone;
-    case "push_fcm":
-    case "push_apns":
-      return destination.deviceToken;
-    case "in_app":
-      return destination.userId;
-  }
-}
-
-function newMessage(messageId: string, plan: Plan, planned: PlannedDelivery): NewMessage {
+/** What the message's row and its events both say of it. */
+function identityOf(messageId: string, plan: Plan, planned: PlannedDelivery) {
   const { request } = plan;
   return {
     messageId,
     requestId: request.requestId,
     ...(request.correlationId ? { correlationId: request.correlationId } : {}),
     ...(planned.delivery.userId ? { userId: planned.delivery.userId } : {}),
-    templateId: planned.template.templateId,
-    templateVersion: planned.template.version,
     channel: planned.delivery.key.channel,
-    recipient: recipientOf(planned.delivery),
+    templateVersion: planned.template.version,
     priority: request.priority,
+  };
+}
+
+function newMessage(messageId: string, plan: Plan, planned: PlannedDelivery): NewMessage {
+  return {
+    ...identityOf(messageId, plan, planned),
+    templateId: planned.template.templateId,
+    recipient: planned.delivery.destination ? addressOf(planned.delivery.destination) : "",
     status: planned.status,
     ...(planned.reason ? { statusDetails: planned.reason } : {}),
-    requestedAt: request.receivedAt,
+    requestedAt: plan.request.receivedAt,
   };
 }
 
 function eventBase(messageId: string, plan: Plan, planned: PlannedDelivery): DispatchJob["event"] {
-  const { request } = plan;
   return {
-    messageId,
-    requestId: request.requestId,
-    ...(request.correlationId ? { correlationId: request.correlationId } : {}),
-    ...(planned.delivery.userId ? { userId: planned.delivery.userId } : {}),
-    channel: planned.delivery.key.channel,
+    ...identityOf(messageId, plan, planned),
     templateName: planned.template.templateName,
-    templateVersion: planned.template.version,
     attempt: 0,
-    acceptedAt: request.receivedAt,
-    priority: request.priority,
+    acceptedAt: plan.request.receivedAt,
   };
 }
 

@@ -2,7 +2,12 @@ import { createWriteStream, type WriteStream } from "node:fs";
 import { setTimeout as delay } from "node:timers/promises";
 import { CHANNELS, type Channel } from "../../core/channels.ts";
 import { fingerprint } from "../../core/personal-data.ts";
-import type { DeliveryOutcome, Destination, OutgoingMessage, Provider } from "../../core/sending/index.ts";
+import {
+  addressOf,
+  type DeliveryOutcome,
+  type OutgoingMessage,
+  type Provider,
+} from "../../core/sending/index.ts";
 
 /** What the sink keeps of a message it "sent". */
 export interface SinkRecord {
@@ -115,19 +120,5 @@ export class SinkProvider implements Provider {
       const oldest = this.recorded.keys().next();
       if (!oldest.done) this.recorded.delete(oldest.value);
     }
-  }
-}
-
-function addressOf(destination: Destination): string {
-  switch (destination.channel) {
-    case "email":
-      return destination.email;
-    case "sms":
-      return destination.phone;
-    case "push_fcm":
-    case "push_apns":
-      return destination.deviceToken;
-    case "in_app":
-      return destination.userId;
   }
 }
