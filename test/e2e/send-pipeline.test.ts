@@ -335,6 +335,29 @@ describe("the send pipeline, from Kafka to the provider", () => {
   });
 });
 
+describe("the send pipeline's metrics", () => {
+  it("count every stage, the outbox backlog and each consumer group's lag", async () => {
+    expect(
+      await metric('notification_pipeline_consumed_total{topic="com.platform.notification.send.request.v1"'),
+    ).toBeGreaterThan(0);
+    expect(await metric("notification_pipeline_accepted_total")).toBeGreaterThan(0);
+    expect(await metric('notification_dispatched_total{channel="email",outcome="sent"')).toBeGreaterThan(0);
+    expect(await metric('notification_dispatched_total{channel="push_fcm",outcome="sent"')).toBeGreaterThan(
+      0,
+    );
+    const text = await (await fetch(`${service.httpUrl}/metrics`)).text();
+    expect(text).toMatch(/^notification_outbox_backlog\{[^}]*\} \d+$/m);
+    for (const group of ["intake", "stats", "dispatch.high", "dispatch.normal", "dispatch.low"]) {
+      expect(text).toMatch(
+        new RegExp(
+          `^notification_consumer_lag\\{group="notification-service\\.${group.replace(".", "\\.")}"[^}]*\\} \\d+$`,
+          "m",
+        ),
+      );
+    }
+  });
+});
+
 async function metric(prefix: string): Promise<number> {
   const text = await (await fetch(`${service.httpUrl}/metrics`)).text();
   return text
