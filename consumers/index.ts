@@ -7,6 +7,7 @@ export {
 } from "./avro/index.ts";
 export { type BatchConsumerOptions, type RecordChunk, runBatchConsumer } from "./batch-consumer.ts";
 export { type BinaryEventOptions, binaryEventDecoder, type KafkaHeaders } from "./binary-cloud-event.ts";
+export { CommittedEventPublisher, type CommittedEventPublisherOptions } from "./committed-event-publisher.ts";
 export {
   type ConfluentFrame,
   frameAvro,
@@ -20,7 +21,7 @@ export type { DecodedEvent, Poison, PoisonReason } from "./decoded-event.ts";
 export { type DispatchMetrics, dispatchJobs } from "./dispatch-consumer.ts";
 export { type JobSealer, SealedDispatchQueue } from "./dispatch-queue.ts";
 export { EVENT_TYPES, type EventType } from "./event-types.ts";
-export { OutboxRelay, type OutboxRelayOptions } from "./outbox-relay.ts";
+export { OutboxRelay, type OutboxRelayOptions, sendOutboxEvents } from "./outbox-relay.ts";
 export {
   avroSubjectOf,
   protobufSubjectOf,

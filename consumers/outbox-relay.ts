@@ -52,18 +52,23 @@ export class OutboxRelay {
     }
   }
 
-  private async send(events: OutboxEvent[]): Promise<void> {
-    // Consecutive events of one topic go together; kafkajs keeps their order per partition.
-    const topicMessages: {
-      topic: string;
-      messages: { key: string; value: Buffer; headers: Record<string, string> }[];
-    }[] = [];
-    for (const event of events) {
-      const message = { key: event.key, value: Buffer.from(event.value), headers: event.headers };
-      const last = topicMessages.at(-1);
-      if (last?.topic === event.topic) last.messages.push(message);
-      else topicMessages.push({ topic: event.topic, messages: [message] });
-    }
-    await this.producer.sendBatch({ topicMessages, acks: -1 });
+  private send(events: OutboxEvent[]): Promise<void> {
+    return sendOutboxEvents(this.producer, events);
   }
+}
+
+/** Sends events in their order, acknowledged by every in-sync replica; consecutive events of one topic go together. */
+export async function sendOutboxEvents(producer: Producer, events: OutboxEvent[]): Promise<void> {
+  const topicMessages: {
+    topic: string;
+    messages: { key: string; value: Buffer; headers: Record<string, string> }[];
+  }[] = [];
+  for (const event of events) {
+    const message = { key: event.key, value: Buffer.from(event.value), headers: event.headers };
+    const last = topicMessages.at(-1);
+    if (last?.topic === event.topic) last.messages.push(message);
+    else topicMessages.push({ topic: event.topic, messages: [message] });
+  }
+  // kafkajs keeps the order of the messages of one partition.
+  await producer.sendBatch({ topicMessages, acks: -1 });
 }

@@ -31,11 +31,23 @@ export function statsFeed(deps: {
   heartbeatMs?: number;
 }) {
   return async function handle(chunk: RecordChunk): Promise<void> {
+    let refused = 0;
     for (const record of chunk.records) {
       const event = await deps.read(record);
       const row = event ? statsRowOf(event) : undefined;
-      if (row) await deps.writer.record(row);
+      // A row ClickHouse could never store (not our message id) is skipped: retried, it would stall the partition.
+      if (row) {
+        await deps.writer.record(row).catch((error: unknown) => {
+          if (!(error instanceof TypeError)) throw error;
+          refused++;
+        });
+      }
     }
+    if (refused > 0)
+      deps.logger.warn(
+        { partition: chunk.partition, refused },
+        "status events statistics cannot count, skipped",
+      );
     const flushed = deps.writer.flush().then(() => true);
     let waits = 0;
     while (!(await Promise.race([flushed, delay(deps.heartbeatMs ?? 3_000)]))) {

@@ -34,7 +34,12 @@ export interface Config {
     sessionTimeoutMs: number;
   };
   /** The worker's relay from the outbox to Kafka. */
-  outbox: { batchSize: number; idleMs: number };
+  outbox: {
+    batchSize: number;
+    idleMs: number;
+    /** How long the relay leaves an event to the process that committed it, which publishes it at once. */
+    graceMs: number;
+  };
   schemaRegistry: { url: string };
   clickhouse: { url: string; database: string; username: string; password: string };
   /** The worker's writer of delivery statistics to ClickHouse (stats/delivery-stats-writer.ts). */
@@ -379,6 +384,7 @@ export function loadConfig(env: Env, roleOverride?: string): Config {
     outbox: {
       batchSize: read.integer("OUTBOX_BATCH_SIZE", 500, 1, 10_000),
       idleMs: read.integer("OUTBOX_IDLE_MS", 100, 10, 60_000),
+      graceMs: read.integer("OUTBOX_GRACE_MS", 2_000, 0, 600_000),
     },
     schemaRegistry: { url: read.url("SCHEMA_REGISTRY_URL", ["http:", "https:"]) },
     clickhouse: {

@@ -6,7 +6,7 @@ import {
 import { Migrator } from "@mikro-orm/migrations";
 import { MikroORM } from "@mikro-orm/postgresql";
 import { Redis } from "ioredis";
-import { type Admin, Kafka, logLevel } from "kafkajs";
+import { type Admin, Kafka, logLevel, type Producer } from "kafkajs";
 import type { Logger } from "../core/logger.ts";
 import { postgresMigrations } from "../migrations/index.ts";
 import { entities } from "../storage/index.ts";
@@ -22,6 +22,11 @@ export interface Infrastructure {
   redis: Redis;
   kafka: Kafka;
   kafkaAdmin: Admin;
+  /**
+   * The process's one producer of what the outbox holds. Idempotent, one request in flight:
+   * a retried batch is neither doubled nor reordered. Connected by the composition root.
+   */
+  kafkaProducer: Producer;
   schemaRegistryUrl: string;
   clickhouse: ClickHouseClient;
   close(): Promise<void>;
@@ -84,12 +89,14 @@ export function openInfrastructure(config: Config, logger: Logger): Infrastructu
     retry: { retries: 2, initialRetryTime: 100, maxRetryTime: 1_000 },
   });
   const kafkaAdmin = kafka.admin();
+  const kafkaProducer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   const clickhouse = createClickHouse(config.clickhouse);
   return {
     orm,
     redis,
     kafka,
     kafkaAdmin,
+    kafkaProducer,
     schemaRegistryUrl: config.schemaRegistry.url.replace(/\/+$/, ""),
     clickhouse,
     async close() {
@@ -97,6 +104,7 @@ export function openInfrastructure(config: Config, logger: Logger): Infrastructu
         orm.close(true),
         redis.quit().catch(() => redis.disconnect()),
         kafkaAdmin.disconnect(),
+        kafkaProducer.disconnect(),
         clickhouse.close(),
       ]);
       for (const result of results) {

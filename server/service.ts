@@ -1,5 +1,6 @@
 import {
   BinaryStatusEvents,
+  CommittedEventPublisher,
   SchemaRegistryClient,
   SealedDispatchQueue,
   StructuredStatusEvents,
@@ -22,6 +23,7 @@ import {
   PostgresApiKeyStore,
   PostgresDueSends,
   PostgresMessageQueries,
+  PostgresOutboxFeed,
   PostgresSendProgress,
   PostgresUnitOfWork,
   PreferenceRepository,
@@ -47,6 +49,7 @@ import { createMetrics, type Metrics } from "./metrics.ts";
 import { ThreadParser } from "./mustache/thread-parser.ts";
 import { createOpsEndpoints } from "./ops-endpoints.ts";
 import { PUBLIC_SERVICES } from "./reflection/reflection.service.ts";
+import { retrying } from "./retrying.ts";
 import { startWorker } from "./worker.ts";
 
 export interface RunningService {
@@ -89,6 +92,14 @@ function buildDomain(
       ? new StructuredStatusEvents()
       : new BinaryStatusEvents(config.eventsFormat);
   const dispatchQueue = new SealedDispatchQueue(cipher);
+  const outboxFeed = new PostgresOutboxFeed(infra.orm, config.outbox.graceMs);
+  // What a transaction of this process enqueues, this process publishes at once.
+  const publisher = new CommittedEventPublisher(infra.kafkaProducer, outboxFeed, {
+    batchSize: config.outbox.batchSize,
+    maxPending: 50_000,
+    logger: logger.child({ component: "committed-event-publisher" }),
+  });
+  unitOfWork.afterCommit(publisher.committed);
   const schemaRegistry = new SchemaRegistryClient({
     url: infra.schemaRegistryUrl,
     timeoutMs: config.healthProbeTimeoutMs,
@@ -123,6 +134,9 @@ function buildDomain(
         config.sink.enabled ? [new SinkProvider(sinkOptions(config.sink))] : [],
       ),
       schemaRegistry,
+      outboxFeed,
+      publisher,
+      producerConnected: retrying("the Kafka producer", logger, signal, () => infra.kafkaProducer.connect()),
       schemasRegistered: registerEventSchemas(schemaRegistry, statusEvents, logger, signal),
       decodeSendRequest: sendRequestDecoder({
         registry: schemaRegistry,
@@ -236,6 +250,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
       shutdown.abort();
       const drained = await Promise.all(servers.map((server) => server.drain(deadline)));
       await worker?.stop(deadline);
+      await sending.publisher.stop();
       await templateParser.close();
       invalidations.close();
       await infra.close();

@@ -1,4 +1,4 @@
-import type { Consumer, Producer } from "kafkajs";
+import type { Consumer } from "kafkajs";
 import {
   DeadLetterTopic,
   DISPATCH_TOPICS,
@@ -20,10 +20,11 @@ import type { Logger } from "../core/logger.ts";
 import type { DueSends, SendOrchestrator, StatusEventEncoder, UnitOfWork } from "../core/sending/index.ts";
 import { Dispatcher, type ProviderRegistry } from "../dispatch/index.ts";
 import { ClickHouseDeliveryStatsWriter } from "../stats/index.ts";
-import { PostgresOutboxFeed } from "../storage/index.ts";
+import type { PostgresOutboxFeed } from "../storage/index.ts";
 import type { Config } from "./config.ts";
 import type { Infrastructure } from "./infrastructure.ts";
 import type { Metrics } from "./metrics.ts";
+import { retrying } from "./retrying.ts";
 import { sleep } from "./sleep.ts";
 
 /** What the worker is handed by the composition root: the domain's sending parts, built once per process. */
@@ -35,6 +36,9 @@ export interface WorkerDomain {
   statusEvents: StatusEventEncoder;
   providers: ProviderRegistry;
   schemaRegistry: SchemaRegistryClient;
+  outboxFeed: PostgresOutboxFeed;
+  /** Resolves once the process's Kafka producer is connected. */
+  producerConnected: Promise<void>;
   /** Resolves once our event schemas are registered (server/event-schemas.ts). */
   schemasRegistered: Promise<void>;
   decodeSendRequest: SendRequestRecordDecoder;
@@ -61,9 +65,8 @@ export function startWorker(
   logger: Logger,
   signal: AbortSignal,
 ) {
-  // Idempotent, one request in flight: a retried batch is neither doubled nor reordered.
-  const producer = infra.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-  const outboxFeed = new PostgresOutboxFeed(infra.orm);
+  const producer = infra.kafkaProducer;
+  const { outboxFeed } = domain;
   const relay = new OutboxRelay(outboxFeed, producer, {
     ...config.outbox,
     logger: logger.child({ component: "outbox-relay" }),
@@ -157,7 +160,7 @@ export function startWorker(
       logger.info({ created, topics: topics.map((topic) => topic.topic) }, "Kafka topics ready");
     });
     await domain.schemasRegistered;
-    await retrying("the worker's producer", logger, signal, () => producer.connect());
+    await domain.producerConnected;
     if (signal.aborted) return;
     const parts: Promise<void>[] = [
       relay.run(signal),
@@ -176,7 +179,6 @@ export function startWorker(
     async stop(deadline: number): Promise<void> {
       await Promise.allSettled(consumers.map((each) => each.disconnect()));
       await done;
-      await disconnect(producer, logger);
       await statsWriter.close(Math.max(0, deadline - Date.now()));
       await domain.providers
         .close()
@@ -229,26 +231,4 @@ async function consumerLag(infra: Infrastructure, groups: string[]): Promise<Rec
     lags[groupId] = lag;
   }
   return lags;
-}
-
-/** Runs `work` until it succeeds or `signal` aborts, waiting longer after each failure. */
-async function retrying(what: string, logger: Logger, signal: AbortSignal, work: () => Promise<void>) {
-  for (let attempt = 1; !signal.aborted; attempt++) {
-    try {
-      await work();
-      return;
-    } catch (error) {
-      const delayMs = Math.min(attempt * 1_000, 10_000);
-      logger.warn({ err: error, attempt, retryInMs: delayMs }, `${what} not ready yet`);
-      await sleep(delayMs, signal);
-    }
-  }
-}
-
-async function disconnect(producer: Producer, logger: Logger): Promise<void> {
-  try {
-    await producer.disconnect();
-  } catch (error) {
-    logger.warn({ err: error }, "closing the worker's producer failed");
-  }
 }

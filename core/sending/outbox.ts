@@ -18,6 +18,18 @@ export interface Outbox {
  * dies mid-batch leaves the batch to be published again, never lost.
  */
 export interface OutboxFeed {
-  /** Publishes up to `limit` events; answers how many, 0 when there were none or another process holds the feed. */
+  /**
+   * Publishes up to `limit` events that have waited at least the feed's grace period (the
+   * process that committed them publishes them itself sooner); answers how many, 0 when
+   * there were none or another process holds the feed.
+   */
   publishNext(limit: number, publish: (events: OutboxEvent[]) => Promise<void>): Promise<number>;
+  /** Removes events their committing process published itself. */
+  remove(ids: string[]): Promise<void>;
+}
+
+/** An event as it committed: its row's id, so that whoever publishes it can remove it. */
+export interface CommittedEvent {
+  id: string;
+  event: OutboxEvent;
 }

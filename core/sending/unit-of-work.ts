@@ -1,6 +1,6 @@
 import type { DeliveryClaims } from "./delivery-claims.ts";
 import type { MessageLog } from "./message-log.ts";
-import type { Outbox } from "./outbox.ts";
+import type { CommittedEvent, Outbox } from "./outbox.ts";
 import type { Schedule } from "./schedule.ts";
 
 /**
@@ -18,4 +18,9 @@ export interface SendTransaction {
 /** Runs a step in one transaction: whatever `work` throws rolls all of it back. */
 export interface UnitOfWork {
   run<T>(work: (tx: SendTransaction) => Promise<T>): Promise<T>;
+  /**
+   * Hears the outbox events of every transaction once it committed (never of one that
+   * rolled back), so they can be published at once instead of when the feed finds them.
+   */
+  afterCommit(listener: (events: CommittedEvent[]) => void): void;
 }

@@ -1,6 +1,6 @@
 import type { MikroORM } from "@mikro-orm/core";
 import type { EntityManager } from "@mikro-orm/postgresql";
-import type { Outbox, OutboxEvent, OutboxFeed } from "../../../core/sending/index.ts";
+import type { CommittedEvent, Outbox, OutboxEvent, OutboxFeed } from "../../../core/sending/index.ts";
 
 // Rows per INSERT: 4 parameters each.
 const ENQUEUE_BATCH = 5_000;
@@ -9,15 +9,19 @@ const FEED_LOCK = 0x6e6f7466; // "notf"
 
 /** The outbox inside one transaction of the unit of work. */
 export class PostgresOutbox implements Outbox {
+  /** What this transaction enqueued, with the ids its rows got: told after the commit. */
+  readonly enqueued: CommittedEvent[] = [];
+
   constructor(private readonly em: EntityManager) {}
 
   async enqueue(events: OutboxEvent[]): Promise<void> {
     for (let start = 0; start < events.length; start += ENQUEUE_BATCH) {
       const batch = events.slice(start, start + ENQUEUE_BATCH);
-      await this.em.execute(
+      // Rows come back in the order of VALUES for a plain INSERT … RETURNING.
+      const rows = await this.em.execute<{ id: string }[]>(
         `INSERT INTO notification_outbox (topic, event_key, event_value, headers) VALUES ${batch
           .map(() => "(?, ?, ?, ?::jsonb)")
-          .join(", ")}`,
+          .join(", ")} RETURNING id`,
         batch.flatMap((event) => [
           event.topic,
           event.key,
@@ -25,6 +29,9 @@ export class PostgresOutbox implements Outbox {
           JSON.stringify(event.headers),
         ]),
       );
+      rows.forEach((row, index) => {
+        this.enqueued.push({ id: String(row.id), event: batch[index] as OutboxEvent });
+      });
     }
   }
 }
@@ -39,7 +46,15 @@ interface OutboxRow {
 
 /** OutboxFeed over the table: one transaction per batch, under an advisory lock. */
 export class PostgresOutboxFeed implements OutboxFeed {
-  constructor(private readonly orm: MikroORM) {}
+  /**
+   * @param graceMs how long an event is left to the process that committed it. enqueued_at is
+   * its transaction's start, so a transaction longer than this may see its events published
+   * twice (same CloudEvent ids), never lost.
+   */
+  constructor(
+    private readonly orm: MikroORM,
+    private readonly graceMs = 0,
+  ) {}
 
   publishNext(limit: number, publish: (events: OutboxEvent[]) => Promise<void>): Promise<number> {
     return this.orm.em.fork().transactional(async (em) => {
@@ -51,8 +66,9 @@ export class PostgresOutboxFeed implements OutboxFeed {
       ]);
       if (!lock?.held) return 0;
       const rows = await sql.execute<OutboxRow[]>(
-        "SELECT id, topic, event_key, event_value, headers FROM notification_outbox ORDER BY id LIMIT ?",
-        [limit],
+        `SELECT id, topic, event_key, event_value, headers FROM notification_outbox
+          WHERE enqueued_at <= now() - make_interval(secs => ?) ORDER BY id LIMIT ?`,
+        [this.graceMs / 1000, limit],
       );
       if (rows.length === 0) return 0;
       await publish(
@@ -69,6 +85,14 @@ export class PostgresOutboxFeed implements OutboxFeed {
       ]);
       return rows.length;
     });
+  }
+
+  async remove(ids: string[]): Promise<void> {
+    if (ids.length === 0) return;
+    await this.orm.em
+      .fork()
+      .getConnection()
+      .execute("DELETE FROM notification_outbox WHERE id = ANY(?::bigint[])", [`{${ids.join(",")}}`]);
   }
 
   /** Events waiting to be published, for the backlog metric. */

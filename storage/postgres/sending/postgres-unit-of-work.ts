@@ -1,6 +1,6 @@
 import type { MikroORM } from "@mikro-orm/core";
 import type { EntityManager } from "@mikro-orm/postgresql";
-import type { SendTransaction, UnitOfWork } from "../../../core/sending/index.ts";
+import type { CommittedEvent, SendTransaction, UnitOfWork } from "../../../core/sending/index.ts";
 import { PostgresDeliveryClaims } from "./delivery-claims.repository.ts";
 import { PostgresMessageLog } from "./message-log.repository.ts";
 import { PostgresOutbox } from "./outbox.repository.ts";
@@ -9,19 +9,30 @@ import { PostgresSchedule } from "./schedule.repository.ts";
 
 /** UnitOfWork as one PostgreSQL transaction, every store of the step bound to it. */
 export class PostgresUnitOfWork implements UnitOfWork {
+  private readonly listeners: ((events: CommittedEvent[]) => void)[] = [];
+
   constructor(
     private readonly orm: MikroORM,
     private readonly cipher: RecipientCipher,
   ) {}
 
-  run<T>(work: (tx: SendTransaction) => Promise<T>): Promise<T> {
-    return this.orm.em.fork().transactional((em) =>
-      work({
+  async run<T>(work: (tx: SendTransaction) => Promise<T>): Promise<T> {
+    let outbox: PostgresOutbox | undefined;
+    const result = await this.orm.em.fork().transactional((em) => {
+      outbox = new PostgresOutbox(em as EntityManager);
+      return work({
         claims: new PostgresDeliveryClaims(em as EntityManager),
         messages: new PostgresMessageLog(em as EntityManager, this.cipher),
         schedule: new PostgresSchedule(em as EntityManager, this.cipher),
-        outbox: new PostgresOutbox(em as EntityManager),
-      }),
-    );
+        outbox,
+      });
+    });
+    const enqueued = outbox?.enqueued ?? [];
+    if (enqueued.length > 0) for (const listener of this.listeners) listener(enqueued);
+    return result;
+  }
+
+  afterCommit(listener: (events: CommittedEvent[]) => void): void {
+    this.listeners.push(listener);
   }
 }
