@@ -226,14 +226,17 @@ class RssSampler {
     const memory = memoryOf(worker?.child.pid);
     if (memory) this.samples.push(memory);
   }
-  phase(): { min: number; max: number; hwm: number; samples: number } {
+  phase(): { min: number; max: number; hwm: number; samples: number; quarters: number[] } {
     this.sample();
     const rss = this.samples.map((each) => each.rssMiB);
+    const quarter = (index: number) =>
+      Math.max(...rss.slice(Math.floor((index * rss.length) / 4), Math.ceil(((index + 1) * rss.length) / 4)));
     const range = {
       min: Math.min(...rss),
       max: Math.max(...rss),
       hwm: Math.max(...this.samples.map((each) => each.hwmMiB)),
       samples: rss.length,
+      quarters: [0, 1, 2, 3].map(quarter),
     };
     this.samples = [];
     return range;
@@ -290,6 +293,26 @@ async function sentInClickHouse(phase: string): Promise<number> {
   });
   const [row] = await result.json<{ sent: string }>();
   return Number(row?.sent ?? 0);
+}
+
+/**
+ * Events an earlier run (or an interrupted one) left in the outbox go first: the phases start
+ * once the worker published them, so they measure only their own requests.
+ */
+async function outboxEmpty(): Promise<void> {
+  const waiting = async () => {
+    const [row] = await orm.em
+      .fork()
+      .getConnection()
+      .execute<{ waiting: string }[]>("SELECT count(*) AS waiting FROM notification_outbox");
+    return Number(row?.waiting ?? 0);
+  };
+  const before = await waiting();
+  if (before === 0) return;
+  progress(`the outbox holds ${before} events from before; waiting for the worker to publish them`);
+  const started = now();
+  await until(0, started, { left: async () => -(await waiting()) }, "outbox");
+  console.log(`(${before} events left in the outbox by an earlier run were published first)`);
 }
 
 /** The `sent` status events of this run's phases, as the events topic carries them. */
@@ -409,7 +432,7 @@ async function until(
         `${label} ${((now() - started) / 1000).toFixed(0)} s: ${counts} of ${total}; RSS ${rss} MiB; ${waiting}`,
       );
     }
-    await pause(250);
+    await pause(500);
   }
   return { reachedMs, last };
 }
@@ -521,24 +544,26 @@ async function drain(producer: Producer, rss: RssSampler): Promise<void> {
   const { reachedMs, last } = await until(
     backlog,
     started,
-    { postgres: () => sentInPostgres("backlog") },
+    { postgres: () => sentInPostgres("backlog"), clickhouse: () => sentInClickHouse("backlog") },
     "backlog",
   );
   const cpu = cpuSecondsOf(worker.child.pid) - cpuBefore;
   const memory = rss.phase();
   const drained = reachedMs.postgres !== undefined ? backlog : (last.postgres ?? 0);
-  const drainMs = reachedMs.postgres ?? now() - started;
+  const complete = reachedMs.postgres !== undefined && reachedMs.clickhouse !== undefined;
+  const drainMs = complete ? Math.max(reachedMs.postgres ?? 0, reachedMs.clickhouse ?? 0) : now() - started;
   console.log(`backlog of ${backlog} requests published in ${fmt(publishMs)} with the worker stopped:`);
   console.log(
-    reachedMs.postgres !== undefined
-      ? `  drained (all sent in PostgreSQL) ${fmt(drainMs)} after the worker's start (consuming after ${fmt(consumingMs)}): ${perSecond(backlog, drainMs - consumingMs)} notifications/s`
-      : `  NOT DRAINED within ${fmt(timeoutMs)}: ${drained} sent, ${perSecond(drained, drainMs)} notifications/s`,
+    complete
+      ? `  drained ${fmt(drainMs)} after the worker's start (consuming after ${fmt(consumingMs)}; all sent in PostgreSQL after ${fmt(reachedMs.postgres)}, in ClickHouse after ${fmt(reachedMs.clickhouse)}): ${perSecond(backlog, drainMs - consumingMs)} notifications/s`
+      : `  NOT DRAINED within ${fmt(timeoutMs)}: ${drained} sent in PostgreSQL, ${last.clickhouse ?? 0} in ClickHouse; ${perSecond(drained, drainMs)} notifications/s`,
   );
   console.log(
-    `  worker RSS while draining: min ${memory.min.toFixed(0)} MiB, max ${memory.max.toFixed(0)} MiB (VmHWM ${memory.hwm.toFixed(0)} MiB, ${memory.samples} samples); CPU ${((cpu * 1e6) / Math.max(1, drained)).toFixed(0)} µs per notification`,
+    `  worker RSS while draining: min ${memory.min.toFixed(0)} MiB, max ${memory.max.toFixed(0)} MiB (VmHWM ${memory.hwm.toFixed(0)} MiB, ${memory.samples} samples); by quarter of the drain (max): ${memory.quarters.map((each) => each.toFixed(0)).join(", ")} MiB`,
   );
+  console.log(`  worker CPU ${((cpu * 1e6) / Math.max(1, drained)).toFixed(0)} µs per notification`);
   console.log(`  peak queues (worker /metrics every 2 s): ${queues.peaksLine()}`);
-  if (reachedMs.postgres === undefined) await skipRest();
+  if (!complete) await skipRest();
 }
 
 /** A backlog left undrained would be read by the next worker: the intake group moves past it. */
@@ -630,6 +655,7 @@ async function main(): Promise<void> {
   }
   progress(`starting the ${role} process`);
   worker = await startWorker();
+  await outboxEmpty();
   const rss = new RssSampler();
   const producer = kafka.producer();
   await producer.connect();
