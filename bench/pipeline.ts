@@ -320,7 +320,9 @@ class SentEvents {
   private readonly seen = new Map<string, Map<string, number>>();
   /** Per request of the latency phase: when it was handed to the producer, epoch ms. */
   readonly publishedAt = new Map<string, number>();
-  readonly latencies: { seenMs: number; sentMs: number }[] = [];
+  readonly latencies: { seenMs: number; sentMs: number; queuedMs: number }[] = [];
+  /** Per request of the latency phase: when the orchestrator queued it (its `queued` event's occurredAt). */
+  private readonly queuedAt = new Map<string, number>();
 
   watch(phase: string): void {
     this.seen.set(tag(phase), new Map());
@@ -331,10 +333,17 @@ class SentEvents {
   take(value: Buffer | null, receivedAt: number): void {
     if (!value) return;
     const text = value.toString();
-    if (!text.includes(`pb-${run}-`) || !text.includes('"status":"sent"')) return;
+    if (!text.includes(`pb-${run}-`)) return;
+    // The `queued` events only of the latency phase, for its stages: parsing them all costs CPU the worker needs.
+    const sent = text.includes('"status":"sent"');
+    if (!sent && !(text.includes(`"${tag("lat")}-`) && text.includes('"status":"queued"'))) return;
     const { data } = JSON.parse(text) as {
       data: { messageId: string; requestId: string; correlationId: string; occurredAt: string };
     };
+    if (!sent) {
+      this.queuedAt.set(data.requestId, Date.parse(data.occurredAt));
+      return;
+    }
     const messages = this.seen.get(data.correlationId);
     if (!messages || messages.has(data.messageId)) return;
     messages.set(data.messageId, receivedAt);
@@ -343,6 +352,7 @@ class SentEvents {
       this.latencies.push({
         seenMs: receivedAt - published,
         sentMs: Date.parse(data.occurredAt) - published,
+        queuedMs: (this.queuedAt.get(data.requestId) ?? Number.NaN) - published,
       });
     }
   }
@@ -367,6 +377,19 @@ async function follow(
   });
   await joined;
   return consumer;
+}
+
+/** `read` at most once every `ms`, its last value in between: a count over ClickHouse's whole table is not free. */
+function every(ms: number, read: () => Promise<number>): () => Promise<number> {
+  let lastAt = Number.NEGATIVE_INFINITY;
+  let value = 0;
+  return async () => {
+    if (now() - lastAt >= ms) {
+      lastAt = now();
+      value = await read();
+    }
+    return value;
+  };
 }
 
 /** Where the worker's work waits, from its /metrics: the outbox backlog and each group's lag. */
@@ -461,7 +484,7 @@ async function throughput(producer: Producer, events: SentEvents, rss: RssSample
     {
       postgres: () => sentInPostgres("tput"),
       events: () => events.count("tput"),
-      clickhouse: () => sentInClickHouse("tput"),
+      clickhouse: every(1_000, () => sentInClickHouse("tput")),
     },
     "throughput",
   );
@@ -511,8 +534,13 @@ async function latency(producer: Producer, events: SentEvents, rss: RssSampler):
   progress(`latency: ${total} published at ${perSecond(total, offeredMs)}/s; waiting for their events`);
   await until(total, now(), { events: () => events.count("lat") }, "latency");
   const memory = rss.phase();
-  const seen = events.latencies.map((each) => each.seenMs).sort((a, b) => a - b);
-  const sent = events.latencies.map((each) => each.sentMs).sort((a, b) => a - b);
+  const sorted = (of: (each: (typeof events.latencies)[number]) => number) =>
+    events.latencies
+      .map(of)
+      .filter((value) => !Number.isNaN(value))
+      .sort((a, b) => a - b);
+  const seen = sorted((each) => each.seenMs);
+  const sent = sorted((each) => each.sentMs);
   const pct = (sorted: number[], p: number) =>
     sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
   const line = (sorted: number[]) =>
@@ -521,6 +549,16 @@ async function latency(producer: Producer, events: SentEvents, rss: RssSampler):
   console.log(`latency at ${rate}/s offered for ${seconds} s (${seen.length} of ${total} seen sent):`);
   console.log(`  publish → sent status event received: ${line(seen)}`);
   console.log(`  publish → sent (the event's occurredAt): ${line(sent)}`);
+  // Where the time goes, by the events' own clocks (one machine: no skew).
+  console.log(
+    `  stages: publish → queued (intake, the orchestrator's transaction): ${line(sorted((each) => each.queuedMs))}`,
+  );
+  console.log(
+    `          queued → sent (commit, outbox relay, dispatch topic, dispatcher): ${line(sorted((each) => each.sentMs - each.queuedMs))}`,
+  );
+  console.log(
+    `          sent → event received (status write, outbox relay, events topic): ${line(sorted((each) => each.seenMs - each.sentMs))}`,
+  );
   console.log(`  worker RSS ${memory.min.toFixed(0)}–${memory.max.toFixed(0)} MiB`);
 }
 
@@ -544,7 +582,10 @@ async function drain(producer: Producer, rss: RssSampler): Promise<void> {
   const { reachedMs, last } = await until(
     backlog,
     started,
-    { postgres: () => sentInPostgres("backlog"), clickhouse: () => sentInClickHouse("backlog") },
+    {
+      postgres: every(1_000, () => sentInPostgres("backlog")),
+      clickhouse: every(5_000, () => sentInClickHouse("backlog")),
+    },
     "backlog",
   );
   const cpu = cpuSecondsOf(worker.child.pid) - cpuBefore;
