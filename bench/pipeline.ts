@@ -411,6 +411,14 @@ class Queues {
       current.push([name, value]);
       this.peaks.set(name, Math.max(this.peaks.get(name) ?? 0, value));
     }
+    // The event loop's delay since the previous scrape (prom-client resets it on each): how long one
+    // stage's synchronous work holds up all the others.
+    for (const match of text.matchAll(/^nodejs_eventloop_lag_(p99|max)_seconds\{[^}]*\} (\S+)$/gm)) {
+      const name = `loop delay ${match[1]} ms`;
+      const value = Math.round(Number(match[2]) * 1000);
+      current.push([name, value]);
+      this.peaks.set(name, Math.max(this.peaks.get(name) ?? 0, value));
+    }
     return current.map(([name, value]) => `${name} ${value}`).join(", ");
   }
   /** The largest of each since the previous call. */
@@ -515,7 +523,13 @@ async function latency(producer: Producer, events: SentEvents, rss: RssSampler):
   const total = rate * seconds;
   const started = now();
   let published = 0;
+  let sampledAt = started;
+  queues.peaksLine();
   while (published < total) {
+    if (now() - sampledAt > 2_000) {
+      sampledAt = now();
+      void queues.sample();
+    }
     const due = Math.min(total, Math.floor(((now() - started) * rate) / 1000));
     if (due > published) {
       const messages = [];
@@ -559,6 +573,7 @@ async function latency(producer: Producer, events: SentEvents, rss: RssSampler):
   console.log(
     `          sent → event received (status write, outbox relay, events topic): ${line(sorted((each) => each.seenMs - each.sentMs))}`,
   );
+  console.log(`  peak queues (worker /metrics every 2 s): ${queues.peaksLine()}`);
   console.log(`  worker RSS ${memory.min.toFixed(0)}–${memory.max.toFixed(0)} MiB`);
 }
 
@@ -708,9 +723,11 @@ async function main(): Promise<void> {
     rss.phase();
     if (requests > 0) await throughput(producer, events, rss);
     if (rate > 0 && seconds > 0) await latency(producer, events, rss);
-    console.log(
-      `worker peak RSS (VmHWM) over throughput and latency: ${memoryOf(worker.child.pid)?.hwmMiB.toFixed(0)} MiB`,
-    );
+    if (requests > 0 || (rate > 0 && seconds > 0)) {
+      console.log(
+        `worker peak RSS (VmHWM) over throughput and latency: ${memoryOf(worker.child.pid)?.hwmMiB.toFixed(0)} MiB`,
+      );
+    }
     await eventsConsumer.disconnect();
     if (backlog > 0) await drain(producer, rss);
     await worker?.stop();
