@@ -64,7 +64,9 @@ export async function sendOutboxEvents(producer: Producer, events: OutboxEvent[]
     messages: { key: string; value: Buffer; headers: Record<string, string> }[];
   }[] = [];
   for (const event of events) {
-    const message = { key: event.key, value: Buffer.from(event.value), headers: event.headers };
+    // A view of the bytes, not a copy of them.
+    const value = Buffer.from(event.value.buffer, event.value.byteOffset, event.value.byteLength);
+    const message = { key: event.key, value, headers: event.headers };
     const last = topicMessages.at(-1);
     if (last?.topic === event.topic) last.messages.push(message);
     else topicMessages.push({ topic: event.topic, messages: [message] });

@@ -46,7 +46,7 @@ export class Dispatcher {
 
   async dispatch(jobs: DispatchJob[]): Promise<DispatchReport> {
     const ids = jobs.map((job) => job.message.messageId);
-    const statuses = await this.deps.unitOfWork.run((tx) => tx.messages.statuses(ids));
+    const statuses = await this.deps.unitOfWork.read((stores) => stores.messages.statuses(ids));
     const report: DispatchReport = { outcomes: [] };
     const due = jobs.filter((job) => {
       const queued = statuses.get(job.message.messageId) === "queued";

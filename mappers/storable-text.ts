@@ -9,20 +9,26 @@ const JSON_TYPES = new Set(["google.protobuf.Struct", "google.protobuf.Value", "
 /** Every string of the request, keys of maps and JSON objects included, that could not be stored. */
 export function unstorableTextProblems(schema: DescMessage, message: object): ErrorProblem[] {
   const problems: ErrorProblem[] = [];
-  walkMessage(schema, message as Record<string, unknown>, "", problems);
+  walkMessage(schema, message as Record<string, unknown>, [], problems);
   return problems;
 }
+
+// The path is the raw segments of where the walk is, pushed and popped: every request on
+// every surface is walked, and its pointer is spelled out only for a problem.
+type Path = (string | number)[];
 
 function walkMessage(
   schema: DescMessage,
   message: Record<string, unknown>,
-  pointer: string,
+  path: Path,
   problems: ErrorProblem[],
-): void {
+) {
   for (const field of schema.fields) {
     const value = fieldValue(message, field);
     if (value === undefined) continue;
-    walkField(field, value, `${pointer}/${pointerSegment(field.name)}`, problems);
+    path.push(field.name);
+    walkField(field, value, path, problems);
+    path.pop();
   }
 }
 
@@ -32,64 +38,74 @@ function fieldValue(message: Record<string, unknown>, field: DescField): unknown
   return chosen?.case === field.localName ? chosen.value : undefined;
 }
 
-function walkField(field: DescField, value: unknown, pointer: string, problems: ErrorProblem[]): void {
+function walkField(field: DescField, value: unknown, path: Path, problems: ErrorProblem[]): void {
   switch (field.fieldKind) {
     case "scalar":
-      checkText(value, pointer, problems);
+      checkText(value, path, problems);
       return;
     case "enum":
       return;
     case "message":
-      walkMessageValue(field.message, value, pointer, problems);
+      walkMessageValue(field.message, value, path, problems);
       return;
     case "list":
       (value as unknown[]).forEach((item, index) => {
-        const here = `${pointer}/${index}`;
-        if (field.listKind === "message") walkMessageValue(field.message, item, here, problems);
-        else if (field.listKind === "scalar") checkText(item, here, problems);
+        path.push(index);
+        if (field.listKind === "message") walkMessageValue(field.message, item, path, problems);
+        else if (field.listKind === "scalar") checkText(item, path, problems);
+        path.pop();
       });
       return;
     case "map":
       for (const [key, item] of Object.entries(value as Record<string, unknown>)) {
-        const here = `${pointer}/${pointerSegment(key)}`;
-        checkKey(key, here, problems);
-        if (field.mapKind === "message") walkMessageValue(field.message, item, here, problems);
-        else if (field.mapKind === "scalar") checkText(item, here, problems);
+        path.push(key);
+        checkKey(key, path, problems);
+        if (field.mapKind === "message") walkMessageValue(field.message, item, path, problems);
+        else if (field.mapKind === "scalar") checkText(item, path, problems);
+        path.pop();
       }
       return;
   }
 }
 
-function walkMessageValue(schema: DescMessage, value: unknown, pointer: string, problems: ErrorProblem[]) {
+function walkMessageValue(schema: DescMessage, value: unknown, path: Path, problems: ErrorProblem[]) {
   // protobuf-es holds Struct, Value and ListValue fields as plain JSON, and a REST
   // caller wrote them as JSON: point into them as JSON.
-  if (JSON_TYPES.has(schema.typeName)) walkJson(value as JsonValue, pointer, problems);
-  else walkMessage(schema, value as Record<string, unknown>, pointer, problems);
+  if (JSON_TYPES.has(schema.typeName)) walkJson(value as JsonValue, path, problems);
+  else walkMessage(schema, value as Record<string, unknown>, path, problems);
 }
 
-function walkJson(value: JsonValue, pointer: string, problems: ErrorProblem[]): void {
-  if (typeof value === "string") checkText(value, pointer, problems);
+function walkJson(value: JsonValue, path: Path, problems: ErrorProblem[]): void {
+  if (typeof value === "string") checkText(value, path, problems);
   else if (Array.isArray(value))
     value.forEach((item, index) => {
-      walkJson(item, `${pointer}/${index}`, problems);
+      path.push(index);
+      walkJson(item, path, problems);
+      path.pop();
     });
   else if (value !== null && typeof value === "object") {
     for (const [key, item] of Object.entries(value)) {
-      const here = `${pointer}/${pointerSegment(key)}`;
-      checkKey(key, here, problems);
-      walkJson(item, here, problems);
+      path.push(key);
+      checkKey(key, path, problems);
+      walkJson(item, path, problems);
+      path.pop();
     }
   }
 }
 
-function checkText(value: unknown, pointer: string, problems: ErrorProblem[]): void {
+function checkText(value: unknown, path: Path, problems: ErrorProblem[]): void {
   const reason = typeof value === "string" ? unstorable(value) : undefined;
-  if (reason) problems.push({ detail: `${nameOf(pointer)}: ${reason}`, source: { pointer } });
+  if (reason) problems.push({ detail: `${nameOf(path)}: ${reason}`, source: { pointer: pointerOf(path) } });
 }
 
-function checkKey(key: string, pointer: string, problems: ErrorProblem[]): void {
+function checkKey(key: string, path: Path, problems: ErrorProblem[]): void {
   const reason = unstorable(key);
-  if (reason) problems.push({ detail: `${nameOf(pointer)}: the key ${reason}`, source: { pointer } });
+  if (reason)
+    problems.push({ detail: `${nameOf(path)}: the key ${reason}`, source: { pointer: pointerOf(path) } });
+}
+
+function pointerOf(path: Path): string {
+  return path.map((segment) => `/${pointerSegment(String(segment))}`).join("");
 }
 
 function unstorable(text: string): string | undefined {
@@ -103,6 +119,6 @@ export function pointerSegment(segment: string): string {
   return segment.replaceAll("~", "~0").replaceAll("/", "~1");
 }
 
-function nameOf(pointer: string): string {
-  return pointer.slice(1).replaceAll("/", ".") || "request";
+function nameOf(path: Path): string {
+  return path.map((segment) => pointerSegment(String(segment))).join(".") || "request";
 }

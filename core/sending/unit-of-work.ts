@@ -23,4 +23,6 @@ export interface UnitOfWork {
    * rolled back), so they can be published at once instead of when the feed finds them.
    */
   afterCommit(listener: (events: CommittedEvent[]) => void): void;
+  /** Reads outside any transaction: one round trip, where a read alone needs no BEGIN and COMMIT. */
+  read<T>(work: (stores: Pick<SendTransaction, "messages">) => Promise<T>): Promise<T>;
 }

@@ -32,6 +32,10 @@ export class PostgresUnitOfWork implements UnitOfWork {
     return result;
   }
 
+  read<T>(work: (stores: Pick<SendTransaction, "messages">) => Promise<T>): Promise<T> {
+    return work({ messages: new PostgresMessageLog(this.orm.em.fork() as EntityManager, this.cipher) });
+  }
+
   afterCommit(listener: (events: CommittedEvent[]) => void): void {
     this.listeners.push(listener);
   }
