@@ -382,7 +382,7 @@ export function loadConfig(env: Env, roleOverride?: string): Config {
       sessionTimeoutMs: read.integer("KAFKA_SESSION_TIMEOUT_MS", 30_000, 6_000, 1_800_000),
     },
     outbox: {
-      batchSize: read.integer("OUTBOX_BATCH_SIZE", 500, 1, 10_000),
+      batchSize: read.integer("OUTBOX_BATCH_SIZE", 5_000, 1, 10_000),
       idleMs: read.integer("OUTBOX_IDLE_MS", 100, 10, 60_000),
       graceMs: read.integer("OUTBOX_GRACE_MS", 2_000, 0, 600_000),
     },
