@@ -153,7 +153,12 @@ export function startWorker(
   ];
   metrics.pipeline.observeConsumerLag(() => consumerLag(infra, groups));
 
-  const done = (async () => {
+  let parts: Promise<void>[] = [];
+  // Topics, schemas, producer, then every consumer group joined at once. Resolves when that
+  // is done or given up for a stop: a consumer must not join after the stop disconnected
+  // the others, or its membership would outlive the process and hold up the next worker's
+  // join for a whole session timeout.
+  const started = (async () => {
     await retrying("Kafka topics", logger, signal, async () => {
       await infra.kafkaAdmin.connect();
       const created = await ensureTopics(infra.kafkaAdmin, topics);
@@ -162,23 +167,22 @@ export function startWorker(
     await domain.schemasRegistered;
     await domain.producerConnected;
     if (signal.aborted) return;
-    const parts: Promise<void>[] = [
-      relay.run(signal),
-      releaseDueSends(domain, config, metrics, logger, signal),
-    ];
-    for (const [options, handle] of consumed) {
-      await retrying(`the consumer group ${options.groupId}`, logger, signal, () =>
-        runBatchConsumer(options, handle),
-      );
-    }
-    logger.info({ groups }, "send pipeline consuming");
-    await Promise.all(parts);
+    parts = [relay.run(signal), releaseDueSends(domain, config, metrics, logger, signal)];
+    await Promise.all(
+      consumed.map(([options, handle]) =>
+        retrying(`the consumer group ${options.groupId}`, logger, signal, () =>
+          runBatchConsumer(options, handle),
+        ),
+      ),
+    );
+    if (!signal.aborted) logger.info({ groups }, "send pipeline consuming");
   })();
   return {
     /** Stops intake and dispatch first, then flushes their statistics before `deadline` (epoch ms). */
     async stop(deadline: number): Promise<void> {
+      await started;
       await Promise.allSettled(consumers.map((each) => each.disconnect()));
-      await done;
+      await Promise.all(parts);
       await statsWriter.close(Math.max(0, deadline - Date.now()));
       await domain.providers
         .close()

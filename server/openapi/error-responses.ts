@@ -42,7 +42,10 @@ const ERROR_RESPONSES = {
   400: ["BadRequest", "The request is invalid: a parameter, the body or a validation rule."],
   401: ["Unauthorized", "No valid credentials: a JWT or an API key is needed."],
   403: ["Forbidden", "The caller's roles do not allow this, or the data is not the caller's own."],
-  404: ["NotFound", "What the request names (in its path, or the health check's service) does not exist."],
+  404: [
+    "NotFound",
+    "What the request names (in its path, the health check's service, or a send's template) does not exist.",
+  ],
   409: ["Conflict", "The resource already exists, or it changed meanwhile."],
   412: [
     "PreconditionFailed",
@@ -70,16 +73,19 @@ export function errorResponses(): Record<string, Response> {
   );
 }
 
-// Errors that the protocol of a service we import defines for a method, where its proto
-// has no field or option of ours to derive them from.
-const PROTOCOL_ERRORS: Record<string, ErrorStatus[]> = {
+// Errors a method answers for what its request names outside the path, which neither its
+// route nor its proto options tell: a protocol's rule, or a resource named in the body.
+const METHOD_ERRORS: Record<string, ErrorStatus[]> = {
   // The gRPC health checking protocol: Check answers NOT_FOUND for a service it does not know.
   "grpc.health.v1.Health.Check": [404],
+  // A send names its template by name in the body.
+  "platform.notification.v1.SendService.SendDirect": [404],
+  "platform.notification.v1.SendService.SendBulk": [404],
 };
 
 /**
  * The errors a route can answer, by what it does: reads by path, writes, takes a body,
- * needs credentials; and those its service's protocol defines.
+ * needs credentials; and those of what it names elsewhere (METHOD_ERRORS).
  */
 export function errorResponsesOf(binding: RestBinding, isPublic: boolean): Record<string, Reference> {
   const statuses = new Set<ErrorStatus>([400]);
@@ -91,7 +97,7 @@ export function errorResponsesOf(binding: RestBinding, isPublic: boolean): Recor
   if (binding.httpMethod !== "GET") add(409, 412);
   if (binding.body !== "") add(413, 415);
   add(429, 500, 503);
-  add(...(PROTOCOL_ERRORS[`${binding.rpc.parent.typeName}.${binding.rpc.name}`] ?? []));
+  add(...(METHOD_ERRORS[`${binding.rpc.parent.typeName}.${binding.rpc.name}`] ?? []));
   return Object.fromEntries(
     [...statuses]
       .sort((a, b) => a - b)
