@@ -1,5 +1,6 @@
 import type { EntityManager } from "@mikro-orm/postgresql";
 import type { DeliveryClaim, DeliveryClaims, DeliveryKey } from "../../../core/sending/index.ts";
+import { boundQuery } from "../bound-sql.ts";
 
 interface ClaimRow {
   request_id: string;
@@ -23,7 +24,8 @@ export class PostgresDeliveryClaims implements DeliveryClaims {
     const params = distinct.flatMap((key) => [key.requestId, key.recipientKey, key.channel]);
     // A key another transaction inserted and has not committed makes this wait for its outcome:
     // nothing is claimed twice, and nothing is lost to a claim that rolled back.
-    const inserted = await this.em.execute<ClaimRow[]>(
+    const inserted = await boundQuery<ClaimRow>(
+      this.em,
       `INSERT INTO notification_delivery_claims (request_id, recipient_key, channel) VALUES ${tuples}
        ON CONFLICT (request_id, recipient_key, channel) DO NOTHING
        RETURNING request_id, recipient_key, channel, message_id`,
@@ -33,7 +35,8 @@ export class PostgresDeliveryClaims implements DeliveryClaims {
     const rows =
       inserted.length === distinct.length
         ? inserted
-        : await this.em.execute<ClaimRow[]>(
+        : await boundQuery<ClaimRow>(
+            this.em,
             `SELECT request_id, recipient_key, channel, message_id FROM notification_delivery_claims
               WHERE (request_id, recipient_key, channel) IN (${tuples})`,
             params,

@@ -10,6 +10,7 @@ import {
   statusesBefore,
   type WaitingEnd,
 } from "../../../core/sending/index.ts";
+import { boundQuery } from "../bound-sql.ts";
 import type { RecipientCipher } from "./recipient-cipher.ts";
 
 // Rows per INSERT: 16 parameters each, well under PostgreSQL's 65,535 per statement.
@@ -35,7 +36,8 @@ export class PostgresMessageLog implements MessageLog {
     for (let start = 0; start < messages.length; start += APPEND_BATCH) {
       const batch = messages.slice(start, start + APPEND_BATCH);
       const rows = batch.map(() => "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)").join(", ");
-      await this.em.execute(
+      await boundQuery(
+        this.em,
         `INSERT INTO notification_message_log (id, request_id, correlation_id, user_id, template_id,
            template_version, campaign_id, channel_type, recipient_address, recipient_hash, priority, status,
            status_details, last_error, requested_at, updated_at)
@@ -50,7 +52,8 @@ export class PostgresMessageLog implements MessageLog {
     // An UPDATE … FROM applies one change per row: several changes of one message go in turns.
     for (const round of rounds(changes)) {
       const values = round.map(() => "(?::uuid, ?, ?::timestamptz, ?, ?)").join(", ");
-      const rows = await this.em.execute<{ id: string; status: string }[]>(
+      const rows = await boundQuery<{ id: string; status: string }>(
+        this.em,
         `UPDATE notification_message_log AS log SET
            status = c.status,
            provider_name = COALESCE(c.provider, log.provider_name),
@@ -81,7 +84,8 @@ export class PostgresMessageLog implements MessageLog {
 
   async statuses(messageIds: string[]): Promise<Map<string, MessageStatus>> {
     if (messageIds.length === 0) return new Map();
-    const rows = await this.em.execute<{ id: string; status: MessageStatus }[]>(
+    const rows = await boundQuery<{ id: string; status: MessageStatus }>(
+      this.em,
       "SELECT id, status FROM notification_message_log WHERE id = ANY(?::uuid[])",
       [`{${messageIds.join(",")}}`],
     );

@@ -1,6 +1,7 @@
 import type { MikroORM } from "@mikro-orm/core";
 import type { EntityManager } from "@mikro-orm/postgresql";
 import type { CommittedEvent, Outbox, OutboxEvent, OutboxFeed } from "../../../core/sending/index.ts";
+import { boundQuery } from "../bound-sql.ts";
 
 // Rows per INSERT: 4 parameters each.
 const ENQUEUE_BATCH = 5_000;
@@ -18,7 +19,8 @@ export class PostgresOutbox implements Outbox {
     for (let start = 0; start < events.length; start += ENQUEUE_BATCH) {
       const batch = events.slice(start, start + ENQUEUE_BATCH);
       // Rows come back in the order of VALUES for a plain INSERT … RETURNING.
-      const rows = await this.em.execute<{ id: string }[]>(
+      const rows = await boundQuery<{ id: string }>(
+        this.em,
         `INSERT INTO notification_outbox (topic, event_key, event_value, headers) VALUES ${batch
           .map(() => "(?, ?, ?, ?::jsonb)")
           .join(", ")} RETURNING id`,
@@ -65,7 +67,8 @@ export class PostgresOutboxFeed implements OutboxFeed {
         FEED_LOCK,
       ]);
       if (!lock?.held) return 0;
-      const rows = await sql.execute<OutboxRow[]>(
+      const rows = await boundQuery<OutboxRow>(
+        sql,
         `SELECT id, topic, event_key, event_value, headers FROM notification_outbox
           WHERE enqueued_at <= now() - make_interval(secs => ?) ORDER BY id LIMIT ?`,
         [this.graceMs / 1000, limit],
@@ -80,7 +83,7 @@ export class PostgresOutboxFeed implements OutboxFeed {
         })),
       );
       // Exactly these: an event with a lower id may have committed since they were read.
-      await sql.execute("DELETE FROM notification_outbox WHERE id = ANY(?::bigint[])", [
+      await boundQuery(sql, "DELETE FROM notification_outbox WHERE id = ANY(?::bigint[])", [
         `{${rows.map((row) => row.id).join(",")}}`,
       ]);
       return rows.length;
@@ -89,10 +92,11 @@ export class PostgresOutboxFeed implements OutboxFeed {
 
   async remove(ids: string[]): Promise<void> {
     if (ids.length === 0) return;
-    await this.orm.em
-      .fork()
-      .getConnection()
-      .execute("DELETE FROM notification_outbox WHERE id = ANY(?::bigint[])", [`{${ids.join(",")}}`]);
+    await boundQuery(
+      this.orm.em.fork() as EntityManager,
+      "DELETE FROM notification_outbox WHERE id = ANY(?::bigint[])",
+      [`{${ids.join(",")}}`],
+    );
   }
 
   /** Events waiting to be published, for the backlog metric. */
