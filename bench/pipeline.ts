@@ -31,6 +31,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as pause } from "node:timers/promises";
 import type { Consumer, Producer } from "kafkajs";
+import { PIPELINE_GROUP_IDS } from "../server/worker.ts";
 import { AUTH_ENV } from "../test/support/credentials.ts";
 import {
   createActiveTemplate,
@@ -66,14 +67,8 @@ const cpuProfileDir = process.env.BENCH_CPU_PROF;
 // Records per producer call and calls in flight, for the pipeline's requests and the ceiling alike.
 const PUBLISH_BATCH = 1_000;
 const PUBLISH_IN_FLIGHT = 4;
-// The consumer groups of the worker (server/worker.ts): another member there takes our records.
-const WORKER_GROUPS = [
-  "notification-service.intake",
-  "notification-service.dispatch.high",
-  "notification-service.dispatch.normal",
-  "notification-service.dispatch.low",
-  "notification-service.stats",
-];
+// The consumer groups of the worker: another member there takes our records.
+const WORKER_GROUPS = PIPELINE_GROUP_IDS;
 
 const run = randomUUID().slice(0, 8);
 const template = `bench_pipeline_${run}`;
@@ -267,7 +262,7 @@ function tail(service: ServiceProcess | undefined): string {
 
 /** Another member in a worker group (a test's worker, npm start) shares our records: the figures are off. */
 async function sharedGroups(): Promise<string[]> {
-  const { groups } = await admin.describeGroups(WORKER_GROUPS);
+  const { groups } = await admin.describeGroups([...WORKER_GROUPS]);
   return groups.filter((group) => group.members.length > (worker ? 1 : 0)).map((group) => group.groupId);
 }
 

@@ -61,11 +61,17 @@ export function sendRequestIntake(deps: SendRequestIntakeDeps) {
     deps.metrics.accepted(verdicts.filter((verdict) => verdict.outcome === "accepted").length);
     const reasons = new Map<string, number>();
     for (const { reason } of letters) reasons.set(reason, (reasons.get(reason) ?? 0) + 1);
-    for (const [reason, count] of reasons) {
-      deps.metrics.deadLettered(reason, count);
+    for (const [reason, count] of reasons) deps.metrics.deadLettered(reason, count);
+    for (const { record, reason } of letters) {
+      // Its key and offset find it in the dead-letter topic; the logger fingerprints a key that is an address.
       deps.logger.warn(
-        { reason, count, topic: chunk.topic, partition: chunk.partition },
-        "send requests dead-lettered",
+        {
+          reason,
+          key: record.key?.toString().slice(0, 128),
+          partition: chunk.partition,
+          offset: record.offset,
+        },
+        "send request dead-lettered",
       );
     }
   };

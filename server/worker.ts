@@ -51,6 +51,13 @@ export const CONSUMER_GROUPS = {
   stats: "notification-service.stats",
 };
 
+/** Every consumer group a worker joins. */
+export const PIPELINE_GROUP_IDS: readonly string[] = [
+  CONSUMER_GROUPS.intake,
+  ...Object.keys(DISPATCH_TOPICS).map(CONSUMER_GROUPS.dispatch),
+  CONSUMER_GROUPS.stats,
+];
+
 /**
  * The worker role: provisions the Kafka topics, then runs the send pipeline: the intake of
  * send requests, the release of scheduled ones, a dispatcher per priority (each its own
@@ -134,23 +141,19 @@ export function startWorker(
     writer: statsWriter,
     logger: logger.child({ component: "stats-feed" }),
   });
-  const consumed: [ReturnType<typeof batchOptions>, (chunk: RecordChunk) => Promise<void>][] = [
+  type Consumed = [ReturnType<typeof batchOptions>, (chunk: RecordChunk) => Promise<void>];
+  const consumed: Consumed[] = [
     [batchOptions(CONSUMER_GROUPS.intake, [TOPICS.sendRequests], "intake"), intake],
     ...Object.entries(DISPATCH_TOPICS).map(
-      ([priority, topic]) =>
-        [batchOptions(CONSUMER_GROUPS.dispatch(priority), [topic], `dispatch-${priority}`), dispatch] as [
-          ReturnType<typeof batchOptions>,
-          typeof dispatch,
-        ],
+      ([priority, topic]): Consumed => [
+        batchOptions(CONSUMER_GROUPS.dispatch(priority), [topic], `dispatch-${priority}`),
+        dispatch,
+      ],
     ),
     [batchOptions(CONSUMER_GROUPS.stats, [TOPICS.events], "stats-feed"), stats],
   ];
   const topics = topicConfigs(config.kafka.topicPartitions, config.kafka.replicationFactor);
-  const groups = [
-    CONSUMER_GROUPS.intake,
-    CONSUMER_GROUPS.stats,
-    ...Object.keys(DISPATCH_TOPICS).map(CONSUMER_GROUPS.dispatch),
-  ];
+  const groups = consumed.map(([options]) => options.groupId);
   metrics.pipeline.observeConsumerLag(() => consumerLag(infra, groups));
 
   let parts: Promise<void>[] = [];

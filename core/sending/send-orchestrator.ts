@@ -54,6 +54,8 @@ export interface AcceptedMessage {
   reason?: string;
 }
 
+type Rejected = Extract<SendVerdict, { outcome: "rejected" }>;
+
 /** A delivery as planned before its transaction: the status it starts in and what it sends. */
 interface PlannedDelivery {
   delivery: Delivery;
@@ -109,17 +111,8 @@ export class SendOrchestrator {
   async keep(request: SendRequest): Promise<SendVerdict> {
     const { requestId } = request;
     // What would refuse the whole request later is refused now, while the caller waits.
-    for (const channel of request.channels) {
-      const lookup = await this.lookup(request.templateName, channel, request.languageCode);
-      if (!lookup.found) {
-        return {
-          requestId,
-          outcome: "rejected",
-          reason: lookup.reason,
-          detail: lookupDetail(request.templateName, lookup.reason),
-        };
-      }
-    }
+    const contents = await this.contentsOf(request, new Map());
+    if (!(contents instanceof Map)) return contents;
     const sendAt = request.sendAt ?? request.receivedAt;
     const kept = await this.deps.unitOfWork.run((tx) => tx.schedule.add({ ...request, sendAt }));
     return kept
@@ -163,7 +156,7 @@ export class SendOrchestrator {
     return requests.map((request) => verdicts.get(request) as SendVerdict);
   }
 
-  private failWaiting(refused: Extract<SendVerdict, { outcome: "rejected" }>[]): Promise<void> {
+  private failWaiting(refused: Rejected[]): Promise<void> {
     return this.deps.unitOfWork.run(async (tx) => {
       for (const verdict of refused) {
         const failed = await tx.messages.endWaiting(verdict.requestId, {
@@ -181,30 +174,18 @@ export class SendOrchestrator {
     request: SendRequest,
     releasing: boolean,
     lookups: Map<string, Promise<Lookup>>,
-  ): Promise<Plan | Extract<SendVerdict, { outcome: "rejected" }>> {
-    const rejected = (reason: RejectReason, detail: string) => ({
-      requestId: request.requestId,
-      outcome: "rejected" as const,
-      reason,
-      detail,
-    });
+  ): Promise<Plan | Rejected> {
     const deliveries = await expandDeliveries(request, this.deps.pushTargets);
     if (!deliveries.some((delivery) => delivery.destination)) {
-      return rejected(
-        "no_usable_recipient",
-        "no recipient has an address, a phone, a device or a user id for the channels asked",
-      );
+      return {
+        requestId: request.requestId,
+        outcome: "rejected",
+        reason: "no_usable_recipient",
+        detail: "no recipient has an address, a phone, a device or a user id for the channels asked",
+      };
     }
-    const contents = new Map<string, SendableContent>();
-    for (const channel of request.channels) {
-      const lookup = await memo(
-        lookups,
-        `${request.templateName}\u0000${channel}\u0000${request.languageCode}`,
-        () => this.lookup(request.templateName, channel, request.languageCode),
-      );
-      if (!lookup.found) return rejected(lookup.reason, lookupDetail(request.templateName, lookup.reason));
-      contents.set(channel, lookup.sendable);
-    }
+    const contents = await this.contentsOf(request, lookups);
+    if (!(contents instanceof Map)) return contents;
     const now = this.now();
     const dueAt = request.sendAt ?? request.receivedAt;
     const expiresAt = request.ttlSeconds ? new Date(dueAt.getTime() + request.ttlSeconds * 1000) : undefined;
@@ -277,6 +258,31 @@ export class SendOrchestrator {
       return { ...base, status: "failed", reason: "TEMPLATE_RENDER_LIMIT", reasonDetail: content.detail };
     }
     return { ...base, status: "queued", content };
+  }
+
+  /** The content of each channel asked for, or why the request can never be sent. */
+  private async contentsOf(
+    request: SendRequest,
+    lookups: Map<string, Promise<Lookup>>,
+  ): Promise<Map<string, SendableContent> | Rejected> {
+    const contents = new Map<string, SendableContent>();
+    for (const channel of request.channels) {
+      const lookup = await memo(
+        lookups,
+        `${request.templateName}\u0000${channel}\u0000${request.languageCode}`,
+        () => this.lookup(request.templateName, channel, request.languageCode),
+      );
+      if (!lookup.found) {
+        return {
+          requestId: request.requestId,
+          outcome: "rejected",
+          reason: lookup.reason,
+          detail: lookupDetail(request.templateName, lookup.reason),
+        };
+      }
+      contents.set(channel, lookup.sendable);
+    }
+    return contents;
   }
 
   private async lookup(templateName: string, channel: string, languageCode: string): Promise<Lookup> {
@@ -364,7 +370,7 @@ export class SendOrchestrator {
 }
 
 /** The error an API caller gets for a request the orchestrator refused. */
-export function rejectionError(verdict: Extract<SendVerdict, { outcome: "rejected" }>): DomainError {
+export function rejectionError(verdict: Rejected): DomainError {
   switch (verdict.reason) {
     case "unknown_template":
       return new DomainError(ErrorCatalog.notFound, verdict.detail, { pointer: "/template_name" });

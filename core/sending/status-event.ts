@@ -1,6 +1,7 @@
 import type { Channel } from "../channels.ts";
 import type { MessageStatus } from "./message-status.ts";
 import type { OutboxEvent } from "./outbox.ts";
+import type { Priority } from "./send-request.ts";
 
 /**
  * A status change of one message as it is told to the platform (the status event) and to
@@ -28,7 +29,7 @@ export interface MessageStatusEvent {
   occurredAt: Date;
   /** When the request was accepted: the statistics' latency is measured from it. */
   acceptedAt: Date;
-  priority: "high" | "normal" | "low";
+  priority: Priority;
 }
 
 /** Turns status changes into the events the outbox carries (their format is the transport's). */

@@ -1,5 +1,5 @@
 import type { EntityManager } from "@mikro-orm/postgresql";
-import { CompiledQuery } from "kysely";
+import { CompiledQuery, type Kysely } from "kysely";
 
 /**
  * Runs SQL written with `?` placeholders as a parameterized statement, in the entity
@@ -14,10 +14,8 @@ export async function boundQuery<Row>(
 ): Promise<Row[]> {
   let index = 0;
   const text = sql.replace(/\?/g, () => `$${++index}`);
-  const client =
-    em.getTransactionContext<
-      ReturnType<typeof em.getConnection>["getClient"] extends () => infer K ? K : never
-    >() ?? em.getConnection().getClient();
+  // Inside a transaction, MikroORM's context is the Kysely transaction to run on.
+  const client = em.getTransactionContext<Kysely<unknown>>() ?? em.getConnection().getClient();
   const result = await client.executeQuery(CompiledQuery.raw(text, [...params]));
   return result.rows as Row[];
 }

@@ -10,7 +10,7 @@ import type {
 } from "../../../core/devices/index.ts";
 import { fingerprint } from "../../../core/personal-data.ts";
 import { type AuditEntry, recordAudit } from "../audit.ts";
-import { storableUserId } from "../user-ids.ts";
+import { storableUserId } from "../uuids.ts";
 import { DeviceRow } from "./device-row.ts";
 
 type DeviceEntity = InstanceType<typeof DeviceRow.class>;

@@ -7,7 +7,7 @@ import type {
   UserPreferences,
 } from "../../../core/preferences/index.ts";
 import { recordAudit } from "../audit.ts";
-import { storableUserId } from "../user-ids.ts";
+import { storableUserId } from "../uuids.ts";
 import { PreferenceRow } from "./preference-row.ts";
 
 type PreferenceEntity = InstanceType<typeof PreferenceRow.class>;

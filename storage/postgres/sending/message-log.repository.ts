@@ -94,7 +94,8 @@ export class PostgresMessageLog implements MessageLog {
 
   async endWaiting(requestId: string, end: WaitingEnd): Promise<MessageStatusEvent[]> {
     const details = end.reason ?? null;
-    const rows = await this.em.execute<EndedRow[]>(
+    const rows = await boundQuery<EndedRow>(
+      this.em,
       `UPDATE notification_message_log AS log SET status = ?, status_details = ?,
          last_error = CASE WHEN ? = 'failed' THEN ? ELSE log.last_error END, updated_at = now()
         WHERE log.request_id = ? AND log.status = 'scheduled'

@@ -10,6 +10,7 @@ import type {
   MessageStatus,
   Priority,
 } from "../../../core/sending/index.ts";
+import { isUuid } from "../uuids.ts";
 import { lookupForm } from "./message-log.repository.ts";
 import type { RecipientCipher } from "./recipient-cipher.ts";
 
@@ -163,8 +164,6 @@ function pageTokenOf(cursor: Cursor): string {
   return Buffer.from(JSON.stringify(cursor)).toString("base64url");
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 function cursorOf(token: string): Cursor {
   try {
     const parsed = JSON.parse(Buffer.from(token, "base64url").toString("utf8")) as Partial<Cursor>;
@@ -172,7 +171,7 @@ function cursorOf(token: string): Cursor {
       typeof parsed.us === "string" &&
       /^-?\d{1,17}$/.test(parsed.us) &&
       typeof parsed.id === "string" &&
-      UUID.test(parsed.id)
+      isUuid(parsed.id)
     ) {
       return { us: parsed.us, id: parsed.id };
     }

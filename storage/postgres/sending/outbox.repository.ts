@@ -63,7 +63,7 @@ export class PostgresOutboxFeed implements OutboxFeed {
       const sql = em as EntityManager;
       // One publisher at a time keeps the order of the events of one key; the others find the
       // lock taken and wait for their next turn.
-      const [lock] = await sql.execute<{ held: boolean }[]>("SELECT pg_try_advisory_xact_lock(?) AS held", [
+      const [lock] = await boundQuery<{ held: boolean }>(sql, "SELECT pg_try_advisory_xact_lock(?) AS held", [
         FEED_LOCK,
       ]);
       if (!lock?.held) return 0;
@@ -101,10 +101,11 @@ export class PostgresOutboxFeed implements OutboxFeed {
 
   /** Events waiting to be published, for the backlog metric. */
   async backlog(): Promise<number> {
-    const [row] = await this.orm.em
-      .fork()
-      .getConnection()
-      .execute<{ waiting: string }[]>("SELECT count(*) AS waiting FROM notification_outbox");
+    const [row] = await boundQuery<{ waiting: string }>(
+      this.orm.em.fork() as EntityManager,
+      "SELECT count(*) AS waiting FROM notification_outbox",
+      [],
+    );
     return Number(row?.waiting ?? 0);
   }
 }
