@@ -299,7 +299,9 @@ async function outboxEmpty(): Promise<void> {
     const [row] = await orm.em
       .fork()
       .getConnection()
-      .execute<{ waiting: string }[]>("SELECT count(*) AS waiting FROM notification_outbox");
+      .execute<{ waiting: string }[]>(
+        "SELECT coalesce(sum(event_count), 0) AS waiting FROM notification_outbox",
+      );
     return Number(row?.waiting ?? 0);
   };
   const before = await waiting();

@@ -1,10 +1,10 @@
 import type { Producer } from "kafkajs";
 import type { Logger } from "../core/logger.ts";
-import type { CommittedEvent, OutboxFeed } from "../core/sending/index.ts";
+import type { CommittedEvents, OutboxFeed } from "../core/sending/index.ts";
 import { sendOutboxEvents } from "./outbox-relay.ts";
 
 export interface CommittedEventPublisherOptions {
-  /** Events per Kafka batch. */
+  /** Events per Kafka batch, about: the events of one transaction's row go together. */
   batchSize: number;
   /** Events held at most while Kafka is slow; past it they are left to the relay's sweep. */
   maxPending: number;
@@ -20,7 +20,8 @@ export interface CommittedEventPublisherOptions {
  * the same CloudEvent id.
  */
 export class CommittedEventPublisher {
-  private pending: CommittedEvent[] = [];
+  private pending: CommittedEvents[] = [];
+  private pendingEvents = 0;
   private flushing: Promise<void> | undefined;
   private stopped = false;
 
@@ -31,10 +32,12 @@ export class CommittedEventPublisher {
   ) {}
 
   /** The listener of the unit of work's commits; never throws. */
-  readonly committed = (events: CommittedEvent[]): void => {
+  readonly committed = (rows: CommittedEvents[]): void => {
     if (this.stopped) return;
-    if (this.pending.length + events.length > this.options.maxPending) return;
-    this.pending.push(...events);
+    const count = rows.reduce((sum, row) => sum + row.events.length, 0);
+    if (this.pendingEvents + count > this.options.maxPending) return;
+    this.pending.push(...rows);
+    this.pendingEvents += count;
     // Transactions committing in the same turn of the event loop share a Kafka batch.
     this.flushing ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.flush());
   };
@@ -47,29 +50,39 @@ export class CommittedEventPublisher {
 
   private async flush(): Promise<void> {
     while (this.pending.length > 0) {
-      const batch = this.pending.splice(0, this.options.batchSize);
+      const batch = this.takeBatch();
+      const events = batch.flatMap((row) => row.events);
       try {
-        await sendOutboxEvents(
-          this.producer,
-          batch.map((committed) => committed.event),
-        );
+        await sendOutboxEvents(this.producer, events, this.options.batchSize);
       } catch (error) {
         // Left in the outbox for the relay; in memory only this batch is given up.
         this.options.logger.warn(
-          { err: error, events: batch.length },
+          { err: error, events: events.length },
           "committed events left to the outbox relay",
         );
         continue;
       }
       try {
-        await this.feed.remove(batch.map((committed) => committed.id));
+        await this.feed.remove(batch.map((row) => row.id));
       } catch (error) {
         this.options.logger.warn(
-          { err: error, events: batch.length },
+          { err: error, events: events.length },
           "published events not removed from the outbox; the relay publishes them again",
         );
       }
     }
     this.flushing = undefined;
+  }
+
+  /** Whole rows from the front, up to the one that reaches the batch size. */
+  private takeBatch(): CommittedEvents[] {
+    let count = 0;
+    let rows = 0;
+    while (rows < this.pending.length && count < this.options.batchSize) {
+      count += (this.pending[rows] as CommittedEvents).events.length;
+      rows++;
+    }
+    this.pendingEvents -= count;
+    return this.pending.splice(0, rows);
   }
 }

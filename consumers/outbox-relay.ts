@@ -4,7 +4,7 @@ import type { Logger } from "../core/logger.ts";
 import type { OutboxEvent, OutboxFeed } from "../core/sending/index.ts";
 
 export interface OutboxRelayOptions {
-  /** Events per Kafka batch. */
+  /** Events per Kafka batch, and about how many one turn takes from the outbox. */
   batchSize: number;
   /** The pause when there is nothing to publish, or after a failure, in milliseconds. */
   idleMs: number;
@@ -53,24 +53,34 @@ export class OutboxRelay {
   }
 
   private send(events: OutboxEvent[]): Promise<void> {
-    return sendOutboxEvents(this.producer, events);
+    return sendOutboxEvents(this.producer, events, this.options.batchSize);
   }
 }
 
-/** Sends events in their order, acknowledged by every in-sync replica; consecutive events of one topic go together. */
-export async function sendOutboxEvents(producer: Producer, events: OutboxEvent[]): Promise<void> {
-  const topicMessages: {
-    topic: string;
-    messages: { key: string; value: Buffer; headers: Record<string, string> }[];
-  }[] = [];
-  for (const event of events) {
-    // A view of the bytes, not a copy of them.
-    const value = Buffer.from(event.value.buffer, event.value.byteOffset, event.value.byteLength);
-    const message = { key: event.key, value, headers: event.headers };
-    const last = topicMessages.at(-1);
-    if (last?.topic === event.topic) last.messages.push(message);
-    else topicMessages.push({ topic: event.topic, messages: [message] });
+/**
+ * Sends events in their order, acknowledged by every in-sync replica, in Kafka batches of at
+ * most `perBatch` events (a batch per partition must stay under Kafka's largest request);
+ * consecutive events of one topic go together.
+ */
+export async function sendOutboxEvents(
+  producer: Producer,
+  events: OutboxEvent[],
+  perBatch: number,
+): Promise<void> {
+  for (let start = 0; start < events.length; start += perBatch) {
+    const topicMessages: {
+      topic: string;
+      messages: { key: string; value: Buffer; headers: Record<string, string> }[];
+    }[] = [];
+    for (const event of events.slice(start, start + perBatch)) {
+      // A view of the bytes, not a copy of them.
+      const value = Buffer.from(event.value.buffer, event.value.byteOffset, event.value.byteLength);
+      const message = { key: event.key, value, headers: event.headers };
+      const last = topicMessages.at(-1);
+      if (last?.topic === event.topic) last.messages.push(message);
+      else topicMessages.push({ topic: event.topic, messages: [message] });
+    }
+    // kafkajs keeps the order of the messages of one partition.
+    await producer.sendBatch({ topicMessages, acks: -1 });
   }
-  // kafkajs keeps the order of the messages of one partition.
-  await producer.sendBatch({ topicMessages, acks: -1 });
 }

@@ -5,6 +5,7 @@ export { entities } from "./postgres/entities.ts";
 export { PreferenceRepository } from "./postgres/preferences/preference.repository.ts";
 export { PostgresMessageQueries } from "./postgres/sending/message-queries.repository.ts";
 export { PostgresOutboxFeed } from "./postgres/sending/outbox.repository.ts";
+export { packEvents, unpackEvents } from "./postgres/sending/outbox-rows.ts";
 export { PostgresUnitOfWork } from "./postgres/sending/postgres-unit-of-work.ts";
 export { type CipherKey, RecipientCipher } from "./postgres/sending/recipient-cipher.ts";
 export { PostgresDueSends } from "./postgres/sending/schedule.repository.ts";

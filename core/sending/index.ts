@@ -10,7 +10,7 @@ export {
   type MessageStatus,
   statusesBefore,
 } from "./message-status.ts";
-export type { CommittedEvent, Outbox, OutboxEvent, OutboxFeed } from "./outbox.ts";
+export type { CommittedEvents, Outbox, OutboxEvent, OutboxFeed } from "./outbox.ts";
 export {
   addressOf,
   type DeliveryOutcome,

@@ -19,17 +19,18 @@ export interface Outbox {
  */
 export interface OutboxFeed {
   /**
-   * Publishes up to `limit` events that have waited at least the feed's grace period (the
-   * process that committed them publishes them itself sooner); answers how many, 0 when
-   * there were none or another process holds the feed.
+   * Publishes about `limit` events (whole transactions' worth: one enqueued with more goes
+   * alone) that have waited at least the feed's grace period (the process that committed
+   * them publishes them itself sooner); answers how many, 0 when there were none or another
+   * process holds the feed.
    */
   publishNext(limit: number, publish: (events: OutboxEvent[]) => Promise<void>): Promise<number>;
   /** Removes events their committing process published itself. */
   remove(ids: string[]): Promise<void>;
 }
 
-/** An event as it committed: its row's id, so that whoever publishes it can remove it. */
-export interface CommittedEvent {
+/** Events of one topic as one transaction committed them, under the id that removes them together. */
+export interface CommittedEvents {
   id: string;
-  event: OutboxEvent;
+  events: OutboxEvent[];
 }

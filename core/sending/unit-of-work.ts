@@ -1,6 +1,6 @@
 import type { DeliveryClaims } from "./delivery-claims.ts";
 import type { MessageLog } from "./message-log.ts";
-import type { CommittedEvent, Outbox } from "./outbox.ts";
+import type { CommittedEvents, Outbox } from "./outbox.ts";
 import type { Schedule } from "./schedule.ts";
 
 /**
@@ -22,7 +22,7 @@ export interface UnitOfWork {
    * Hears the outbox events of every transaction once it committed (never of one that
    * rolled back), so they can be published at once instead of when the feed finds them.
    */
-  afterCommit(listener: (events: CommittedEvent[]) => void): void;
+  afterCommit(listener: (committed: CommittedEvents[]) => void): void;
   /** Reads outside any transaction: one round trip, where a read alone needs no BEGIN and COMMIT. */
   read<T>(work: (stores: Pick<SendTransaction, "messages">) => Promise<T>): Promise<T>;
 }

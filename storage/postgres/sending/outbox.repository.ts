@@ -1,49 +1,46 @@
 import type { MikroORM } from "@mikro-orm/core";
 import type { EntityManager } from "@mikro-orm/postgresql";
-import type { CommittedEvent, Outbox, OutboxEvent, OutboxFeed } from "../../../core/sending/index.ts";
+import type { CommittedEvents, Outbox, OutboxEvent, OutboxFeed } from "../../../core/sending/index.ts";
 import { boundQuery } from "../bound-sql.ts";
+import { packEvents, unpackEvents } from "./outbox-rows.ts";
 
-// Rows per INSERT: 4 parameters each.
-const ENQUEUE_BATCH = 5_000;
 // The advisory lock one publisher holds for the length of a batch's transaction.
 const FEED_LOCK = 0x6e6f7466; // "notf"
 
-/** The outbox inside one transaction of the unit of work. */
+/** The outbox inside one transaction of the unit of work: one row per topic a call enqueues to. */
 export class PostgresOutbox implements Outbox {
   /** What this transaction enqueued, with the ids its rows got: told after the commit. */
-  readonly enqueued: CommittedEvent[] = [];
+  readonly enqueued: CommittedEvents[] = [];
 
   constructor(private readonly em: EntityManager) {}
 
   async enqueue(events: OutboxEvent[]): Promise<void> {
-    for (let start = 0; start < events.length; start += ENQUEUE_BATCH) {
-      const batch = events.slice(start, start + ENQUEUE_BATCH);
-      // Rows come back in the order of VALUES for a plain INSERT … RETURNING.
-      const rows = await boundQuery<{ id: string }>(
-        this.em,
-        `INSERT INTO notification_outbox (topic, event_key, event_value, headers) VALUES ${batch
-          .map(() => "(?, ?, ?, ?::jsonb)")
-          .join(", ")} RETURNING id`,
-        batch.flatMap((event) => [
-          event.topic,
-          event.key,
-          Buffer.from(event.value),
-          JSON.stringify(event.headers),
-        ]),
-      );
-      rows.forEach((row, index) => {
-        this.enqueued.push({ id: String(row.id), event: batch[index] as OutboxEvent });
-      });
+    const byTopic = new Map<string, OutboxEvent[]>();
+    for (const event of events) {
+      const same = byTopic.get(event.topic) ?? [];
+      same.push(event);
+      byTopic.set(event.topic, same);
     }
+    if (byTopic.size === 0) return;
+    const rows = [...byTopic];
+    // Rows come back in the order of VALUES for a plain INSERT … RETURNING.
+    const ids = await boundQuery<{ id: string }>(
+      this.em,
+      `INSERT INTO notification_outbox (topic, events, event_count) VALUES ${rows
+        .map(() => "(?, ?, ?)")
+        .join(", ")} RETURNING id`,
+      rows.flatMap(([topic, same]) => [topic, packEvents(same), same.length]),
+    );
+    ids.forEach((row, index) => {
+      this.enqueued.push({ id: String(row.id), events: (rows[index] as [string, OutboxEvent[]])[1] });
+    });
   }
 }
 
 interface OutboxRow {
   id: string;
   topic: string;
-  event_key: string;
-  event_value: Buffer;
-  headers: Record<string, string>;
+  events: Buffer;
 }
 
 /** OutboxFeed over the table: one transaction per batch, under an advisory lock. */
@@ -67,26 +64,27 @@ export class PostgresOutboxFeed implements OutboxFeed {
         FEED_LOCK,
       ]);
       if (!lock?.held) return 0;
+      // Whole rows, oldest first, up to the one that reaches `limit` events; the first at least.
       const rows = await boundQuery<OutboxRow>(
         sql,
-        `SELECT id, topic, event_key, event_value, headers FROM notification_outbox
-          WHERE enqueued_at <= now() - make_interval(secs => ?) ORDER BY id LIMIT ?`,
-        [this.graceMs / 1000, limit],
+        `WITH oldest AS (
+           SELECT id, event_count FROM notification_outbox
+            WHERE enqueued_at <= now() - make_interval(secs => ?) ORDER BY id LIMIT ?
+         ), counted AS (
+           SELECT id, sum(event_count) OVER (ORDER BY id) - event_count AS before FROM oldest
+         )
+         SELECT o.id, o.topic, o.events FROM counted JOIN notification_outbox o USING (id)
+          WHERE counted.before < ? ORDER BY o.id`,
+        [this.graceMs / 1000, limit, limit],
       );
       if (rows.length === 0) return 0;
-      await publish(
-        rows.map((row) => ({
-          topic: row.topic,
-          key: row.event_key,
-          value: row.event_value,
-          headers: row.headers,
-        })),
-      );
+      const events = rows.flatMap((row) => unpackEvents(row.topic, row.events));
+      await publish(events);
       // Exactly these: an event with a lower id may have committed since they were read.
       await boundQuery(sql, "DELETE FROM notification_outbox WHERE id = ANY(?::bigint[])", [
         `{${rows.map((row) => row.id).join(",")}}`,
       ]);
-      return rows.length;
+      return events.length;
     });
   }
 
@@ -103,7 +101,7 @@ export class PostgresOutboxFeed implements OutboxFeed {
   async backlog(): Promise<number> {
     const [row] = await boundQuery<{ waiting: string }>(
       this.orm.em.fork() as EntityManager,
-      "SELECT count(*) AS waiting FROM notification_outbox",
+      "SELECT coalesce(sum(event_count), 0) AS waiting FROM notification_outbox",
       [],
     );
     return Number(row?.waiting ?? 0);

@@ -1,6 +1,6 @@
 import type { MikroORM } from "@mikro-orm/core";
 import type { EntityManager } from "@mikro-orm/postgresql";
-import type { CommittedEvent, SendTransaction, UnitOfWork } from "../../../core/sending/index.ts";
+import type { CommittedEvents, SendTransaction, UnitOfWork } from "../../../core/sending/index.ts";
 import { PostgresDeliveryClaims } from "./delivery-claims.repository.ts";
 import { PostgresMessageLog } from "./message-log.repository.ts";
 import { PostgresOutbox } from "./outbox.repository.ts";
@@ -9,7 +9,7 @@ import { PostgresSchedule } from "./schedule.repository.ts";
 
 /** UnitOfWork as one PostgreSQL transaction, every store of the step bound to it. */
 export class PostgresUnitOfWork implements UnitOfWork {
-  private readonly listeners: ((events: CommittedEvent[]) => void)[] = [];
+  private readonly listeners: ((committed: CommittedEvents[]) => void)[] = [];
 
   constructor(
     private readonly orm: MikroORM,
@@ -36,7 +36,7 @@ export class PostgresUnitOfWork implements UnitOfWork {
     return work({ messages: new PostgresMessageLog(this.orm.em.fork() as EntityManager, this.cipher) });
   }
 
-  afterCommit(listener: (events: CommittedEvent[]) => void): void {
+  afterCommit(listener: (committed: CommittedEvents[]) => void): void {
     this.listeners.push(listener);
   }
 }

@@ -6,7 +6,7 @@ import type { DispatchJob } from "../../../core/sending/index.ts";
 import { Dispatcher, ProviderRegistry, SinkProvider } from "../../../dispatch/index.ts";
 import { createOrm } from "../../../server/infrastructure.ts";
 import { createLogger } from "../../../server/logger.ts";
-import { PostgresUnitOfWork } from "../../../storage/index.ts";
+import { PostgresUnitOfWork, unpackEvents } from "../../../storage/index.ts";
 import { testCipher } from "../../support/recipient-cipher.ts";
 import { localServices } from "../../support/services.ts";
 
@@ -71,13 +71,15 @@ async function outboxOf(messageId: string): Promise<Record<string, unknown>[]> {
   const rows = await orm.em
     .fork()
     .getConnection()
-    .execute<{ event_value: Buffer }[]>(
-      "SELECT event_value FROM notification_outbox WHERE event_key = ? ORDER BY id",
-      [messageId],
+    .execute<{ topic: string; events: Buffer }[]>(
+      "SELECT topic, events FROM notification_outbox ORDER BY id",
     );
-  return rows.map(
-    (row) => (JSON.parse(row.event_value.toString()) as { data: Record<string, unknown> }).data,
-  );
+  return rows
+    .flatMap((row) => unpackEvents(row.topic, row.events))
+    .filter((event) => event.key === messageId)
+    .map(
+      (event) => (JSON.parse(Buffer.from(event.value).toString()) as { data: Record<string, unknown> }).data,
+    );
 }
 
 function dispatcher(providers: SinkProvider[]) {

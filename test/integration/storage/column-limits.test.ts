@@ -54,9 +54,8 @@ const FROM_SERVER: Record<string, number> = {
   "notification_message_log.provider_name": 64,
   "notification_message_log.priority": "normal".length,
   "notification_message_log.status": "suppressed".length,
-  // The outbox: Kafka's own limit on topic names, and the events' keys (message or campaign ids).
+  // The outbox: Kafka's own limit on topic names.
   "notification_outbox.topic": 249,
-  "notification_outbox.event_key": 64,
   // Scheduled sends' own states.
   "notification_scheduled_sends.state": "cancelled".length,
 };
