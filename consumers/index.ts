@@ -19,7 +19,7 @@ export {
 export { type DeadLetter, DeadLetterTopic } from "./dead-letters.ts";
 export type { DecodedEvent, Poison, PoisonReason } from "./decoded-event.ts";
 export { type DispatchMetrics, dispatchJobs } from "./dispatch-consumer.ts";
-export { type JobSealer, SealedDispatchQueue } from "./dispatch-queue.ts";
+export { JOBS_PER_RECORD, type JobSealer, SealedDispatchQueue } from "./dispatch-queue.ts";
 export { EVENT_TYPES, type EventType } from "./event-types.ts";
 export { OutboxRelay, type OutboxRelayOptions, sendOutboxEvents } from "./outbox-relay.ts";
 export {

@@ -50,7 +50,7 @@ export interface Metrics {
     deduplicated: Counter;
     accepted: Counter;
     dispatched: Counter<"channel" | "outcome">;
-    undecodableJobs: Counter;
+    undecodableRecords: Counter;
     scheduledReleased: Counter;
     /** Events committed and not yet on Kafka; read at a scrape. */
     outboxBacklog: Gauge;
@@ -151,9 +151,9 @@ export function createMetrics(): Metrics {
         labelNames: ["channel", "outcome"],
         registers: [registry],
       }),
-      undecodableJobs: new Counter({
-        name: "notification_dispatch_undecodable_jobs_total",
-        help: "Dispatch jobs that could not be opened (sealed with a key no longer configured).",
+      undecodableRecords: new Counter({
+        name: "notification_dispatch_undecodable_records_total",
+        help: "Records of dispatch jobs that could not be opened (sealed with a key no longer configured); their messages stay queued.",
         registers: [registry],
       }),
       scheduledReleased: new Counter({

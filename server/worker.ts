@@ -132,9 +132,10 @@ export function startWorker(
     dispatcher,
     metrics: {
       dispatched: (channel, outcome, count) => metrics.pipeline.dispatched.inc({ channel, outcome }, count),
-      undecodableJobs: (count) => metrics.pipeline.undecodableJobs.inc(count),
+      undecodableRecords: (count) => metrics.pipeline.undecodableRecords.inc(count),
     },
     logger: logger.child({ component: "dispatcher" }),
+    jobsPerDispatch: pipeline.chunkSize,
   });
   const stats = statsFeed({
     read: statusEventReader(domain.schemaRegistry),
