@@ -31,4 +31,4 @@ export {
 export type { SendProgress, SendProgressQueries } from "./send-progress.ts";
 export type { DeviceAddress, Priority, Recipient, SendRequest } from "./send-request.ts";
 export type { MessageStatusEvent, StatusEventEncoder } from "./status-event.ts";
-export type { SendTransaction, UnitOfWork } from "./unit-of-work.ts";
+export type { FreshDeliveries, SendTransaction, UnitOfWork } from "./unit-of-work.ts";

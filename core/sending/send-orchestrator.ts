@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import type { Channel } from "../channels.ts";
 import type { PushTargets } from "../devices/index.ts";
 import { DomainError, ErrorCatalog } from "../errors.ts";
@@ -11,9 +12,11 @@ import {
   type TemplateCompiler,
 } from "../templates/index.ts";
 import { type Delivery, expandDeliveries } from "./deliveries.ts";
+import type { DeliveryClaim } from "./delivery-claims.ts";
 import type { DispatchJob, DispatchQueue } from "./dispatch-job.ts";
 import type { NewMessage, StatusChange } from "./message-log.ts";
 import type { InitialStatus, MessageStatus } from "./message-status.ts";
+import type { OutboxEvent } from "./outbox.ts";
 import { addressOf } from "./provider.ts";
 import type { SendRequest } from "./send-request.ts";
 import type { MessageStatusEvent, StatusEventEncoder } from "./status-event.ts";
@@ -150,7 +153,9 @@ export class SendOrchestrator {
     const refused = [...verdicts.values()].filter((verdict) => verdict.outcome === "rejected");
     if (releasing && refused.length > 0) await this.failWaiting(refused);
     if (plans.length > 0) {
-      const written = await this.deps.unitOfWork.run((tx) => this.write(tx, plans, releasing));
+      const written =
+        (await this.writeFresh(plans, releasing)) ??
+        (await this.deps.unitOfWork.run((tx) => this.write(tx, plans, releasing)));
       for (const [request, verdict] of written) verdicts.set(request, verdict);
     }
     return requests.map((request) => verdicts.get(request) as SendVerdict);
@@ -292,68 +297,108 @@ export class SendOrchestrator {
     return this.deps.templates.activeContent(templateName, languageCode);
   }
 
+  /**
+   * The common case in one round trip: requests that send now and were never seen, their
+   * message ids chosen here. Undefined when that is not the case (a release, a request that
+   * waits for its time, a repeat the store refused): `write` then sorts out what was claimed.
+   */
+  private async writeFresh(plans: Plan[], releasing: boolean) {
+    if (releasing || plans.some((plan) => plan.scheduledFor)) return undefined;
+    const recording = new Recording(this.now());
+    const claims: DeliveryClaim[] = [];
+    for (const plan of plans) {
+      for (const planned of plan.deliveries) {
+        const claim = { key: planned.delivery.key, messageId: randomUUID(), duplicate: false };
+        claims.push(claim);
+        recording.fresh(plan, planned, claim.messageId);
+      }
+    }
+    const written = await this.deps.unitOfWork.recordFresh({
+      claims,
+      messages: recording.messages,
+      events: this.eventsOf(recording),
+    });
+    return written ? recording.verdicts(plans) : undefined;
+  }
+
   private async write(tx: SendTransaction, plans: Plan[], releasing: boolean) {
     const all = plans.flatMap((plan) => plan.deliveries.map((planned) => ({ plan, planned })));
     const claims = await tx.claims.claim(all.map(({ planned }) => planned.delivery.key));
-    const now = this.now();
-    const fresh: NewMessage[] = [];
-    const events: MessageStatusEvent[] = [];
-    const jobs: DispatchJob[] = [];
+    const recording = new Recording(this.now());
     const released: StatusChange[] = [];
     const byMessage = new Map<string, { plan: Plan; planned: PlannedDelivery }>();
-    const recorded = new Map<Plan, AcceptedMessage[]>();
-    const note = (plan: Plan, planned: PlannedDelivery, messageId: string, status: MessageStatus) => {
-      const list = recorded.get(plan) ?? [];
-      list.push({
-        messageId,
-        channel: planned.delivery.key.channel,
-        recipientKey: planned.delivery.key.recipientKey,
-        status,
-        ...(planned.reason && status === planned.status ? { reason: planned.reason } : {}),
-      });
-      recorded.set(plan, list);
-    };
     for (const [index, claim] of claims.entries()) {
       const item = all[index] as (typeof all)[number];
       const { plan, planned } = item;
       byMessage.set(claim.messageId, item);
       if (!claim.duplicate) {
-        note(plan, planned, claim.messageId, planned.status);
-        fresh.push(newMessage(claim.messageId, plan, planned));
-        events.push(statusEvent(claim.messageId, plan, planned, planned.status, now));
-        if (planned.status === "queued") jobs.push(dispatchJob(claim.messageId, plan, planned));
+        recording.fresh(plan, planned, claim.messageId);
       } else if (releasing) {
-        released.push({ messageId: claim.messageId, status: "queued", at: now });
+        released.push({ messageId: claim.messageId, status: "queued", at: recording.at });
         if (planned.status !== "queued") {
           released.push({
             messageId: claim.messageId,
             status: planned.status,
-            at: now,
+            at: recording.at,
             ...(planned.reason ? { details: planned.reason } : {}),
           });
         }
       }
     }
-    await tx.messages.append(fresh);
+    await tx.messages.append(recording.messages);
     for (const change of released.length > 0 ? await tx.messages.record(released) : []) {
       const { plan, planned } = byMessage.get(change.messageId) as { plan: Plan; planned: PlannedDelivery };
-      if (change.status === planned.status) note(plan, planned, change.messageId, change.status);
-      events.push(statusEvent(change.messageId, plan, planned, change.status, now));
-      if (change.status === "queued" && planned.status === "queued") {
-        jobs.push(dispatchJob(change.messageId, plan, planned));
-      }
+      recording.released(plan, planned, change.messageId, change.status);
     }
     for (const plan of plans) {
-      if (plan.scheduledFor && recorded.has(plan)) {
+      if (plan.scheduledFor && recording.recorded(plan)) {
         await tx.schedule.add({ ...plan.request, sendAt: plan.scheduledFor });
       }
     }
-    await tx.outbox.enqueue([
-      ...this.deps.dispatchQueue.encode(jobs),
-      ...this.deps.statusEvents.encode(events),
-    ]);
+    await tx.outbox.enqueue(this.eventsOf(recording));
+    return recording.verdicts(plans);
+  }
+
+  private eventsOf(recording: Recording): OutboxEvent[] {
+    return [
+      ...this.deps.dispatchQueue.encode(recording.jobs),
+      ...this.deps.statusEvents.encode(recording.events),
+    ];
+  }
+}
+
+/** What one write records: new messages, status events and jobs, and each request's messages for its verdict. */
+class Recording {
+  readonly messages: NewMessage[] = [];
+  readonly events: MessageStatusEvent[] = [];
+  readonly jobs: DispatchJob[] = [];
+  private readonly byPlan = new Map<Plan, AcceptedMessage[]>();
+
+  constructor(readonly at: Date) {}
+
+  /** A delivery claimed for the first time: its message, its first status and, when queued, its job. */
+  fresh(plan: Plan, planned: PlannedDelivery, messageId: string): void {
+    this.note(plan, planned, messageId, planned.status);
+    this.messages.push(newMessage(messageId, plan, planned));
+    this.events.push(statusEvent(messageId, plan, planned, planned.status, this.at));
+    if (planned.status === "queued") this.jobs.push(dispatchJob(messageId, plan, planned));
+  }
+
+  /** A change a release applied to a message claimed when its request was scheduled. */
+  released(plan: Plan, planned: PlannedDelivery, messageId: string, status: MessageStatus): void {
+    if (status === planned.status) this.note(plan, planned, messageId, status);
+    this.events.push(statusEvent(messageId, plan, planned, status, this.at));
+    if (status === "queued" && planned.status === "queued")
+      this.jobs.push(dispatchJob(messageId, plan, planned));
+  }
+
+  recorded(plan: Plan): boolean {
+    return this.byPlan.has(plan);
+  }
+
+  verdicts(plans: Plan[]): [SendRequest, SendVerdict][] {
     return plans.map((plan): [SendRequest, SendVerdict] => {
-      const messages = recorded.get(plan) ?? [];
+      const messages = this.byPlan.get(plan) ?? [];
       const requestId = plan.request.requestId;
       if (messages.length === 0) return [plan.request, { requestId, outcome: "duplicate" }];
       return [
@@ -366,6 +411,18 @@ export class SendOrchestrator {
         },
       ];
     });
+  }
+
+  private note(plan: Plan, planned: PlannedDelivery, messageId: string, status: MessageStatus): void {
+    const list = this.byPlan.get(plan) ?? [];
+    list.push({
+      messageId,
+      channel: planned.delivery.key.channel,
+      recipientKey: planned.delivery.key.recipientKey,
+      status,
+      ...(planned.reason && status === planned.status ? { reason: planned.reason } : {}),
+    });
+    this.byPlan.set(plan, list);
   }
 }
 

@@ -1,6 +1,6 @@
-import type { DeliveryClaims } from "./delivery-claims.ts";
-import type { MessageLog } from "./message-log.ts";
-import type { CommittedEvents, Outbox } from "./outbox.ts";
+import type { DeliveryClaim, DeliveryClaims } from "./delivery-claims.ts";
+import type { MessageLog, NewMessage } from "./message-log.ts";
+import type { CommittedEvents, Outbox, OutboxEvent } from "./outbox.ts";
 import type { Schedule } from "./schedule.ts";
 
 /**
@@ -15,9 +15,23 @@ export interface SendTransaction {
   outbox: Outbox;
 }
 
+/** Deliveries believed never claimed before, with the message ids chosen for them, their messages and events. */
+export interface FreshDeliveries {
+  claims: DeliveryClaim[];
+  messages: NewMessage[];
+  events: OutboxEvent[];
+}
+
 /** Runs a step in one transaction: whatever `work` throws rolls all of it back. */
 export interface UnitOfWork {
   run<T>(work: (tx: SendTransaction) => Promise<T>): Promise<T>;
+  /**
+   * Writes fresh deliveries' claims, messages and events as one step, in one round trip
+   * where the store can: every wait on the database is felt in a send's latency. False, with
+   * nothing written, when any of them had been claimed before. Its events are heard after
+   * the commit like those of `run`.
+   */
+  recordFresh(fresh: FreshDeliveries): Promise<boolean>;
   /**
    * Hears the outbox events of every transaction once it committed (never of one that
    * rolled back), so they can be published at once instead of when the feed finds them.

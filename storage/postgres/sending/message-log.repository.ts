@@ -13,7 +13,7 @@ import {
 import { boundQuery } from "../bound-sql.ts";
 import type { RecipientCipher } from "./recipient-cipher.ts";
 
-// Rows per INSERT: 16 parameters each, well under PostgreSQL's 65,535 per statement.
+// Rows per INSERT: 16 parameters each (MESSAGE_COLUMNS), well under PostgreSQL's 65,535 per statement.
 const APPEND_BATCH = 1_000;
 
 // core's rule of which status may follow which, as SQL: the statuses a row must be in for
@@ -38,11 +38,9 @@ export class PostgresMessageLog implements MessageLog {
       const rows = batch.map(() => "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)").join(", ");
       await boundQuery(
         this.em,
-        `INSERT INTO notification_message_log (id, request_id, correlation_id, user_id, template_id,
-           template_version, campaign_id, channel_type, recipient_address, recipient_hash, priority, status,
-           status_details, last_error, requested_at, updated_at)
+        `INSERT INTO notification_message_log (${MESSAGE_COLUMNS.map(([name]) => name).join(", ")})
          VALUES ${rows} ON CONFLICT (id) DO NOTHING`,
-        batch.flatMap((message) => this.rowOf(message)),
+        batch.flatMap((message) => messageRow(this.cipher, message)),
       );
     }
   }
@@ -128,28 +126,6 @@ export class PostgresMessageLog implements MessageLog {
       priority: row.priority,
     }));
   }
-
-  private rowOf(message: NewMessage): unknown[] {
-    const details = message.statusDetails || null;
-    return [
-      message.messageId,
-      message.requestId,
-      message.correlationId || null,
-      message.userId || null,
-      message.templateId || null,
-      message.templateVersion ?? null,
-      message.campaignId || null,
-      message.channel,
-      this.cipher.seal(message.recipient, message.messageId),
-      message.recipient ? this.cipher.lookupHash(lookupForm(message.channel, message.recipient)) : null,
-      message.priority,
-      message.status,
-      details,
-      message.status === "failed" ? details : null,
-      message.requestedAt.toISOString(),
-      new Date().toISOString(),
-    ];
-  }
 }
 
 interface EndedRow {
@@ -164,6 +140,49 @@ interface EndedRow {
   requested_at: string | Date;
   template_name: string | null;
 }
+
+/** The message log's columns of a new message, in the order of MESSAGE_COLUMNS; the recipient sealed. */
+export function messageRow(cipher: RecipientCipher, message: NewMessage): unknown[] {
+  const details = message.statusDetails || null;
+  return [
+    message.messageId,
+    message.requestId,
+    message.correlationId || null,
+    message.userId || null,
+    message.templateId || null,
+    message.templateVersion ?? null,
+    message.campaignId || null,
+    message.channel,
+    cipher.seal(message.recipient, message.messageId),
+    message.recipient ? cipher.lookupHash(lookupForm(message.channel, message.recipient)) : null,
+    message.priority,
+    message.status,
+    details,
+    message.status === "failed" ? details : null,
+    message.requestedAt.toISOString(),
+    new Date().toISOString(),
+  ];
+}
+
+/** The columns messageRow fills, with their types for a statement that takes them as arrays. */
+export const MESSAGE_COLUMNS = [
+  ["id", "uuid"],
+  ["request_id", "text"],
+  ["correlation_id", "text"],
+  ["user_id", "text"],
+  ["template_id", "uuid"],
+  ["template_version", "int"],
+  ["campaign_id", "uuid"],
+  ["channel_type", "text"],
+  ["recipient_address", "text"],
+  ["recipient_hash", "text"],
+  ["priority", "text"],
+  ["status", "text"],
+  ["status_details", "text"],
+  ["last_error", "text"],
+  ["requested_at", "timestamptz"],
+  ["updated_at", "timestamptz"],
+] as const;
 
 /** The form an address is looked up by: addresses ignore case; phones and tokens are exact. */
 export function lookupForm(channel: Channel, recipient: string): string {

@@ -15,26 +15,43 @@ export class PostgresOutbox implements Outbox {
   constructor(private readonly em: EntityManager) {}
 
   async enqueue(events: OutboxEvent[]): Promise<void> {
-    const byTopic = new Map<string, OutboxEvent[]>();
-    for (const event of events) {
-      const same = byTopic.get(event.topic) ?? [];
-      same.push(event);
-      byTopic.set(event.topic, same);
-    }
-    if (byTopic.size === 0) return;
-    const rows = [...byTopic];
+    const rows = outboxRows(events);
+    if (rows.length === 0) return;
     // Rows come back in the order of VALUES for a plain INSERT … RETURNING.
     const ids = await boundQuery<{ id: string }>(
       this.em,
-      `INSERT INTO notification_outbox (topic, events, event_count) VALUES ${rows
-        .map(() => "(?, ?, ?)")
-        .join(", ")} RETURNING id`,
-      rows.flatMap(([topic, same]) => [topic, packEvents(same), same.length]),
+      `INSERT INTO notification_outbox (topic, events, event_count) VALUES ${rows.map(() => "(?, ?, ?)").join(", ")}
+       RETURNING id`,
+      rows.flatMap(outboxRowParams),
     );
-    ids.forEach((row, index) => {
-      this.enqueued.push({ id: String(row.id), events: (rows[index] as [string, OutboxEvent[]])[1] });
-    });
+    this.enqueued.push(
+      ...committedRows(
+        rows,
+        ids.map((row) => String(row.id)),
+      ),
+    );
   }
+}
+
+/** The rows of the outbox that `events` make: one per topic, in the order of their first event. */
+export function outboxRows(events: OutboxEvent[]): OutboxEvent[][] {
+  const byTopic = new Map<string, OutboxEvent[]>();
+  for (const event of events) {
+    const same = byTopic.get(event.topic) ?? [];
+    same.push(event);
+    byTopic.set(event.topic, same);
+  }
+  return [...byTopic.values()];
+}
+
+/** The parameters of one row for `(topic, events, event_count)`. */
+export function outboxRowParams(row: OutboxEvent[]): unknown[] {
+  return [(row[0] as OutboxEvent).topic, packEvents(row), row.length];
+}
+
+/** The rows as they committed, with the ids they got, in the same order. */
+export function committedRows(rows: OutboxEvent[][], ids: string[]): CommittedEvents[] {
+  return rows.map((events, index) => ({ id: ids[index] as string, events }));
 }
 
 interface OutboxRow {

@@ -1,7 +1,13 @@
 import type { MikroORM } from "@mikro-orm/core";
 import type { EntityManager } from "@mikro-orm/postgresql";
-import type { CommittedEvents, SendTransaction, UnitOfWork } from "../../../core/sending/index.ts";
+import type {
+  CommittedEvents,
+  FreshDeliveries,
+  SendTransaction,
+  UnitOfWork,
+} from "../../../core/sending/index.ts";
 import { PostgresDeliveryClaims } from "./delivery-claims.repository.ts";
+import { writeFreshDeliveries } from "./fresh-deliveries.ts";
 import { PostgresMessageLog } from "./message-log.repository.ts";
 import { PostgresOutbox } from "./outbox.repository.ts";
 import type { RecipientCipher } from "./recipient-cipher.ts";
@@ -27,9 +33,15 @@ export class PostgresUnitOfWork implements UnitOfWork {
         outbox,
       });
     });
-    const enqueued = outbox?.enqueued ?? [];
-    if (enqueued.length > 0) for (const listener of this.listeners) listener(enqueued);
+    this.tell(outbox?.enqueued ?? []);
     return result;
+  }
+
+  async recordFresh(fresh: FreshDeliveries): Promise<boolean> {
+    const committed = await writeFreshDeliveries(this.orm.em.fork() as EntityManager, this.cipher, fresh);
+    if (!committed) return false;
+    this.tell(committed);
+    return true;
   }
 
   read<T>(work: (stores: Pick<SendTransaction, "messages">) => Promise<T>): Promise<T> {
@@ -38,5 +50,9 @@ export class PostgresUnitOfWork implements UnitOfWork {
 
   afterCommit(listener: (committed: CommittedEvents[]) => void): void {
     this.listeners.push(listener);
+  }
+
+  private tell(committed: CommittedEvents[]): void {
+    if (committed.length > 0) for (const listener of this.listeners) listener(committed);
   }
 }
