@@ -89,14 +89,10 @@ export class Dispatcher {
       });
     }
     if (changes.length > 0) {
-      await this.deps.unitOfWork.run(async (tx) => {
-        const applied = await tx.messages.record(changes);
-        await tx.outbox.enqueue(
-          this.deps.statusEvents.encode(
-            applied.map((change) => events.get(`${change.messageId}:${change.status}`) as MessageStatusEvent),
-          ),
-        );
-      });
+      const encoded = this.deps.statusEvents.encode(
+        changes.map((change) => events.get(`${change.messageId}:${change.status}`) as MessageStatusEvent),
+      );
+      await this.deps.unitOfWork.recordChanges(changes, encoded);
     }
     return report;
   }

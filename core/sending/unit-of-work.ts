@@ -1,5 +1,5 @@
 import type { DeliveryClaim, DeliveryClaims } from "./delivery-claims.ts";
-import type { MessageLog, NewMessage } from "./message-log.ts";
+import type { MessageLog, NewMessage, StatusChange } from "./message-log.ts";
 import type { CommittedEvents, Outbox, OutboxEvent } from "./outbox.ts";
 import type { Schedule } from "./schedule.ts";
 
@@ -32,6 +32,12 @@ export interface UnitOfWork {
    * the commit like those of `run`.
    */
   recordFresh(fresh: FreshDeliveries): Promise<boolean>;
+  /**
+   * Applies status changes as MessageLog.record does and enqueues the event of each one that
+   * applied (`events[i]` tells of `changes[i]`), as one step, in one round trip where the
+   * store can. Answers the changes that applied.
+   */
+  recordChanges(changes: StatusChange[], events: OutboxEvent[]): Promise<StatusChange[]>;
   /**
    * Hears the outbox events of every transaction once it committed (never of one that
    * rolled back), so they can be published at once instead of when the feed finds them.

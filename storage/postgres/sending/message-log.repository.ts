@@ -1,16 +1,19 @@
 import type { EntityManager } from "@mikro-orm/postgresql";
 import type { Channel } from "../../../core/channels.ts";
 import {
+  type CommittedEvents,
   MESSAGE_STATUSES,
   type MessageLog,
   type MessageStatus,
   type MessageStatusEvent,
   type NewMessage,
+  type OutboxEvent,
   type StatusChange,
   statusesBefore,
   type WaitingEnd,
 } from "../../../core/sending/index.ts";
 import { boundQuery } from "../bound-sql.ts";
+import { packEvents } from "./outbox-rows.ts";
 import type { RecipientCipher } from "./recipient-cipher.ts";
 
 // Rows per INSERT: 16 parameters each (MESSAGE_COLUMNS), well under PostgreSQL's 65,535 per statement.
@@ -24,6 +27,18 @@ const PRECEDING_STATUSES = `(CASE c.status ${MESSAGE_STATUSES.map(
       .map((before) => `'${before}'`)
       .join(", ")}]::text[]`,
 ).join(" ")} END)`;
+
+// What a change `c` (id, status, at, provider, details) does to its row `log`.
+const APPLY_CHANGE = `status = c.status,
+  provider_name = COALESCE(c.provider, log.provider_name),
+  status_details = COALESCE(c.details, log.status_details),
+  last_error = CASE WHEN c.status = 'failed' THEN c.details ELSE log.last_error END,
+  attempts = log.attempts + CASE WHEN c.status IN ('sent', 'failed') THEN 1 ELSE 0 END,
+  sent_at = CASE WHEN c.status = 'sent' THEN COALESCE(log.sent_at, c.at) ELSE log.sent_at END,
+  delivered_at = CASE WHEN c.status = 'delivered' THEN COALESCE(log.delivered_at, c.at) ELSE log.delivered_at END,
+  opened_at = CASE WHEN c.status = 'opened' THEN COALESCE(log.opened_at, c.at) ELSE log.opened_at END,
+  clicked_at = CASE WHEN c.status = 'clicked' THEN COALESCE(log.clicked_at, c.at) ELSE log.clicked_at END,
+  updated_at = now()`;
 
 /** The message log inside one transaction of the unit of work. */
 export class PostgresMessageLog implements MessageLog {
@@ -52,17 +67,7 @@ export class PostgresMessageLog implements MessageLog {
       const values = round.map(() => "(?::uuid, ?, ?::timestamptz, ?, ?)").join(", ");
       const rows = await boundQuery<{ id: string; status: string }>(
         this.em,
-        `UPDATE notification_message_log AS log SET
-           status = c.status,
-           provider_name = COALESCE(c.provider, log.provider_name),
-           status_details = COALESCE(c.details, log.status_details),
-           last_error = CASE WHEN c.status = 'failed' THEN c.details ELSE log.last_error END,
-           attempts = log.attempts + CASE WHEN c.status IN ('sent', 'failed') THEN 1 ELSE 0 END,
-           sent_at = CASE WHEN c.status = 'sent' THEN COALESCE(log.sent_at, c.at) ELSE log.sent_at END,
-           delivered_at = CASE WHEN c.status = 'delivered' THEN COALESCE(log.delivered_at, c.at) ELSE log.delivered_at END,
-           opened_at = CASE WHEN c.status = 'opened' THEN COALESCE(log.opened_at, c.at) ELSE log.opened_at END,
-           clicked_at = CASE WHEN c.status = 'clicked' THEN COALESCE(log.clicked_at, c.at) ELSE log.clicked_at END,
-           updated_at = now()
+        `UPDATE notification_message_log AS log SET ${APPLY_CHANGE}
          FROM (VALUES ${values}) AS c (id, status, at, provider, details)
          WHERE log.id = c.id AND log.status = ANY ${PRECEDING_STATUSES}
          RETURNING log.id, c.status`,
@@ -187,6 +192,56 @@ export const MESSAGE_COLUMNS = [
 /** The form an address is looked up by: addresses ignore case; phones and tokens are exact. */
 export function lookupForm(channel: Channel, recipient: string): string {
   return channel === "email" ? recipient.trim().toLowerCase() : recipient;
+}
+
+/**
+ * Status changes, at most one per message, and their events as one statement on its own:
+ * the UPDATE applies what may follow each row's status, and only the events of the changes
+ * it applied are packed into the outbox (one row per topic), in their order. Undefined when
+ * a message has several changes, which must go in turns (`record`).
+ */
+export async function recordChangesAtOnce(
+  em: EntityManager,
+  changes: StatusChange[],
+  events: OutboxEvent[],
+): Promise<{ applied: StatusChange[]; committed: CommittedEvents[] } | undefined> {
+  if (new Set(changes.map((change) => change.messageId)).size !== changes.length) return undefined;
+  const rows = await boundQuery<{ ord: number; topic: string | null; outbox_id: string | null }>(
+    em,
+    `WITH c AS (
+       SELECT * FROM unnest(?::uuid[], ?::text[], ?::timestamptz[], ?::text[], ?::text[], ?::int[], ?::text[], ?::bytea[])
+         AS c (id, status, at, provider, details, ord, topic, packed)
+     ), applied AS (
+       UPDATE notification_message_log AS log SET ${APPLY_CHANGE}
+         FROM c WHERE log.id = c.id AND log.status = ANY ${PRECEDING_STATUSES}
+       RETURNING c.ord, c.topic, c.packed
+     ), queued AS (
+       INSERT INTO notification_outbox (topic, events, event_count)
+       SELECT topic, string_agg(packed, ''::bytea ORDER BY ord), count(*) FROM applied GROUP BY topic
+       RETURNING id, topic
+     )
+     SELECT applied.ord, queued.topic, queued.id AS outbox_id
+       FROM applied LEFT JOIN queued USING (topic) ORDER BY applied.ord`,
+    [
+      changes.map((change) => change.messageId),
+      changes.map((change) => change.status),
+      changes.map((change) => change.at.toISOString()),
+      changes.map((change) => change.provider ?? null),
+      changes.map((change) => change.details ?? null),
+      changes.map((_, index) => index),
+      events.map((event) => event.topic),
+      // Packed one by one: the packed form of several events is theirs one after another.
+      events.map((event) => packEvents([event])),
+    ],
+  );
+  const byRow = new Map<string, CommittedEvents>();
+  for (const row of rows) {
+    const id = String(row.outbox_id);
+    const committed = byRow.get(id) ?? { id, events: [] };
+    committed.events.push(events[row.ord] as OutboxEvent);
+    byRow.set(id, committed);
+  }
+  return { applied: rows.map((row) => changes[row.ord] as StatusChange), committed: [...byRow.values()] };
 }
 
 /** The changes in turns, each turn with at most one change per message, in their order. */

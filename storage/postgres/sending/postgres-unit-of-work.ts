@@ -3,12 +3,14 @@ import type { EntityManager } from "@mikro-orm/postgresql";
 import type {
   CommittedEvents,
   FreshDeliveries,
+  OutboxEvent,
   SendTransaction,
+  StatusChange,
   UnitOfWork,
 } from "../../../core/sending/index.ts";
 import { PostgresDeliveryClaims } from "./delivery-claims.repository.ts";
 import { writeFreshDeliveries } from "./fresh-deliveries.ts";
-import { PostgresMessageLog } from "./message-log.repository.ts";
+import { PostgresMessageLog, recordChangesAtOnce } from "./message-log.repository.ts";
 import { PostgresOutbox } from "./outbox.repository.ts";
 import type { RecipientCipher } from "./recipient-cipher.ts";
 import { PostgresSchedule } from "./schedule.repository.ts";
@@ -46,6 +48,20 @@ export class PostgresUnitOfWork implements UnitOfWork {
 
   read<T>(work: (stores: Pick<SendTransaction, "messages">) => Promise<T>): Promise<T> {
     return work({ messages: new PostgresMessageLog(this.orm.em.fork() as EntityManager, this.cipher) });
+  }
+
+  async recordChanges(changes: StatusChange[], events: OutboxEvent[]): Promise<StatusChange[]> {
+    const atOnce = await recordChangesAtOnce(this.orm.em.fork() as EntityManager, changes, events);
+    if (atOnce) {
+      this.tell(atOnce.committed);
+      return atOnce.applied;
+    }
+    return this.run(async (tx) => {
+      const applied = await tx.messages.record(changes);
+      const eventOf = new Map(changes.map((change, index) => [change, events[index] as OutboxEvent]));
+      await tx.outbox.enqueue(applied.map((change) => eventOf.get(change) as OutboxEvent));
+      return applied;
+    });
   }
 
   afterCommit(listener: (committed: CommittedEvents[]) => void): void {

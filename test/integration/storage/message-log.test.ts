@@ -4,7 +4,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import type { NewMessage, StatusChange } from "../../../core/sending/index.ts";
 import { createOrm } from "../../../server/infrastructure.ts";
 import { createLogger } from "../../../server/logger.ts";
-import { PostgresUnitOfWork } from "../../../storage/index.ts";
+import { PostgresUnitOfWork, unpackEvents } from "../../../storage/index.ts";
 import { testCipher } from "../../support/recipient-cipher.ts";
 import { localServices } from "../../support/services.ts";
 
@@ -125,5 +125,45 @@ describe("the message log in the PostgreSQL unit of work", () => {
       }),
     ).rejects.toThrow("the step failed");
     expect(await rowsOf([lost.messageId])).toEqual([]);
+  });
+
+  it("records changes with their events at once: only the events of changes that applied reach the outbox", async () => {
+    const topic = `test.changes.${randomUUID()}`;
+    const queued = message();
+    const done = message({ status: "suppressed", recipient: "" });
+    await unitOfWork.run((tx) => tx.messages.append([queued, done]));
+    const eventOf = (change: StatusChange) => ({
+      topic,
+      key: change.messageId,
+      headers: {},
+      value: Buffer.from(`${change.status} ${change.messageId}`),
+    });
+    const sent = { messageId: queued.messageId, status: "sent" as const, at: at(0), provider: "sink" };
+    // A suppressed message is never sent: that change does not apply, and its event is not told.
+    const refused = { messageId: done.messageId, status: "sent" as const, at: at(0) };
+    const applied = await unitOfWork.recordChanges([sent, refused], [eventOf(sent), eventOf(refused)]);
+    expect(applied).toEqual([sent]);
+    const [row] = await rowsOf([queued.messageId]);
+    expect([row?.status, row?.provider_name, row?.attempts]).toEqual(["sent", "sink", 1]);
+    // Two changes of one message go in turns, in a transaction: both apply, both are told.
+    const delivered = { messageId: queued.messageId, status: "delivered" as const, at: at(1) };
+    const opened = { messageId: queued.messageId, status: "opened" as const, at: at(2) };
+    expect(
+      await unitOfWork.recordChanges([delivered, opened], [eventOf(delivered), eventOf(opened)]),
+    ).toEqual([delivered, opened]);
+    const outbox = await orm.em
+      .fork()
+      .getConnection()
+      .execute<{ events: Buffer }[]>("SELECT events FROM notification_outbox WHERE topic = ? ORDER BY id", [
+        topic,
+      ]);
+    const told = outbox
+      .flatMap((each) => unpackEvents(topic, each.events))
+      .map((event) => Buffer.from(event.value).toString());
+    expect(told).toEqual([
+      `sent ${queued.messageId}`,
+      `delivered ${queued.messageId}`,
+      `opened ${queued.messageId}`,
+    ]);
   });
 });
