@@ -292,9 +292,12 @@ export class SendOrchestrator {
 
   private async lookup(templateName: string, channel: string, languageCode: string): Promise<Lookup> {
     // A template of its own for a channel (`order_confirmation.sms`) wins over the common one.
-    const own = await this.deps.templates.activeContent(`${templateName}.${channel}`, languageCode);
-    if (own.found || own.reason !== "unknown_template") return own;
-    return this.deps.templates.activeContent(templateName, languageCode);
+    // Both are read at once: one wait on the database instead of two in a row.
+    const [own, common] = await Promise.all([
+      this.deps.templates.activeContent(`${templateName}.${channel}`, languageCode),
+      this.deps.templates.activeContent(templateName, languageCode),
+    ]);
+    return own.found || own.reason !== "unknown_template" ? own : common;
   }
 
   /**
