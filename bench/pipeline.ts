@@ -21,6 +21,9 @@
 //                                      directory, stopped at the end); `shared`: KAFKA_BROKERS, where
 //                                      a test's worker in the same consumer groups would share our records
 //   BENCH_ALLOW_SHARED=1   on the shared broker, run even when another process is in the worker's groups
+//   --database BENCH_DATABASE=private `private`: a PostgreSQL database of its own on the local server
+//                                      (created, migrated, dropped at the end), so every run starts
+//                                      from an empty message log; `shared`: DATABASE_URL as it is
 // Every other variable of the environment reaches the service as it is (PIPELINE_*, OUTBOX_*,
 // STATS_*, DATABASE_POOL_MAX, …), so a tuning is tried without a change here. Progress goes to
 // stderr, the figures to stdout. The shared machine makes figures indicative: rerun it quietly.
@@ -79,6 +82,10 @@ const tempDir = mkdtempSync(join(tmpdir(), "bench-pipeline-"));
 const privateKafka = setting("kafka", "BENCH_KAFKA", "private") === "private";
 const kafkaScriptEnv = { ...process.env, LOCAL_DIR: join(tempDir, "local") };
 if (privateKafka) await startPrivateKafka();
+const sharedDatabaseUrl = process.env.DATABASE_URL ?? "";
+const privateDatabase = setting("database", "BENCH_DATABASE", "private") === "private";
+const databaseName = `notification_bench_${run}`;
+if (privateDatabase) await createPrivateDatabase();
 const kafka = testKafka(`bench-pipeline-${run}`);
 const admin = kafka.admin();
 const orm = testOrm();
@@ -112,6 +119,40 @@ async function startPrivateKafka(): Promise<void> {
   });
   // The service processes and the clients below take it from here.
   process.env.KAFKA_BROKERS = `127.0.0.1:${port}`;
+}
+
+/**
+ * A database of the bench's own on the local server, migrated: the message log of earlier
+ * runs (millions of rows after a few) would make each run slower than the one before.
+ */
+async function createPrivateDatabase(): Promise<void> {
+  const server = testOrm();
+  try {
+    await server.em.getConnection().execute(`CREATE DATABASE ${databaseName}`);
+  } finally {
+    await server.close(true);
+  }
+  const url = new URL(sharedDatabaseUrl);
+  url.pathname = `/${databaseName}`;
+  process.env.DATABASE_URL = url.toString();
+  progress(`migrating a private database ${databaseName}`);
+  execFileSync(process.execPath, [join(REPO_ROOT, "dist", "server", "main.js"), "migrate"], {
+    env: process.env,
+    stdio: ["ignore", "ignore", "inherit"],
+  });
+}
+
+async function dropPrivateDatabase(): Promise<void> {
+  if (!privateDatabase) return;
+  process.env.DATABASE_URL = sharedDatabaseUrl;
+  const server = testOrm();
+  try {
+    await server.em.getConnection().execute(`DROP DATABASE IF EXISTS ${databaseName} WITH (FORCE)`);
+  } catch (error) {
+    progress(`dropping the private database ${databaseName} failed: ${(error as Error).message}`);
+  } finally {
+    await server.close(true);
+  }
 }
 
 function stopPrivateKafka(): void {
@@ -690,7 +731,7 @@ async function main(): Promise<void> {
     .filter(([name]) => /^(PIPELINE|OUTBOX|STATS|SINK|DISPATCH|DATABASE_POOL|KAFKA_TOPIC)_/.test(name))
     .map(([name, value]) => `${name}=${value}`);
   console.log(
-    `send pipeline bench, run ${run}: role ${role}, ${tuning.length > 0 ? tuning.join(" ") : "default settings"}`,
+    `send pipeline bench, run ${run}: role ${role}, ${tuning.length > 0 ? tuning.join(" ") : "default settings"}, ${privateDatabase ? "a new database" : "the shared database"}`,
   );
   progress("creating the template through an api process");
   const api = await startServiceProcess({ role: "api", env: serviceEnv, nodeFlags: [] });
@@ -750,6 +791,7 @@ function cleanUp(): Promise<void> {
     await admin.disconnect();
     await orm.close(true);
     await clickhouse.close();
+    await dropPrivateDatabase();
     stopPrivateKafka();
     rmSync(tempDir, { recursive: true, force: true });
   })();
