@@ -6,6 +6,7 @@ import { sendRequestOf } from "../mappers/index.ts";
 import type { RecordChunk } from "./batch-consumer.ts";
 import type { DeadLetter, DeadLetterTopic } from "./dead-letters.ts";
 import type { DecodedEvent } from "./decoded-event.ts";
+import { turnTaker } from "./event-loop-turns.ts";
 import type { IntakeRecord } from "./send-request-decoder.ts";
 
 /** Reads a record of the send request topic, whichever mode and format it came in (sendRequestDecoder). */
@@ -42,7 +43,9 @@ export function sendRequestIntake(deps: SendRequestIntakeDeps) {
     const letter = (record: KafkaMessage, reason: string, detail: string) =>
       letters.push({ record, topic: chunk.topic, partition: chunk.partition, reason, detail });
     const receivedAt = now();
+    const turn = turnTaker();
     for (const record of chunk.records) {
+      await turn();
       const decoded = await deps.decode(record);
       if (decoded.kind === "poison") letter(record, decoded.reason, decoded.detail);
       else accepted.push({ record, request: sendRequestOf(decoded.data, receivedAt) });

@@ -10,6 +10,7 @@ import {
 import { avroSchemaOf } from "./avro/index.ts";
 import type { RecordChunk } from "./batch-consumer.ts";
 import { binaryEventDecoder } from "./binary-cloud-event.ts";
+import { turnTaker } from "./event-loop-turns.ts";
 import type { SchemaRegistryClient } from "./schema-registry/index.ts";
 import type { IntakeRecord } from "./send-request-decoder.ts";
 import { STATUS_EVENT_TYPE } from "./status-events.ts";
@@ -32,7 +33,9 @@ export function statsFeed(deps: {
 }) {
   return async function handle(chunk: RecordChunk): Promise<void> {
     let refused = 0;
+    const turn = turnTaker();
     for (const record of chunk.records) {
+      await turn();
       const event = await deps.read(record);
       const row = event ? statsRowOf(event) : undefined;
       // A row ClickHouse could never store (not our message id) is skipped: retried, it would stall the partition.

@@ -96,14 +96,19 @@ export function startWorker(
     });
   const consumers: Consumer[] = [];
   const { pipeline } = config;
-  const batchOptions = (groupId: string, topics: string[], component: string) => {
+  const batchOptions = (
+    groupId: string,
+    topics: string[],
+    component: string,
+    chunkSize = pipeline.chunkSize,
+  ) => {
     const created = consumer(groupId);
     consumers.push(created);
     return {
       groupId,
       consumer: created,
       topics,
-      chunkSize: pipeline.chunkSize,
+      chunkSize,
       partitionsConcurrently: pipeline.partitionsConcurrently,
       logger: logger.child({ component }),
     };
@@ -151,7 +156,8 @@ export function startWorker(
         dispatch,
       ],
     ),
-    [batchOptions(CONSUMER_GROUPS.stats, [TOPICS.events], "stats-feed"), stats],
+    // A chunk of statistics is one ClickHouse insert, which takes thousands of rows as cheaply as a few.
+    [batchOptions(CONSUMER_GROUPS.stats, [TOPICS.events], "stats-feed", config.statsWriter.batchRows), stats],
   ];
   const topics = topicConfigs(config.kafka.topicPartitions, config.kafka.replicationFactor);
   const groups = consumed.map(([options]) => options.groupId);
