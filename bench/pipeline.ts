@@ -21,9 +21,10 @@
 //                                      directory, stopped at the end); `shared`: KAFKA_BROKERS, where
 //                                      a test's worker in the same consumer groups would share our records
 //   BENCH_ALLOW_SHARED=1   on the shared broker, run even when another process is in the worker's groups
-//   --database BENCH_DATABASE=private `private`: a PostgreSQL database of its own on the local server
-//                                      (created, migrated, dropped at the end), so every run starts
-//                                      from an empty message log; `shared`: DATABASE_URL as it is
+//   --database BENCH_DATABASE=private `private`: a PostgreSQL and a ClickHouse database of its own on
+//                                      the local servers (created, migrated, dropped at the end), so
+//                                      every run starts from an empty message log and statistics;
+//                                      `shared`: DATABASE_URL and CLICKHOUSE_DATABASE as they are
 // Every other variable of the environment reaches the service as it is (PIPELINE_*, OUTBOX_*,
 // STATS_*, DATABASE_POOL_MAX, …), so a tuning is tried without a change here. Progress goes to
 // stderr, the figures to stdout. The shared machine makes figures indicative: rerun it quietly.
@@ -83,6 +84,7 @@ const privateKafka = setting("kafka", "BENCH_KAFKA", "private") === "private";
 const kafkaScriptEnv = { ...process.env, LOCAL_DIR: join(tempDir, "local") };
 if (privateKafka) await startPrivateKafka();
 const sharedDatabaseUrl = process.env.DATABASE_URL ?? "";
+const sharedStatsDatabase = process.env.CLICKHOUSE_DATABASE;
 const privateDatabase = setting("database", "BENCH_DATABASE", "private") === "private";
 const databaseName = `notification_bench_${run}`;
 if (privateDatabase) await createPrivateDatabase();
@@ -122,8 +124,8 @@ async function startPrivateKafka(): Promise<void> {
 }
 
 /**
- * A database of the bench's own on the local server, migrated: the message log of earlier
- * runs (millions of rows after a few) would make each run slower than the one before.
+ * Databases of the bench's own on the local servers, migrated: the message log and statistics
+ * of earlier runs (millions of rows after a few) would make each run slower than the one before.
  */
 async function createPrivateDatabase(): Promise<void> {
   const server = testOrm();
@@ -132,9 +134,16 @@ async function createPrivateDatabase(): Promise<void> {
   } finally {
     await server.close(true);
   }
+  const statsServer = testClickHouse();
+  try {
+    await statsServer.command({ query: `CREATE DATABASE ${databaseName}` });
+  } finally {
+    await statsServer.close();
+  }
   const url = new URL(sharedDatabaseUrl);
   url.pathname = `/${databaseName}`;
   process.env.DATABASE_URL = url.toString();
+  process.env.CLICKHOUSE_DATABASE = databaseName;
   progress(`migrating a private database ${databaseName}`);
   execFileSync(process.execPath, [join(REPO_ROOT, "dist", "server", "main.js"), "migrate"], {
     env: process.env,
@@ -144,6 +153,16 @@ async function createPrivateDatabase(): Promise<void> {
 
 async function dropPrivateDatabase(): Promise<void> {
   if (!privateDatabase) return;
+  if (sharedStatsDatabase === undefined) delete process.env.CLICKHOUSE_DATABASE;
+  else process.env.CLICKHOUSE_DATABASE = sharedStatsDatabase;
+  const statsServer = testClickHouse();
+  try {
+    await statsServer.command({ query: `DROP DATABASE IF EXISTS ${databaseName}` });
+  } catch (error) {
+    progress(`dropping the private ClickHouse database ${databaseName} failed: ${(error as Error).message}`);
+  } finally {
+    await statsServer.close();
+  }
   process.env.DATABASE_URL = sharedDatabaseUrl;
   const server = testOrm();
   try {

@@ -22,7 +22,11 @@ export function testOrm(): MikroORM {
   return createOrm({ url: localServices().databaseUrl, poolMax: 2 }, createLogger("silent"));
 }
 
-export const testClickHouse = () => createClient({ url: localServices().clickhouseUrl });
+export const testClickHouse = () =>
+  createClient({
+    url: localServices().clickhouseUrl,
+    database: process.env.CLICKHOUSE_DATABASE ?? "default",
+  });
 
 /** A template with one active version, made through the REST API as an admin. */
 export async function createActiveTemplate(
