@@ -1,6 +1,6 @@
 import type { Channel } from "../channels.ts";
 import { resolveLocale } from "./locale.ts";
-import type { LocaleContent } from "./template.ts";
+import type { LocaleContent, Template, TemplateVersion } from "./template.ts";
 import type { TemplateStore } from "./template-store.ts";
 
 /** The content a send uses: the active version of a template by name, in the closest locale. */
@@ -24,15 +24,51 @@ export interface SendableTemplates {
   activeContent(templateName: string, languageCode: string): Promise<ContentLookup>;
 }
 
-/** SendableTemplates over the template store. */
+export interface SendableTemplatesOptions {
+  /**
+   * How long a name found to have no template is believed to have none: a template created
+   * under it is sent after at most this. A channel's own template (`welcome.sms`) is looked
+   * for on every send and seldom exists, so without it each chunk of sends asked the database.
+   */
+  unknownNameTtlMs?: number;
+  /** Names remembered at most. */
+  maxNames?: number;
+  /** Versions' contents remembered at most (a version may hold hundreds of kilobytes). */
+  maxVersions?: number;
+  now?: () => number;
+}
+
+/**
+ * SendableTemplates over the template store, remembering which id a name had and the content
+ * of each version it read. A name's template is read again with `get`, which the store
+ * serves from its invalidated cache, and must still have that name; a version's content is
+ * kept under the template's revision, which every write bumps. So a change, a new active
+ * version or a deletion is seen at once; only a template new under a name once unknown waits
+ * up to `unknownNameTtlMs`.
+ */
 export class StoredSendableTemplates implements SendableTemplates {
-  constructor(private readonly store: TemplateStore) {}
+  private readonly idsByName = new Map<string, string | { unknownUntil: number }>();
+  private readonly versions = new Map<string, TemplateVersion>();
+  private readonly unknownNameTtlMs: number;
+  private readonly maxNames: number;
+  private readonly maxVersions: number;
+  private readonly now: () => number;
+
+  constructor(
+    private readonly store: TemplateStore,
+    options: SendableTemplatesOptions = {},
+  ) {
+    this.unknownNameTtlMs = options.unknownNameTtlMs ?? 1_000;
+    this.maxNames = options.maxNames ?? 10_000;
+    this.maxVersions = options.maxVersions ?? 200;
+    this.now = options.now ?? Date.now;
+  }
 
   async activeContent(templateName: string, languageCode: string): Promise<ContentLookup> {
-    const template = await this.store.getByName(templateName);
+    const template = await this.templateNamed(templateName);
     if (!template) return { found: false, reason: "unknown_template" };
     if (template.activeVersion === 0) return { found: false, reason: "no_active_version" };
-    const version = await this.store.getVersion(template.id, template.activeVersion);
+    const version = await this.activeVersionOf(template);
     if (!version) return { found: false, reason: "no_active_version" };
     const content = resolveLocale(version.locales, languageCode, template.defaultLanguageCode);
     if (!content) return { found: false, reason: "no_content_for_locale" };
@@ -47,4 +83,38 @@ export class StoredSendableTemplates implements SendableTemplates {
       },
     };
   }
+
+  private async templateNamed(name: string): Promise<Template | undefined> {
+    const known = this.idsByName.get(name);
+    if (typeof known === "object" && known.unknownUntil > this.now()) return undefined;
+    if (typeof known === "string") {
+      const template = await this.store.get(known);
+      // Renamed or deleted since: the name may now be another template's, or none.
+      if (template?.name === name) return template;
+    }
+    const template = await this.store.getByName(name);
+    remember(
+      this.idsByName,
+      name,
+      template ? template.id : { unknownUntil: this.now() + this.unknownNameTtlMs },
+      this.maxNames,
+    );
+    return template;
+  }
+
+  private async activeVersionOf(template: Template): Promise<TemplateVersion | undefined> {
+    const key = `${template.id}\u0000${template.revision}\u0000${template.activeVersion}`;
+    const kept = this.versions.get(key);
+    if (kept) return kept;
+    const version = await this.store.getVersion(template.id, template.activeVersion);
+    if (version) remember(this.versions, key, version, this.maxVersions);
+    return version;
+  }
+}
+
+/** Sets `key`, forgetting the entry set longest ago once there are `max`. */
+function remember<V>(map: Map<string, V>, key: string, value: V, max: number): void {
+  map.delete(key);
+  map.set(key, value);
+  if (map.size > max) map.delete(map.keys().next().value as string);
 }
