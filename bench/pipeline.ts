@@ -8,6 +8,8 @@
 //      published with it stopped;
 //   4. the ceiling: bare kafkajs produce → consume of records of the same size on a fresh topic.
 // `npm run bench:pipeline` (builds and migrates first). Settings, as `--name=value` or env:
+//   --warmup    BENCH_WARMUP=20000     requests sent through first and not measured: the JIT of the
+//                                      worker and of the (new) Kafka broker compiles on them
 //   --requests  BENCH_REQUESTS=50000   requests of the throughput phase (0 skips it)
 //   --rate      BENCH_RATE=1000        offered rate of the latency phase, requests/s
 //   --seconds   BENCH_SECONDS=30       length of the latency phase (0 skips it)
@@ -59,6 +61,7 @@ function count(name: string, env: string, fallback: number): number {
   return value;
 }
 
+const warmup = count("warmup", "BENCH_WARMUP", 20_000);
 const requests = count("requests", "BENCH_REQUESTS", 50_000);
 const rate = count("rate", "BENCH_RATE", 1_000);
 const seconds = count("seconds", "BENCH_SECONDS", 30);
@@ -530,6 +533,15 @@ async function until(
 const perSecond = (n: number, ms: number) => ((n * 1000) / ms).toFixed(0);
 const fmt = (ms: number | undefined) => (ms === undefined ? "not reached" : `${(ms / 1000).toFixed(1)} s`);
 
+/** Requests through the whole pipeline before anything is measured, their figures not printed. */
+async function warmUp(producer: Producer, events: SentEvents): Promise<void> {
+  events.watch("warm");
+  const started = now();
+  await publishAll(producer, SEND_REQUEST_TOPIC, warmup, (index) => sendRequest("warm", index), "warm-up");
+  await until(warmup, started, { events: () => events.count("warm") }, "warm-up");
+  console.log(`warm-up: ${warmup} requests through the pipeline in ${fmt(now() - started)}, not measured`);
+}
+
 async function throughput(producer: Producer, events: SentEvents, rss: RssSampler): Promise<void> {
   events.watch("tput");
   const busy = machineBusy();
@@ -777,6 +789,7 @@ async function main(): Promise<void> {
     events.take(value, now()),
   );
   try {
+    if (warmup > 0) await warmUp(producer, events);
     rss.phase();
     if (requests > 0) await throughput(producer, events, rss);
     if (rate > 0 && seconds > 0) await latency(producer, events, rss);
