@@ -64,6 +64,16 @@ export function createClickHouse(config: Config["clickhouse"]): ClickHouseClient
   });
 }
 
+export function createKafka(config: Pick<Config, "kafka" | "healthProbeTimeoutMs">): Kafka {
+  return new Kafka({
+    clientId: config.kafka.clientId,
+    brokers: config.kafka.brokers,
+    logLevel: logLevel.NOTHING,
+    connectionTimeout: config.healthProbeTimeoutMs,
+    retry: { retries: 2, initialRetryTime: 100, maxRetryTime: 1_000 },
+  });
+}
+
 export function openInfrastructure(config: Config, logger: Logger): Infrastructure {
   const orm = createOrm(config.postgres, logger);
   const redis = new Redis(config.redis.url, {
@@ -81,13 +91,7 @@ export function openInfrastructure(config: Config, logger: Logger): Infrastructu
     if (redisWasReady) redisLog.warn({ err: error }, "connection error");
     redisWasReady = false;
   });
-  const kafka = new Kafka({
-    clientId: config.kafka.clientId,
-    brokers: config.kafka.brokers,
-    logLevel: logLevel.NOTHING,
-    connectionTimeout: config.healthProbeTimeoutMs,
-    retry: { retries: 2, initialRetryTime: 100, maxRetryTime: 1_000 },
-  });
+  const kafka = createKafka(config);
   const kafkaAdmin = kafka.admin();
   const kafkaProducer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   const clickhouse = createClickHouse(config.clickhouse);

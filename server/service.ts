@@ -133,7 +133,6 @@ function buildDomain(
       providers: new ProviderRegistry(
         config.sink.enabled ? [new SinkProvider(sinkOptions(config.sink))] : [],
       ),
-      schemaRegistry,
       outboxFeed,
       publisher,
       producerConnected: retrying("the Kafka producer", logger, signal, () => infra.kafkaProducer.connect()),

@@ -1,4 +1,4 @@
-import type { Consumer } from "kafkajs";
+import type { Consumer, Kafka } from "kafkajs";
 import {
   DeadLetterTopic,
   DISPATCH_TOPICS,
@@ -7,25 +7,22 @@ import {
   OutboxRelay,
   type RecordChunk,
   runBatchConsumer,
-  type SchemaRegistryClient,
   type SealedDispatchQueue,
   type SendRequestRecordDecoder,
   sendRequestIntake,
-  statsFeed,
-  statusEventReader,
   TOPICS,
   topicConfigs,
 } from "../consumers/index.ts";
 import type { Logger } from "../core/logger.ts";
 import type { DueSends, SendOrchestrator, StatusEventEncoder, UnitOfWork } from "../core/sending/index.ts";
 import { Dispatcher, type ProviderRegistry } from "../dispatch/index.ts";
-import { ClickHouseDeliveryStatsWriter } from "../stats/index.ts";
 import type { PostgresOutboxFeed } from "../storage/index.ts";
 import type { Config } from "./config.ts";
 import type { Infrastructure } from "./infrastructure.ts";
 import type { Metrics } from "./metrics.ts";
 import { retrying } from "./retrying.ts";
 import { sleep } from "./sleep.ts";
+import { StatsFeedThread } from "./stats-feed-thread.ts";
 
 /** What the worker is handed by the composition root: the domain's sending parts, built once per process. */
 export interface WorkerDomain {
@@ -35,7 +32,6 @@ export interface WorkerDomain {
   dispatchQueue: SealedDispatchQueue;
   statusEvents: StatusEventEncoder;
   providers: ProviderRegistry;
-  schemaRegistry: SchemaRegistryClient;
   outboxFeed: PostgresOutboxFeed;
   /** Resolves once the process's Kafka producer is connected. */
   producerConnected: Promise<void>;
@@ -78,22 +74,8 @@ export function startWorker(
     ...config.outbox,
     logger: logger.child({ component: "outbox-relay" }),
   });
-  const statsWriter = new ClickHouseDeliveryStatsWriter(
-    infra.clickhouse,
-    config.statsWriter,
-    logger,
-    metrics.statsWriter,
-  );
-  metrics.statsWriter.observeBufferedRows(() => statsWriter.state().bufferedRows);
+  const statsThread = new StatsFeedThread(config, metrics.statsWriter, logger);
   metrics.pipeline.observeOutboxBacklog(() => outboxFeed.backlog());
-  const consumer = (groupId: string) =>
-    infra.kafka.consumer({
-      groupId,
-      maxWaitTimeInMs: 50,
-      allowAutoTopicCreation: false,
-      sessionTimeout: config.kafka.sessionTimeoutMs,
-      heartbeatInterval: Math.floor(config.kafka.sessionTimeoutMs / 10),
-    });
   const consumers: Consumer[] = [];
   const { pipeline } = config;
   const batchOptions = (
@@ -102,7 +84,7 @@ export function startWorker(
     component: string,
     chunkSize = pipeline.chunkSize,
   ) => {
-    const created = consumer(groupId);
+    const created = pipelineConsumer(infra.kafka, config, groupId);
     consumers.push(created);
     return {
       groupId,
@@ -142,11 +124,6 @@ export function startWorker(
     logger: logger.child({ component: "dispatcher" }),
     jobsPerDispatch: pipeline.chunkSize,
   });
-  const stats = statsFeed({
-    read: statusEventReader(domain.schemaRegistry),
-    writer: statsWriter,
-    logger: logger.child({ component: "stats-feed" }),
-  });
   type Consumed = [ReturnType<typeof batchOptions>, (chunk: RecordChunk) => Promise<void>];
   const consumed: Consumed[] = [
     [batchOptions(CONSUMER_GROUPS.intake, [TOPICS.sendRequests], "intake"), intake],
@@ -156,11 +133,9 @@ export function startWorker(
         dispatch,
       ],
     ),
-    // A chunk of statistics is one ClickHouse insert, which takes thousands of rows as cheaply as a few.
-    [batchOptions(CONSUMER_GROUPS.stats, [TOPICS.events], "stats-feed", config.statsWriter.batchRows), stats],
   ];
   const topics = topicConfigs(config.kafka.topicPartitions, config.kafka.replicationFactor);
-  const groups = consumed.map(([options]) => options.groupId);
+  const groups = [...consumed.map(([options]) => options.groupId), CONSUMER_GROUPS.stats];
   metrics.pipeline.observeConsumerLag(() => consumerLag(infra, groups));
 
   let parts: Promise<void>[] = [];
@@ -178,13 +153,14 @@ export function startWorker(
     await domain.producerConnected;
     if (signal.aborted) return;
     parts = [relay.run(signal), releaseDueSends(domain, config, metrics, logger, signal)];
-    await Promise.all(
-      consumed.map(([options, handle]) =>
+    await Promise.all([
+      ...consumed.map(([options, handle]) =>
         retrying(`the consumer group ${options.groupId}`, logger, signal, () =>
           runBatchConsumer(options, handle),
         ),
       ),
-    );
+      statsThread.start(),
+    ]);
     if (!signal.aborted) logger.info({ groups }, "send pipeline consuming");
   })();
   return {
@@ -193,12 +169,23 @@ export function startWorker(
       await started;
       await Promise.allSettled(consumers.map((each) => each.disconnect()));
       await Promise.all(parts);
-      await statsWriter.close(Math.max(0, deadline - Date.now()));
+      await statsThread.stop(deadline);
       await domain.providers
         .close()
         .catch((error: unknown) => logger.warn({ err: error }, "closing providers failed"));
     },
   };
+}
+
+/** A consumer of one of the pipeline's groups, as every part of the worker makes them. */
+export function pipelineConsumer(kafka: Kafka, config: Config, groupId: string): Consumer {
+  return kafka.consumer({
+    groupId,
+    maxWaitTimeInMs: 50,
+    allowAutoTopicCreation: false,
+    sessionTimeout: config.kafka.sessionTimeoutMs,
+    heartbeatInterval: Math.floor(config.kafka.sessionTimeoutMs / 10),
+  });
 }
 
 /** Releases due scheduled sends every poll, back to back while there are more. */
