@@ -479,6 +479,13 @@ class Queues {
       current.push([name, value]);
       this.peaks.set(name, Math.max(this.peaks.get(name) ?? 0, value));
     }
+    // The main thread's heap: RSS alone cannot tell a leak from memory V8 keeps for later.
+    const heap = /^nodejs_heap_size_used_bytes(?:\{[^}]*\})? (\S+)$/m.exec(text)?.[1];
+    if (heap !== undefined) {
+      const value = Math.round(Number(heap) / 2 ** 20);
+      current.push(["heap used MiB", value]);
+      this.peaks.set("heap used MiB", Math.max(this.peaks.get("heap used MiB") ?? 0, value));
+    }
     return current.map(([name, value]) => `${name} ${value}`).join(", ");
   }
   /** The largest of each since the previous call. */
