@@ -93,9 +93,14 @@ export class SinkProvider implements Provider {
       at: (this.options.now ?? (() => new Date()))().toISOString(),
     };
     this.remember(record);
-    if (this.file && !this.file.write(`${JSON.stringify(record)}\n`)) {
-      // A slow disk: this send waits until the stream drained, so lines never pile up in memory.
-      await new Promise<void>((resolve) => this.file?.once("drain", () => resolve()));
+    const file = this.file;
+    if (file) {
+      // Answered once the line is the system's, as a provider answers once it has the message: a
+      // worker killed right after recording `sent` must not take the record of the send with it.
+      // Lines of concurrent sends go out together, and a slow disk slows the sends down.
+      await new Promise<void>((resolve, reject) =>
+        file.write(`${JSON.stringify(record)}\n`, (error) => (error ? reject(error) : resolve())),
+      );
     }
     return { status: "sent", providerMessageId: record.providerMessageId };
   }
