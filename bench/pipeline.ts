@@ -32,7 +32,7 @@
 // stderr, the figures to stdout. The shared machine makes figures indicative: rerun it quietly.
 import { execFileSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as pause } from "node:timers/promises";
@@ -274,6 +274,55 @@ function machineBusy(): () => number {
     const after = read();
     return 1 - (after.idle - before.idle) / Math.max(1, after.total - before.total);
   };
+}
+
+/** The processes of the machine by what they are, for where the CPU of a phase went. */
+function processKind(pid: number): string {
+  if (pid === worker?.child.pid) return "worker";
+  if (pid === process.pid) return "bench";
+  let command = "";
+  try {
+    command = readFileSync(`/proc/${pid}/cmdline`, "utf8");
+  } catch {
+    return "other";
+  }
+  if (command.startsWith("postgres")) return "PostgreSQL";
+  if (command.includes("kafka.Kafka")) return "Kafka";
+  if (command.includes("clickhouse-http")) return "ClickHouse front";
+  if (command.includes("quarkus-run.jar")) return "schema registry";
+  if (command.includes("redis-server")) return "Redis";
+  return "other";
+}
+
+/** CPU seconds per kind of process since the call (processes that ended meanwhile are left out). */
+function cpuByProcess(): () => Map<string, number> {
+  const read = () => {
+    const seconds = new Map<number, number>();
+    for (const entry of readdirSync("/proc")) {
+      const pid = Number(entry);
+      if (Number.isInteger(pid)) seconds.set(pid, cpuSecondsOf(pid));
+    }
+    return seconds;
+  };
+  const before = read();
+  return () => {
+    const byKind = new Map<string, number>();
+    for (const [pid, after] of read()) {
+      const spent = after - (before.get(pid) ?? 0);
+      if (!Number.isFinite(spent) || spent <= 0) continue;
+      const kind = processKind(pid);
+      byKind.set(kind, (byKind.get(kind) ?? 0) + spent);
+    }
+    return byKind;
+  };
+}
+
+/** `worker 254 µs, Kafka 140 µs, …` per notification, largest first. */
+function cpuPerNotification(byKind: Map<string, number>, notifications: number): string {
+  return [...byKind]
+    .sort((a, b) => b[1] - a[1])
+    .map(([kind, seconds]) => `${kind} ${((seconds * 1e6) / notifications).toFixed(0)} µs`)
+    .join(", ");
 }
 
 /** RSS of the worker sampled every second; `phase()` starts a new range. */
@@ -552,6 +601,7 @@ async function warmUp(producer: Producer, events: SentEvents): Promise<void> {
 async function throughput(producer: Producer, events: SentEvents, rss: RssSampler): Promise<void> {
   events.watch("tput");
   const busy = machineBusy();
+  const spent = cpuByProcess();
   const cpuBefore = cpuSecondsOf(worker?.child.pid);
   const started = now();
   const publishMs = await publishAll(
@@ -573,6 +623,7 @@ async function throughput(producer: Producer, events: SentEvents, rss: RssSample
     "throughput",
   );
   const cpu = cpuSecondsOf(worker?.child.pid) - cpuBefore;
+  const byProcess = spent();
   const endMs = Math.max(...Object.values(reachedMs));
   const done = Object.keys(reachedMs).length === 3;
   const memory = rss.phase();
@@ -592,6 +643,7 @@ async function throughput(producer: Producer, events: SentEvents, rss: RssSample
   console.log(
     `  worker CPU ${((cpu * 1e6) / requests).toFixed(0)} µs per notification; machine ${(busy() * 100).toFixed(0)}% busy; worker RSS ${memory.min.toFixed(0)}–${memory.max.toFixed(0)} MiB`,
   );
+  console.log(`  CPU per notification by process: ${cpuPerNotification(byProcess, requests)}`);
 }
 
 async function latency(producer: Producer, events: SentEvents, rss: RssSampler): Promise<void> {
