@@ -107,4 +107,24 @@ describe("fresh deliveries in the PostgreSQL unit of work", () => {
     // The first write's event; none of the refused one.
     expect(Number(outbox[0]?.total)).toBe(1);
   });
+
+  it("keeps text that array literals must escape exactly as it came", async () => {
+    const topic = `test.fresh.${randomUUID()}`;
+    const requestId = `req-"quoted", {braced} \\back\\slash NULL ${randomUUID()}`;
+    const fresh = freshDeliveries(topic, requestId, ['user:"ä" {1,2} \\ NULL']);
+    const [message] = fresh.messages;
+    if (message) message.correlationId = 'корреляция, "с" {скобками}';
+    expect(await unitOfWork.recordFresh(fresh)).toBe(true);
+    const [row] = await sql<{ request_id: string; correlation_id: string; recipient_key: string }>(
+      `SELECT log.request_id, log.correlation_id, claims.recipient_key
+         FROM notification_message_log log JOIN notification_delivery_claims claims ON claims.message_id = log.id
+        WHERE log.request_id = ?`,
+      [requestId],
+    );
+    expect(row).toEqual({
+      request_id: requestId,
+      correlation_id: 'корреляция, "с" {скобками}',
+      recipient_key: 'user:"ä" {1,2} \\ NULL',
+    });
+  });
 });
