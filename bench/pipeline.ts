@@ -169,7 +169,17 @@ async function dropPrivateDatabase(): Promise<void> {
   process.env.DATABASE_URL = sharedDatabaseUrl;
   const server = testOrm();
   try {
-    await server.em.getConnection().execute(`DROP DATABASE IF EXISTS ${databaseName} WITH (FORCE)`);
+    // Without FORCE, which may not end the autovacuum worker of another role: PostgreSQL ends
+    // that one itself. The worker's connections may take a moment to close.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await server.em.getConnection().execute(`DROP DATABASE IF EXISTS ${databaseName}`);
+        break;
+      } catch (error) {
+        if (attempt === 10) throw error;
+        await pause(1_000);
+      }
+    }
   } catch (error) {
     progress(`dropping the private database ${databaseName} failed: ${(error as Error).message}`);
   } finally {
