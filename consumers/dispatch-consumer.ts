@@ -25,7 +25,7 @@ export function dispatchJobs(deps: {
       try {
         jobs.push(...deps.queue.decode(record.key?.toString() ?? "", record.value ?? new Uint8Array()));
       } catch (error) {
-        // Only we write these topics: a job we cannot open was sealed with a key since removed.
+        // Only we write these topics: a record we cannot open was sealed with a key since removed.
         undecodable++;
         deps.logger.error(
           { err: error, topic: chunk.topic, partition: chunk.partition, offset: record.offset },

@@ -74,6 +74,11 @@ export function createKafka(config: Pick<Config, "kafka" | "healthProbeTimeoutMs
   });
 }
 
+/** The registry's base URL, as every client of it joins paths to it. */
+export function schemaRegistryUrlOf(config: Pick<Config, "schemaRegistry">): string {
+  return config.schemaRegistry.url.replace(/\/+$/, "");
+}
+
 export function openInfrastructure(config: Config, logger: Logger): Infrastructure {
   const orm = createOrm(config.postgres, logger);
   const redis = new Redis(config.redis.url, {
@@ -101,7 +106,7 @@ export function openInfrastructure(config: Config, logger: Logger): Infrastructu
     kafka,
     kafkaAdmin,
     kafkaProducer,
-    schemaRegistryUrl: config.schemaRegistry.url.replace(/\/+$/, ""),
+    schemaRegistryUrl: schemaRegistryUrlOf(config),
     clickhouse,
     async close() {
       const results = await Promise.allSettled([

@@ -1,3 +1,5 @@
+import { extname } from "node:path";
+import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import type { Logger } from "../core/logger.ts";
 import type { Config } from "./config.ts";
@@ -13,11 +15,8 @@ export type StatsThreadReport =
 /** What the worker tells it: stop taking events, and write what is buffered before `deadline` (epoch ms). */
 export type StatsThreadStop = { kind: "stop"; deadline: number };
 
-// Next to this module, built or not.
-const THREAD_MODULE = new URL(
-  import.meta.url.endsWith(".ts") ? "./stats-thread.ts" : "./stats-thread.js",
-  import.meta.url,
-);
+// The thread's code beside this file, as server/mustache/thread-parser.ts finds its own.
+const THREAD_MODULE = new URL(`./stats-thread${extname(fileURLToPath(import.meta.url))}`, import.meta.url);
 
 /**
  * The statistics feed (status events → ClickHouse) on a thread of its own: reading thousands of

@@ -10,7 +10,7 @@ import {
 } from "../consumers/index.ts";
 import { ClickHouseDeliveryStatsWriter } from "../stats/index.ts";
 import { loadConfig } from "./config.ts";
-import { createClickHouse, createKafka } from "./infrastructure.ts";
+import { createClickHouse, createKafka, schemaRegistryUrlOf } from "./infrastructure.ts";
 import { createLogger } from "./logger.ts";
 import { retrying } from "./retrying.ts";
 import type { StatsThreadReport, StatsThreadStop } from "./stats-feed-thread.ts";
@@ -44,7 +44,7 @@ const writer = new ClickHouseDeliveryStatsWriter(clickhouse, config.statsWriter,
   droppedRows: { inc: (value = 1) => report({ kind: "counted", counter: "droppedRows", value }) },
 });
 const registry = new SchemaRegistryClient({
-  url: config.schemaRegistry.url.replace(/\/+$/, ""),
+  url: schemaRegistryUrlOf(config),
   timeoutMs: config.healthProbeTimeoutMs,
 });
 const consumer = pipelineConsumer(kafka, config, CONSUMER_GROUPS.stats);
