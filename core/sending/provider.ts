@@ -34,6 +34,11 @@ export interface OutgoingMessage {
   priority: "high" | "normal" | "low";
   /** Past this it is not worth delivering: providers that take a TTL get the time left. */
   expiresAt?: Date;
+  /**
+   * Email only: the signed one-click unsubscribe address of this message's user (RFC 8058),
+   * given as `List-Unsubscribe` with `List-Unsubscribe-Post: List-Unsubscribe=One-Click`.
+   */
+  unsubscribeUrl?: string;
 }
 
 /**
