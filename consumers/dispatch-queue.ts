@@ -68,6 +68,7 @@ export class SealedDispatchQueue implements DispatchQueue {
         ...(job.message.expiresAt ? { expiresAt: new Date(job.message.expiresAt) } : {}),
       },
       event: { ...job.event, acceptedAt: new Date(job.event.acceptedAt) },
+      ...(job.retry ? { retry: job.retry } : {}),
     }));
   }
 }

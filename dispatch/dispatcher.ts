@@ -2,30 +2,37 @@ import { redactErrorText } from "../core/personal-data.ts";
 import type {
   DeliveryOutcome,
   DispatchJob,
+  DispatchQueue,
   MessageStatusEvent,
   StatusChange,
   StatusEventEncoder,
   UnitOfWork,
 } from "../core/sending/index.ts";
+import { DEFAULT_RETRY_SETTINGS, ProviderGates, type RetrySettings, retryDelayMs } from "./failover/index.ts";
 import type { ProviderRegistry } from "./provider-registry.ts";
 
 export interface DispatcherDeps {
   unitOfWork: UnitOfWork;
   providers: ProviderRegistry;
   statusEvents: StatusEventEncoder;
+  /** Where a job goes back to wait for its next round of tries. */
+  queue: DispatchQueue;
   /** Sends in flight at once within a batch. */
   concurrency: number;
+  gates?: ProviderGates;
+  retry?: RetrySettings;
   now?: () => Date;
+  random?: () => number;
 }
 
 /** How a batch went: per channel and outcome, for metrics. */
 export interface DispatchReport {
   outcomes: {
     channel: string;
-    outcome: "sent" | "failed" | "expired" | "skipped_not_queued";
+    outcome: "sent" | "failed" | "expired" | "deferred" | "skipped_not_queued";
     messageId: string;
     requestId: string;
-    /** Why it failed or expired: a code, never an address. */
+    /** Why it failed, expired or waits: a code, never an address. */
     reason?: string;
   }[];
 }
@@ -34,14 +41,25 @@ export interface DispatchReport {
  * Hands queued messages to their channel's providers and records how each went. A message
  * is sent only while it is `queued`: a job delivered again after a crash finds it `sent`
  * and is skipped; one that was in flight at the crash is sent again with the same message
- * id, which providers take as their idempotency key. The providers of a channel are tried
- * in their configured order while the failures are transient.
+ * id, which providers take as their idempotency key.
+ *
+ * The providers of a channel are tried in their configured order while the failures are
+ * transient, past those whose breaker is open or whose rate slot is too far off. When none
+ * took the message it stays `queued` and its job goes back to its queue through the outbox,
+ * to be tried again after a growing wait: until its time to live, where it ends `expired`,
+ * or, without one, for RetrySettings.giveUpAfterMs, where it ends `failed`.
  */
 export class Dispatcher {
   private readonly now: () => Date;
+  private readonly random: () => number;
+  private readonly gates: ProviderGates;
+  private readonly retry: RetrySettings;
 
   constructor(private readonly deps: DispatcherDeps) {
     this.now = deps.now ?? (() => new Date());
+    this.random = deps.random ?? Math.random;
+    this.gates = deps.gates ?? new ProviderGates();
+    this.retry = deps.retry ?? DEFAULT_RETRY_SETTINGS;
   }
 
   async dispatch(jobs: DispatchJob[]): Promise<DispatchReport> {
@@ -55,7 +73,8 @@ export class Dispatcher {
     });
     const results = await inTurns(due, this.deps.concurrency, (job) => this.send(job));
     const changes: StatusChange[] = [];
-    const events = new Map<string, MessageStatusEvent>();
+    const events: MessageStatusEvent[] = [];
+    const deferred: { job: DispatchJob; result: Deferred }[] = [];
     for (const [index, result] of results.entries()) {
       const job = due[index] as DispatchJob;
       report.outcomes.push({
@@ -63,46 +82,71 @@ export class Dispatcher {
         outcome: result.status,
         ...(result.reason ? { reason: result.reason } : {}),
       });
+      if (result.status === "deferred") {
+        deferred.push({ job, result });
+        continue;
+      }
       changes.push({
         messageId: job.message.messageId,
         status: result.status,
         at: result.at,
         ...(result.provider ? { provider: result.provider } : {}),
-        ...(result.reason
-          ? {
-              details:
-                result.status === "failed" && result.reasonDetail
-                  ? `${result.reason}: ${result.reasonDetail}`
-                  : result.reason,
-            }
-          : {}),
+        ...(result.reason ? { details: detailsOf(result) } : {}),
       });
-      events.set(`${job.message.messageId}:${result.status}`, {
+      events.push({
         ...job.event,
         status: result.status,
         occurredAt: result.at,
-        attempt: result.attempts,
+        attempt: job.event.attempt + result.attempts,
         ...(result.provider ? { provider: result.provider } : {}),
         ...(result.providerMessageId ? { providerMessageId: result.providerMessageId } : {}),
         ...(result.reason ? { reason: result.reason } : {}),
         ...(result.reasonDetail ? { reasonDetail: result.reasonDetail } : {}),
       });
     }
-    if (changes.length > 0) {
-      const encoded = this.deps.statusEvents.encode(
-        changes.map((change) => events.get(`${change.messageId}:${change.status}`) as MessageStatusEvent),
-      );
-      await this.deps.unitOfWork.recordChanges(changes, encoded);
-    }
+    if (changes.length > 0)
+      await this.deps.unitOfWork.recordChanges(changes, this.deps.statusEvents.encode(events));
+    if (deferred.length > 0) await this.deferAll(deferred);
     return report;
+  }
+
+  /** The attempts noted and each job back on its queue for its time, in one transaction: a retry is never lost. */
+  private async deferAll(deferred: { job: DispatchJob; result: Deferred }[]): Promise<void> {
+    // Jobs due within the same second share their records.
+    const bySecond = new Map<number, DispatchJob[]>();
+    for (const { job, result } of deferred) {
+      const second = Math.ceil(result.retryAt.getTime() / 1000) * 1000;
+      const same = bySecond.get(second) ?? [];
+      same.push({
+        ...job,
+        event: { ...job.event, attempt: job.event.attempt + result.attempts },
+        retry: { round: result.round, firstFailedAt: result.firstFailedAt },
+      });
+      bySecond.set(second, same);
+    }
+    const records = [...bySecond].flatMap(([second, jobs]) =>
+      this.deps.queue.encode(jobs).map((record) => ({ ...record, notBefore: new Date(second) })),
+    );
+    await this.deps.unitOfWork.run(async (tx) => {
+      await tx.messages.noteAttempts(
+        deferred.map(({ job, result }) => ({
+          messageId: job.message.messageId,
+          attempts: result.attempts,
+          lastError: detailsOf(result),
+          ...(result.provider ? { provider: result.provider } : {}),
+        })),
+      );
+      await tx.outbox.enqueue(records);
+    });
   }
 
   private async send(job: DispatchJob): Promise<SendResult> {
     const { message } = job;
-    if (message.expiresAt && this.now() > message.expiresAt) {
+    const now = this.now();
+    if (message.expiresAt && now >= message.expiresAt) {
       return {
         status: "expired",
-        at: this.now(),
+        at: now,
         attempts: 0,
         reason: "TTL_EXPIRED",
         reasonDetail: "its time to live ran out before a provider took it",
@@ -112,7 +156,7 @@ export class Dispatcher {
     if (providers.length === 0) {
       return {
         status: "failed",
-        at: this.now(),
+        at: now,
         attempts: 0,
         reason: "NO_PROVIDER",
         reasonDetail: `no provider is configured for ${message.destination.channel}`,
@@ -120,7 +164,24 @@ export class Dispatcher {
     }
     let last: { provider: string; outcome: Exclude<DeliveryOutcome, { status: "sent" }> } | undefined;
     let attempts = 0;
+    let transient = false;
+    // When a provider passed over (breaker open, rate slot far off) could be tried again.
+    let availableAt = Number.POSITIVE_INFINITY;
+    let retryAfterMs = 0;
     for (const provider of providers) {
+      const breaker = this.gates.breakerOf(provider.name);
+      if (!breaker.tryAcquire()) {
+        transient = true;
+        availableAt = Math.min(availableAt, breaker.availableAt());
+        continue;
+      }
+      const slotInMs = await this.gates.awaitSlot(provider.name);
+      if (slotInMs > 0) {
+        breaker.released();
+        transient = true;
+        availableAt = Math.min(availableAt, this.now().getTime() + slotInMs);
+        continue;
+      }
       attempts++;
       let outcome: DeliveryOutcome;
       try {
@@ -130,6 +191,7 @@ export class Dispatcher {
         outcome = { status: "failed", reason: redactErrorText((error as Error).message), retryable: false };
       }
       if (outcome.status === "sent") {
+        breaker.succeeded();
         return {
           status: "sent",
           at: this.now(),
@@ -139,38 +201,106 @@ export class Dispatcher {
         };
       }
       last = { provider: provider.name, outcome };
-      if (outcome.status === "failed" && !outcome.retryable) break;
+      if (outcome.status === "failed" && outcome.retryable) {
+        breaker.failed();
+        transient = true;
+        retryAfterMs = Math.max(retryAfterMs, outcome.retryAfterMs ?? 0);
+        continue;
+      }
+      breaker.released();
+      if (outcome.status === "failed") break;
     }
     const outcome = last?.outcome;
+    const refused = outcome?.status === "failed" && !outcome.retryable;
+    if (transient && !refused) return this.later(job, attempts, last, availableAt, retryAfterMs);
     return {
       status: "failed",
       at: this.now(),
       attempts,
       ...(last ? { provider: last.provider } : {}),
-      reason:
-        outcome?.status === "skipped"
-          ? "PROVIDER_SKIPPED"
-          : outcome?.retryable
-            ? "PROVIDER_UNAVAILABLE"
-            : "PROVIDER_REFUSED",
+      reason: outcome?.status === "skipped" ? "PROVIDER_SKIPPED" : "PROVIDER_REFUSED",
       reasonDetail: (outcome?.reason ?? "").slice(0, 1000),
     };
   }
+
+  /** The next round of tries for a message no provider took for now, or its end when none is left. */
+  private later(
+    job: DispatchJob,
+    attempts: number,
+    last: { provider: string; outcome: Exclude<DeliveryOutcome, { status: "sent" }> } | undefined,
+    availableAt: number,
+    retryAfterMs: number,
+  ): SendResult {
+    const now = this.now();
+    const round = (job.retry?.round ?? 0) + 1;
+    const firstFailedAt = job.retry?.firstFailedAt ?? now.getTime();
+    const reasonDetail = (last?.outcome.reason ?? "every provider of the channel is unavailable").slice(
+      0,
+      1000,
+    );
+    // Never sooner than the backoff, even when a breaker reopens earlier: its probe is one send.
+    let retryAt = Math.max(
+      now.getTime() + retryDelayMs(round, this.retry, this.random, retryAfterMs),
+      availableAt,
+    );
+    if (!Number.isFinite(retryAt)) retryAt = now.getTime() + retryDelayMs(round, this.retry, this.random);
+    const { expiresAt } = job.message;
+    if (expiresAt) {
+      // The last round is at its expiry, where it ends `expired`.
+      retryAt = Math.min(retryAt, expiresAt.getTime());
+    } else if (retryAt - firstFailedAt > this.retry.giveUpAfterMs) {
+      return {
+        status: "failed",
+        at: now,
+        attempts,
+        ...(last ? { provider: last.provider } : {}),
+        reason: "PROVIDER_UNAVAILABLE",
+        reasonDetail,
+      };
+    }
+    return {
+      status: "deferred",
+      at: now,
+      attempts,
+      ...(last ? { provider: last.provider } : {}),
+      reason: "PROVIDER_UNAVAILABLE",
+      reasonDetail,
+      retryAt: new Date(retryAt),
+      round,
+      firstFailedAt,
+    };
+  }
+}
+
+function detailsOf(result: { reason?: string; reasonDetail?: string; status: string }): string {
+  return result.status !== "expired" && result.reasonDetail
+    ? `${result.reason}: ${result.reasonDetail}`
+    : (result.reason ?? "");
 }
 
 function idsOf(job: DispatchJob) {
   return { channel: job.event.channel, messageId: job.message.messageId, requestId: job.event.requestId };
 }
 
-interface SendResult {
+interface Ended {
   status: "sent" | "failed" | "expired";
   at: Date;
+  /** Providers tried this round. */
   attempts: number;
   provider?: string;
   providerMessageId?: string;
   reason?: string;
   reasonDetail?: string;
 }
+
+interface Deferred extends Omit<Ended, "status"> {
+  status: "deferred";
+  retryAt: Date;
+  round: number;
+  firstFailedAt: number;
+}
+
+type SendResult = Ended | Deferred;
 
 /** `work` over `items` with at most `limit` at once; the results in the items' order. */
 async function inTurns<T, R>(items: T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {

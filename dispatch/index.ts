@@ -1,5 +1,12 @@
 // Delivery: the dispatcher, the providers behind core's Provider port, and the registry that names them.
 
 export { Dispatcher, type DispatcherDeps, type DispatchReport } from "./dispatcher.ts";
+export {
+  type BreakerState,
+  DEFAULT_BREAKER_SETTINGS,
+  DEFAULT_RETRY_SETTINGS,
+  type ProviderGateSettings,
+  ProviderGates,
+} from "./failover/index.ts";
 export { ProviderRegistry } from "./provider-registry.ts";
 export { type SinkOptions, SinkProvider, type SinkRecord } from "./providers/sink.provider.ts";

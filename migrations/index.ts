@@ -12,6 +12,7 @@ import { Migration0007Outbox } from "./postgres/Migration0007Outbox.ts";
 import { Migration0008ScheduledSends } from "./postgres/Migration0008ScheduledSends.ts";
 import { Migration0009MessageLogReads } from "./postgres/Migration0009MessageLogReads.ts";
 import { Migration0010OutboxRows } from "./postgres/Migration0010OutboxRows.ts";
+import { Migration0011DelayedOutbox } from "./postgres/Migration0011DelayedOutbox.ts";
 
 export type { ClickHouseMigration } from "./clickhouse/migration.ts";
 
@@ -27,6 +28,7 @@ export const postgresMigrations: MigrationObject[] = [
   { name: "0008_scheduled_sends", class: Migration0008ScheduledSends },
   { name: "0009_message_log_reads", class: Migration0009MessageLogReads },
   { name: "0010_outbox_rows", class: Migration0010OutboxRows },
+  { name: "0011_delayed_outbox", class: Migration0011DelayedOutbox },
 ];
 
 /** ClickHouse migrations in the order they apply. Append only. */

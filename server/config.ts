@@ -69,8 +69,22 @@ export interface Config {
   };
   /** How status events are written: structured JSON (the specification's), or binary Protobuf or Avro. */
   eventsFormat: "json" | "protobuf" | "avro";
+  /** How the dispatcher treats failing providers: retry waits, circuit breakers, rate slots. */
+  dispatch: {
+    retry: { initialMs: number; maxMs: number; giveUpAfterMs: number };
+    breaker: { failuresToOpen: number; openMs: number };
+    /** The longest a send waits for its provider's rate slot before it tries another or waits its retry. */
+    maxSlotWaitMs: number;
+  };
   /** The development and load-test provider (dispatch/providers/sink.provider.ts). */
-  sink: { enabled: boolean; file?: string; failRate: number; failRetryable: boolean; latencyMs: number };
+  sink: {
+    enabled: boolean;
+    file?: string;
+    failRate: number;
+    failRetryable: boolean;
+    latencyMs: number;
+    ratePerSecond?: number;
+  };
 }
 
 export interface RecipientKeys {
@@ -303,6 +317,12 @@ function readRecipientKeys(read: EnvReader): RecipientKeys {
   return { current, older, lookupSecret };
 }
 
+/** A provider's sends per second from every worker together, when its variable is set. */
+function optionalRate(read: EnvReader, name: string): { ratePerSecond?: number } {
+  const rate = read.integer(name, 0, 0, 1_000_000);
+  return rate > 0 ? { ratePerSecond: rate } : {};
+}
+
 function readSink(read: EnvReader): Config["sink"] {
   const failRate = Number(read.string("SINK_FAIL_RATE", "0"));
   if (!(failRate >= 0 && failRate <= 1)) read.problems.push("SINK_FAIL_RATE must be a number from 0 to 1");
@@ -313,6 +333,7 @@ function readSink(read: EnvReader): Config["sink"] {
     failRate,
     failRetryable: read.boolean("SINK_FAIL_RETRYABLE", true),
     latencyMs: read.integer("SINK_LATENCY_MS", 0, 0, 600_000),
+    ...optionalRate(read, "SINK_RATE_PER_SECOND"),
   };
 }
 
@@ -406,6 +427,18 @@ export function loadConfig(env: Env, roleOverride?: string): Config {
       scheduleBatchSize: read.integer("SCHEDULE_BATCH_SIZE", 500, 1, 10_000),
     },
     eventsFormat: read.oneOf("EVENTS_FORMAT", ["json", "protobuf", "avro"] as const, "json"),
+    dispatch: {
+      retry: {
+        initialMs: read.integer("DISPATCH_RETRY_INITIAL_MS", 1_000, 10, 3_600_000),
+        maxMs: read.integer("DISPATCH_RETRY_MAX_MS", 300_000, 10, 86_400_000),
+        giveUpAfterMs: read.integer("DISPATCH_RETRY_GIVE_UP_AFTER_MS", 86_400_000, 1_000, 30 * 86_400_000),
+      },
+      breaker: {
+        failuresToOpen: read.integer("PROVIDER_BREAKER_FAILURES", 5, 1, 10_000),
+        openMs: read.integer("PROVIDER_BREAKER_OPEN_MS", 30_000, 100, 3_600_000),
+      },
+      maxSlotWaitMs: read.integer("PROVIDER_RATE_MAX_WAIT_MS", 1_000, 0, 60_000),
+    },
     sink: readSink(read),
   };
   const ports = [config.http.port, config.http.grpcPort, config.gateway.port];

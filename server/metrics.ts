@@ -1,4 +1,5 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, type LabelValues, Registry } from "prom-client";
+import type { BreakerState } from "../dispatch/index.ts";
 
 type CallLabel = "procedure" | "surface" | "stage" | "code";
 
@@ -59,7 +60,17 @@ export interface Metrics {
     consumerLag: Gauge<"group">;
     observeConsumerLag(read: () => Promise<Record<string, number>>): void;
   };
+  /** Each provider's health as this process's dispatcher sees it. */
+  providers: {
+    /** 0 closed, 1 half open, 2 open; read at a scrape. */
+    breakerState: Gauge<"provider">;
+    observeBreakers(read: () => { provider: string; state: BreakerState }[]): void;
+    breakerChanges: Counter<"provider" | "to">;
+    rateLimiterErrors: Counter<"provider">;
+  };
 }
+
+const BREAKER_STATE_VALUES: Record<BreakerState, number> = { closed: 0, half_open: 1, open: 2 };
 
 export function createMetrics(): Metrics {
   const registry = new Registry();
@@ -69,6 +80,7 @@ export function createMetrics(): Metrics {
   let readBufferedRows = (): number => 0;
   let readOutboxBacklog = async (): Promise<number> => 0;
   let readConsumerLag = async (): Promise<Record<string, number>> => ({});
+  let readBreakers = (): { provider: string; state: BreakerState }[] => [];
   return {
     registry,
     rpcRequestCounts,
@@ -147,7 +159,7 @@ export function createMetrics(): Metrics {
       }),
       dispatched: new Counter({
         name: "notification_dispatched_total",
-        help: "Messages handed to providers, by channel and outcome (sent, failed, expired, skipped_not_queued).",
+        help: "Messages handed to providers, by channel and outcome (sent, failed, expired, deferred to a later try, skipped_not_queued).",
         labelNames: ["channel", "outcome"],
         registers: [registry],
       }),
@@ -185,6 +197,33 @@ export function createMetrics(): Metrics {
       observeConsumerLag(read) {
         readConsumerLag = read;
       },
+    },
+    providers: {
+      breakerState: new Gauge({
+        name: "notification_provider_breaker_state",
+        help: "Each provider's circuit breaker in this process: 0 closed, 1 half open (probing), 2 open (skipped).",
+        labelNames: ["provider"],
+        registers: [registry],
+        collect() {
+          for (const { provider, state } of readBreakers())
+            this.set({ provider }, BREAKER_STATE_VALUES[state]);
+        },
+      }),
+      observeBreakers(read) {
+        readBreakers = read;
+      },
+      breakerChanges: new Counter({
+        name: "notification_provider_breaker_changes_total",
+        help: "Circuit breaker changes by provider and the state it went to.",
+        labelNames: ["provider", "to"],
+        registers: [registry],
+      }),
+      rateLimiterErrors: new Counter({
+        name: "notification_provider_rate_limiter_errors_total",
+        help: "Sends that went without their rate slot because the shared limiter (Redis) did not answer.",
+        labelNames: ["provider"],
+        registers: [registry],
+      }),
     },
   };
 }

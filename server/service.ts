@@ -13,7 +13,12 @@ import type { Logger } from "../core/logger.ts";
 import { PreferenceManager, StoredReceivePolicy } from "../core/preferences/index.ts";
 import { MessageReader, SendOrchestrator } from "../core/sending/index.ts";
 import { StoredSendableTemplates, TemplateCatalog, TemplateCompiler } from "../core/templates/index.ts";
-import { ProviderRegistry, type SinkOptions, SinkProvider } from "../dispatch/index.ts";
+import {
+  type ProviderGateSettings,
+  ProviderRegistry,
+  type SinkOptions,
+  SinkProvider,
+} from "../dispatch/index.ts";
 import { ClickHouseDeliveryStatsQueries } from "../stats/index.ts";
 import {
   CachedPreferenceStore,
@@ -133,6 +138,7 @@ function buildDomain(
       providers: new ProviderRegistry(
         config.sink.enabled ? [new SinkProvider(sinkOptions(config.sink))] : [],
       ),
+      providerGates: providerGateSettings(config),
       outboxFeed,
       publisher,
       producerConnected: retrying("the Kafka producer", logger, signal, () => infra.kafkaProducer.connect()),
@@ -143,6 +149,13 @@ function buildDomain(
       }),
     },
   };
+}
+
+/** Each configured provider's rate limit, by its name. */
+function providerGateSettings(config: Config): Record<string, ProviderGateSettings> {
+  const settings: Record<string, ProviderGateSettings> = {};
+  if (config.sink.ratePerSecond) settings.sink = { ratePerSecond: config.sink.ratePerSecond };
+  return settings;
 }
 
 function sinkOptions(sink: Config["sink"]): SinkOptions {

@@ -15,8 +15,13 @@ import {
 } from "../consumers/index.ts";
 import type { Logger } from "../core/logger.ts";
 import type { DueSends, SendOrchestrator, StatusEventEncoder, UnitOfWork } from "../core/sending/index.ts";
-import { Dispatcher, type ProviderRegistry } from "../dispatch/index.ts";
-import type { PostgresOutboxFeed } from "../storage/index.ts";
+import {
+  Dispatcher,
+  type ProviderGateSettings,
+  ProviderGates,
+  type ProviderRegistry,
+} from "../dispatch/index.ts";
+import { type PostgresOutboxFeed, RedisSendRateLimiter } from "../storage/index.ts";
 import type { Config } from "./config.ts";
 import type { Infrastructure } from "./infrastructure.ts";
 import type { Metrics } from "./metrics.ts";
@@ -32,6 +37,8 @@ export interface WorkerDomain {
   dispatchQueue: SealedDispatchQueue;
   statusEvents: StatusEventEncoder;
   providers: ProviderRegistry;
+  /** Each provider's rate limit and breaker settings, by name, where configured. */
+  providerGates: Record<string, ProviderGateSettings>;
   outboxFeed: PostgresOutboxFeed;
   /** Resolves once the process's Kafka producer is connected. */
   producerConnected: Promise<void>;
@@ -108,11 +115,33 @@ export function startWorker(
     },
     logger: logger.child({ component: "intake" }),
   });
+  const gates = new ProviderGates({
+    breaker: config.dispatch.breaker,
+    byProvider: domain.providerGates,
+    limiter: new RedisSendRateLimiter(infra.redis),
+    maxSlotWaitMs: config.dispatch.maxSlotWaitMs,
+    onBreakerChange: (provider, from, to) => {
+      metrics.providers.breakerChanges.inc({ provider, to });
+      (to === "closed" ? logger.info : logger.warn).call(
+        logger,
+        { provider, from, to },
+        "provider circuit breaker changed",
+      );
+    },
+    onLimiterError: (provider, error) => {
+      metrics.providers.rateLimiterErrors.inc({ provider });
+      logger.warn({ provider, err: error }, "the shared rate limiter did not answer; sending without a slot");
+    },
+  });
+  metrics.providers.observeBreakers(() => gates.states());
   const dispatcher = new Dispatcher({
     unitOfWork: domain.unitOfWork,
     providers: domain.providers,
     statusEvents: domain.statusEvents,
+    queue: domain.dispatchQueue,
     concurrency: pipeline.dispatchConcurrency,
+    gates,
+    retry: config.dispatch.retry,
   });
   const dispatch = dispatchJobs({
     queue: domain.dispatchQueue,

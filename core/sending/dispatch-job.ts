@@ -13,6 +13,13 @@ export interface DispatchJob {
     MessageStatusEvent,
     "status" | "occurredAt" | "reason" | "reasonDetail" | "provider" | "providerMessageId"
   >;
+  /** Set once every provider failed it for a while: the job came back to be tried again. */
+  retry?: {
+    /** Rounds of tries that failed so far. */
+    round: number;
+    /** When the first of them failed, in milliseconds since the epoch. */
+    firstFailedAt: number;
+  };
 }
 
 /**

@@ -1,7 +1,7 @@
 export { type Delivery, expandDeliveries, type MissingAddress } from "./deliveries.ts";
 export type { DeliveryClaim, DeliveryClaims, DeliveryKey } from "./delivery-claims.ts";
 export type { DispatchJob, DispatchQueue } from "./dispatch-job.ts";
-export type { MessageLog, NewMessage, StatusChange, WaitingEnd } from "./message-log.ts";
+export type { FailedAttempts, MessageLog, NewMessage, StatusChange, WaitingEnd } from "./message-log.ts";
 export type { LoggedMessage, MessageFilter, MessagePage, MessageQueries } from "./message-queries.ts";
 export { MessageReader } from "./message-reader.ts";
 export {
@@ -17,6 +17,7 @@ export {
   type Destination,
   type OutgoingMessage,
   type Provider,
+  type SendRateLimiter,
 } from "./provider.ts";
 export { maskRecipient, recipientView } from "./recipient-view.ts";
 export type { DueSends, Schedule } from "./schedule.ts";

@@ -31,6 +31,15 @@ export interface StatusChange {
   details?: string;
 }
 
+/** A round of tries that ended with the message still waiting for a provider. */
+export interface FailedAttempts {
+  messageId: string;
+  attempts: number;
+  /** The last provider's reason; never an address or a body. */
+  lastError: string;
+  provider?: string;
+}
+
 /** How messages that waited for their time end without being sent. */
 export interface WaitingEnd {
   status: "cancelled" | "failed";
@@ -49,6 +58,11 @@ export interface MessageLog {
    * reported again.
    */
   record(changes: StatusChange[]): Promise<StatusChange[]>;
+  /**
+   * Notes tries that failed on messages still `queued` (their providers down for now): the
+   * attempts they cost, the last error and who gave it. Their status does not change.
+   */
+  noteAttempts(attempts: FailedAttempts[]): Promise<void>;
   /** Where each of these messages stands; ids it does not hold are left out. */
   statuses(messageIds: string[]): Promise<Map<string, MessageStatus>>;
   /**

@@ -5,6 +5,8 @@ export interface OutboxEvent {
   key: string;
   value: Uint8Array;
   headers: Record<string, string>;
+  /** Published no sooner than this (a retry that waits); none: as soon as it commits. */
+  notBefore?: Date;
 }
 
 /** Events written in the transaction of the change they tell of. */

@@ -60,3 +60,9 @@ export interface Provider {
   /** Lets what is in flight finish and releases connections. */
   close(): Promise<void>;
 }
+
+/** Sends per second to one provider, counted across every worker. */
+export interface SendRateLimiter {
+  /** 0 when a send to `provider` may go now, and counts it; otherwise the milliseconds until one may. */
+  tryAcquire(provider: string, perSecond: number): Promise<number>;
+}

@@ -1,14 +1,5 @@
-import { createHash } from "node:crypto";
 import type { Redis } from "ioredis";
-
-interface Script {
-  source: string;
-  sha: string;
-}
-
-function script(source: string): Script {
-  return { source, sha: createHash("sha1").update(source).digest("hex") };
-}
+import { runScript, script } from "./lua-scripts.ts";
 
 // Values are stored as "<version>:<payload>". Beside each value, a "floor" key keeps
 // the version of the last write invalidated for it: a reader that loaded an older
@@ -50,11 +41,12 @@ export async function putIfNewer(
   payload: string,
   ttlMs: number,
 ): Promise<boolean> {
-  const stored = await runScript(redis, PUT_IF_NEWER, keys, [
-    String(version),
-    `${version}:${payload}`,
-    String(ttlMs),
-  ]);
+  const stored = await runScript(
+    redis,
+    PUT_IF_NEWER,
+    [keys.value, keys.floor],
+    [String(version), `${version}:${payload}`, String(ttlMs)],
+  );
   return stored === 1;
 }
 
@@ -67,7 +59,12 @@ export async function invalidate(
   channel: string,
   message: string,
 ): Promise<void> {
-  await runScript(redis, INVALIDATE, keys, [String(version), String(floorTtlMs), channel, message]);
+  await runScript(
+    redis,
+    INVALIDATE,
+    [keys.value, keys.floor],
+    [String(version), String(floorTtlMs), channel, message],
+  );
 }
 
 /** The payload of a stored "<version>:<payload>", or undefined when nothing is stored. */
@@ -75,19 +72,4 @@ export async function getPayload(redis: Redis, keys: VersionedKeys): Promise<str
   const stored = await redis.get(keys.value);
   if (stored === null) return undefined;
   return stored.slice(stored.indexOf(":") + 1);
-}
-
-// EVALSHA spares sending the script every time; Redis forgets scripts on restart, then EVAL loads it again.
-async function runScript(
-  redis: Redis,
-  script: Script,
-  keys: VersionedKeys,
-  args: string[],
-): Promise<unknown> {
-  try {
-    return await redis.evalsha(script.sha, 2, keys.value, keys.floor, ...args);
-  } catch (error) {
-    if (!(error instanceof Error) || !error.message.startsWith("NOSCRIPT")) throw error;
-    return redis.eval(script.source, 2, keys.value, keys.floor, ...args);
-  }
 }

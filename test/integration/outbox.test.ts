@@ -108,6 +108,34 @@ describe("the transactional outbox and its relay", () => {
     expect(received.slice(before).map((each) => each.value)).toEqual(["queued", "sent"]);
   });
 
+  it("holds an event that waits for its time, leaves it out of what the committing process publishes, and publishes it when due", async () => {
+    const before = received.length;
+    const told: string[] = [];
+    unitOfWork.afterCommit((committed) =>
+      told.push(...committed.flatMap((row) => row.events.map((e) => e.key))),
+    );
+    const dueAt = new Date(Date.now() + 1_500);
+    await unitOfWork.run((tx) =>
+      tx.outbox.enqueue([
+        { ...event("later-1", "retry"), notBefore: dueAt },
+        event("now-1", "queued"),
+        { ...event("later-2", "retry"), notBefore: dueAt },
+      ]),
+    );
+    expect(told).toEqual(["now-1"]);
+    const relay = new OutboxRelay(feed, producer, { batchSize: 100, idleMs: 50, logger });
+    await drain(relay);
+    await receivedCount(before + 1);
+    expect(received.at(-1)?.key).toBe("now-1");
+    while (Date.now() < dueAt.getTime()) {
+      expect(await relay.publishOnce()).toBe(0);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    await drain(relay);
+    await receivedCount(before + 3);
+    expect(received.slice(before + 1).map((each) => each.key)).toEqual(["later-1", "later-2"]);
+  });
+
   it("publishes each event once, in order per key, with several relays running", async () => {
     const before = received.length;
     const keys = ["a", "b", "c", "d"];

@@ -2,6 +2,7 @@ import type { EntityManager } from "@mikro-orm/postgresql";
 import type { Channel } from "../../../core/channels.ts";
 import {
   type CommittedEvents,
+  type FailedAttempts,
   MESSAGE_STATUSES,
   type MessageLog,
   type MessageStatus,
@@ -83,6 +84,24 @@ export class PostgresMessageLog implements MessageLog {
       applied.push(...round.filter((change) => done.has(`${change.messageId} ${change.status}`)));
     }
     return applied;
+  }
+
+  async noteAttempts(attempts: FailedAttempts[]): Promise<void> {
+    if (attempts.length === 0) return;
+    await boundQuery(
+      this.em,
+      `UPDATE notification_message_log AS log
+          SET attempts = log.attempts + a.attempts, last_error = a.last_error,
+              provider_name = COALESCE(a.provider, log.provider_name), updated_at = now()
+         FROM unnest(?::uuid[], ?::int[], ?::text[], ?::text[]) AS a (id, attempts, last_error, provider)
+        WHERE log.id = a.id AND log.status = 'queued'`,
+      [
+        attempts.map((each) => each.messageId),
+        attempts.map((each) => each.attempts),
+        attempts.map((each) => each.lastError),
+        attempts.map((each) => each.provider ?? null),
+      ],
+    );
   }
 
   async statuses(messageIds: string[]): Promise<Map<string, MessageStatus>> {

@@ -7,6 +7,11 @@ import { packEvents, unpackEvents } from "./outbox-rows.ts";
 // The advisory lock one publisher holds for the length of a batch's transaction.
 const FEED_LOCK = 0x6e6f7466; // "notf"
 
+// Rows the relay publishes: those their committing process had its grace period to publish
+// (the parameter, in seconds), and those that waited for their time.
+const DUE = "publish_after IS NULL AND enqueued_at <= now() - make_interval(secs => ?)";
+const DUE_RETRY = "publish_after <= now()";
+
 /** The outbox inside one transaction of the unit of work: one row per topic a call enqueues to. */
 export class PostgresOutbox implements Outbox {
   /** What this transaction enqueued, with the ids its rows got: told after the commit. */
@@ -15,21 +20,37 @@ export class PostgresOutbox implements Outbox {
   constructor(private readonly em: EntityManager) {}
 
   async enqueue(events: OutboxEvent[]): Promise<void> {
-    const rows = outboxRows(events);
-    if (rows.length === 0) return;
-    // Rows come back in the order of VALUES for a plain INSERT … RETURNING.
-    const ids = await boundQuery<{ id: string }>(
-      this.em,
-      `INSERT INTO notification_outbox (topic, events, event_count) VALUES ${rows.map(() => "(?, ?, ?)").join(", ")}
-       RETURNING id`,
-      rows.flatMap(outboxRowParams),
-    );
-    this.enqueued.push(
-      ...committedRows(
-        rows,
-        ids.map((row) => String(row.id)),
-      ),
-    );
+    const now = events.filter((event) => !event.notBefore);
+    const later = events.filter((event) => event.notBefore);
+    if (now.length > 0) {
+      const rows = outboxRows(now);
+      // Rows come back in the order of VALUES for a plain INSERT … RETURNING.
+      const ids = await boundQuery<{ id: string }>(
+        this.em,
+        `INSERT INTO notification_outbox (topic, events, event_count) VALUES ${rows.map(() => "(?, ?, ?)").join(", ")}
+         RETURNING id`,
+        rows.flatMap(outboxRowParams),
+      );
+      this.enqueued.push(
+        ...committedRows(
+          rows,
+          ids.map((row) => String(row.id)),
+        ),
+      );
+    }
+    // Events that wait are the relay's alone: the committing process must not publish them now.
+    const waiting = delayedRows(later);
+    if (waiting.length > 0) {
+      await boundQuery(
+        this.em,
+        `INSERT INTO notification_outbox (topic, events, event_count, publish_after)
+         VALUES ${waiting.map(() => "(?, ?, ?, ?)").join(", ")}`,
+        waiting.flatMap((row) => [
+          ...outboxRowParams(row),
+          ((row[0] as OutboxEvent).notBefore as Date).toISOString(),
+        ]),
+      );
+    }
   }
 }
 
@@ -42,6 +63,18 @@ export function outboxRows(events: OutboxEvent[]): OutboxEvent[][] {
     byTopic.set(event.topic, same);
   }
   return [...byTopic.values()];
+}
+
+/** The rows of events that wait: one per topic and time. */
+function delayedRows(events: OutboxEvent[]): OutboxEvent[][] {
+  const byTopicAndTime = new Map<string, OutboxEvent[]>();
+  for (const event of events) {
+    const key = `${event.topic} ${event.notBefore?.getTime()}`;
+    const same = byTopicAndTime.get(key) ?? [];
+    same.push(event);
+    byTopicAndTime.set(key, same);
+  }
+  return [...byTopicAndTime.values()];
 }
 
 /** The parameters of one row for `(topic, events, event_count)`. */
@@ -76,7 +109,7 @@ export class PostgresOutboxFeed implements OutboxFeed {
     // Nearly always the committing processes published everything: one look, no transaction.
     const [due] = await boundQuery<{ waiting: boolean }>(
       this.orm.em.fork() as EntityManager,
-      "SELECT EXISTS (SELECT 1 FROM notification_outbox WHERE enqueued_at <= now() - make_interval(secs => ?)) AS waiting",
+      `SELECT EXISTS (SELECT 1 FROM notification_outbox WHERE ${DUE}) OR EXISTS (SELECT 1 FROM notification_outbox WHERE ${DUE_RETRY}) AS waiting`,
       [this.graceMs / 1000],
     );
     if (!due?.waiting) return 0;
@@ -93,7 +126,7 @@ export class PostgresOutboxFeed implements OutboxFeed {
         sql,
         `WITH oldest AS (
            SELECT id, event_count FROM notification_outbox
-            WHERE enqueued_at <= now() - make_interval(secs => ?) ORDER BY id LIMIT ?
+            WHERE ${DUE} OR ${DUE_RETRY} ORDER BY id LIMIT ?
          ), counted AS (
            SELECT id, sum(event_count) OVER (ORDER BY id) - event_count AS before FROM oldest
          )

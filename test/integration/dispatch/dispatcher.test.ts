@@ -1,9 +1,15 @@
 import { randomUUID } from "node:crypto";
 import type { MikroORM } from "@mikro-orm/postgresql";
 import { afterAll, describe, expect, it } from "vitest";
-import { StructuredStatusEvents } from "../../../consumers/index.ts";
-import type { DispatchJob } from "../../../core/sending/index.ts";
-import { Dispatcher, ProviderRegistry, SinkProvider } from "../../../dispatch/index.ts";
+import { SealedDispatchQueue, StructuredStatusEvents } from "../../../consumers/index.ts";
+import type { DeliveryOutcome, DispatchJob, Provider } from "../../../core/sending/index.ts";
+import {
+  Dispatcher,
+  type DispatcherDeps,
+  ProviderGates,
+  ProviderRegistry,
+  SinkProvider,
+} from "../../../dispatch/index.ts";
 import { createOrm } from "../../../server/infrastructure.ts";
 import { createLogger } from "../../../server/logger.ts";
 import { PostgresUnitOfWork, unpackEvents } from "../../../storage/index.ts";
@@ -13,7 +19,18 @@ import { localServices } from "../../support/services.ts";
 // The dispatcher over the real unit of work: which provider is tried, what is recorded, what is told.
 const orm: MikroORM = createOrm({ url: localServices().databaseUrl, poolMax: 4 }, createLogger("silent"));
 const unitOfWork = new PostgresUnitOfWork(orm, testCipher());
-afterAll(() => orm.close(true));
+const queue = new SealedDispatchQueue(testCipher());
+const startedAt = new Date();
+afterAll(async () => {
+  // Jobs this file sent back to wait would reach the dispatch topics of later tests, sealed with the test key.
+  await orm.em
+    .fork()
+    .getConnection()
+    .execute("DELETE FROM notification_outbox WHERE publish_after IS NOT NULL AND enqueued_at >= ?", [
+      startedAt,
+    ]);
+  await orm.close(true);
+});
 
 const requestId = `dispatcher-${randomUUID()}`;
 
@@ -82,13 +99,48 @@ async function outboxOf(messageId: string): Promise<Record<string, unknown>[]> {
     );
 }
 
-function dispatcher(providers: SinkProvider[]) {
+function dispatcher(providers: Provider[], options: Partial<DispatcherDeps> = {}) {
   return new Dispatcher({
     unitOfWork,
     providers: new ProviderRegistry(providers),
     statusEvents: new StructuredStatusEvents(),
+    queue,
     concurrency: 4,
+    ...options,
   });
+}
+
+/** The jobs waiting in the outbox for their next round, with the time each waits for. */
+async function waitingJobs(messageId: string): Promise<{ job: DispatchJob; notBefore: Date }[]> {
+  const rows = await orm.em
+    .fork()
+    .getConnection()
+    .execute<{ topic: string; events: Buffer; publish_after: Date }[]>(
+      "SELECT topic, events, publish_after FROM notification_outbox WHERE publish_after IS NOT NULL ORDER BY id",
+    );
+  return rows.flatMap((row) =>
+    unpackEvents(row.topic, row.events).flatMap((record) =>
+      queue
+        .decode(record.key, record.value)
+        .filter((job) => job.message.messageId === messageId)
+        .map((job) => ({ job, notBefore: new Date(row.publish_after) })),
+    ),
+  );
+}
+
+/** A provider that counts what it was asked, answering as `answer` says. */
+function counting(name: string, answer: () => DeliveryOutcome) {
+  const asked: string[] = [];
+  const provider: Provider = {
+    name,
+    channels: ["email"],
+    async send(message) {
+      asked.push(message.messageId);
+      return answer();
+    },
+    async close() {},
+  };
+  return { provider, asked };
 }
 
 describe("Dispatcher", () => {
@@ -143,5 +195,103 @@ describe("Dispatcher", () => {
     const again = await dispatcher([sink]).dispatch([job]);
     expect(again.outcomes.map((each) => each.outcome)).toEqual(["skipped_not_queued"]);
     expect(await outboxOf(job.message.messageId)).toHaveLength(1);
+  });
+
+  it("keeps a message queued while every provider is down, notes the tries, and brings its job back after a wait", async () => {
+    const job = await queued();
+    const before = Date.now();
+    const report = await dispatcher(
+      [
+        new SinkProvider({ name: "down-1", failRate: 1, failRetryable: true }),
+        new SinkProvider({ name: "down-2", failRate: 1, failRetryable: true }),
+      ],
+      { retry: { initialMs: 4_000, maxMs: 60_000, giveUpAfterMs: 3_600_000 }, random: () => 0.5 },
+    ).dispatch([job]);
+    expect(report.outcomes).toMatchObject([{ outcome: "deferred", reason: "PROVIDER_UNAVAILABLE" }]);
+    expect(await logged(job.message.messageId)).toMatchObject({
+      status: "queued",
+      provider_name: "down-2",
+      attempts: 2,
+    });
+    expect(await outboxOf(job.message.messageId)).toEqual([]);
+    const [waiting, ...more] = await waitingJobs(job.message.messageId);
+    expect(more).toEqual([]);
+    expect(waiting?.job.retry).toEqual({ round: 1, firstFailedAt: expect.any(Number) });
+    expect(waiting?.job.event.attempt).toBe(2);
+    // 4 s at round 1, three quarters of it with this random, up to the next whole second.
+    const waitedMs = (waiting?.notBefore.getTime() ?? 0) - before;
+    expect(waitedMs).toBeGreaterThanOrEqual(3_000);
+    expect(waitedMs).toBeLessThanOrEqual(4_000 + 1_000);
+
+    // Back, it goes out through the provider that has recovered, with the tries of both rounds counted.
+    const back = waiting?.job as DispatchJob;
+    await dispatcher([new SinkProvider({ name: "recovered" })]).dispatch([back]);
+    expect(await logged(job.message.messageId)).toMatchObject({
+      status: "sent",
+      provider_name: "recovered",
+      attempts: 3,
+    });
+    expect(await outboxOf(job.message.messageId)).toMatchObject([{ status: "sent", attempt: 3 }]);
+  });
+
+  it("brings a job back at its expiry when its next round would be later, and fails one without a time to live once it waited too long", async () => {
+    const down = () => new SinkProvider({ name: "down", failRate: 1, failRetryable: true });
+    const retry = { initialMs: 60_000, maxMs: 60_000, giveUpAfterMs: 3_600_000 };
+    const expiresAt = new Date(Date.now() + 2_000);
+    const soon = await queued({ expiresAt });
+    await dispatcher([down()], { retry }).dispatch([soon]);
+    const [waiting] = await waitingJobs(soon.message.messageId);
+    expect(waiting?.notBefore.getTime()).toBe(Math.ceil(expiresAt.getTime() / 1000) * 1000);
+    await dispatcher([down()], { retry, now: () => new Date(expiresAt.getTime() + 1) }).dispatch([
+      waiting?.job as DispatchJob,
+    ]);
+    expect(await logged(soon.message.messageId)).toMatchObject({
+      status: "expired",
+      status_details: "TTL_EXPIRED",
+    });
+
+    const forever = await queued();
+    await dispatcher([down()], { retry }).dispatch([
+      { ...forever, retry: { round: 9, firstFailedAt: Date.now() - 3_600_000 } },
+    ]);
+    expect(await logged(forever.message.messageId)).toMatchObject({
+      status: "failed",
+      status_details: "PROVIDER_UNAVAILABLE: the sink was told to fail",
+    });
+    expect(await waitingJobs(forever.message.messageId)).toEqual([]);
+  });
+
+  it("stops asking a provider whose breaker opened, and asks it again once its probe may go", async () => {
+    let now = Date.now();
+    const gates = new ProviderGates({ breaker: { failuresToOpen: 2, openMs: 10_000 }, now: () => now });
+    let primaryUp = false;
+    const primary = counting("primary", () =>
+      primaryUp
+        ? { status: "sent", providerMessageId: "p" }
+        : { status: "failed", reason: "503 Service Unavailable", retryable: true },
+    );
+    const secondary = counting("secondary", () => ({ status: "sent", providerMessageId: "s" }));
+    const send = (jobs: DispatchJob[]) =>
+      dispatcher([primary.provider, secondary.provider], { gates, concurrency: 1 }).dispatch(jobs);
+    const jobs = await Promise.all(Array.from({ length: 5 }, () => queued()));
+    await send(jobs);
+    expect(primary.asked).toHaveLength(2);
+    expect(secondary.asked).toHaveLength(5);
+    expect(gates.states()).toEqual(
+      expect.arrayContaining([
+        { provider: "primary", state: "open" },
+        { provider: "secondary", state: "closed" },
+      ]),
+    );
+
+    primaryUp = true;
+    now += 10_000;
+    const later = await Promise.all(Array.from({ length: 3 }, () => queued()));
+    await send(later);
+    expect(primary.asked).toHaveLength(5);
+    expect(secondary.asked).toHaveLength(5);
+    expect(await logged((later[2] as DispatchJob).message.messageId)).toMatchObject({
+      provider_name: "primary",
+    });
   });
 });

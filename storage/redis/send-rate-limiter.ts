@@ -1,0 +1,48 @@
+import type { Redis } from "ioredis";
+import type { SendRateLimiter } from "../../core/sending/index.ts";
+import { runScript, script } from "./lua-scripts.ts";
+
+/**
+ * GCRA over one key per provider: the key holds the theoretical arrival time of the next
+ * send, in microseconds of the Redis clock, so every worker counts against one clock however
+ * theirs drift. KEYS: the provider's key. ARGV: microseconds between sends, burst tolerance
+ * in microseconds. Answers 0 when the send may go (and counts it), else the microseconds to wait.
+ */
+const TRY_ACQUIRE = script(`
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000000 + tonumber(time[2])
+local interval = tonumber(ARGV[1])
+local tolerance = tonumber(ARGV[2])
+local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
+if tat < now then tat = now end
+local wait = tat - tolerance - now
+if wait > 0 then return wait end
+redis.call('SET', KEYS[1], string.format('%d', tat + interval), 'PX', math.ceil((tat + interval - now) / 1000) + 1000)
+return 0
+`);
+
+/**
+ * Sends per second to each provider, shared by every worker through Redis. A burst of a
+ * tenth of a second's worth may go at once, so that a batch's concurrent sends are not
+ * spread out to single file; over any second the rate stays within its limit plus that burst.
+ */
+export class RedisSendRateLimiter implements SendRateLimiter {
+  constructor(
+    private readonly redis: Redis,
+    private readonly keyPrefix = "notification:send-rate:",
+  ) {}
+
+  async tryAcquire(provider: string, perSecond: number): Promise<number> {
+    const interval = Math.round(1_000_000 / perSecond);
+    const burst = Math.max(1, Math.floor(perSecond / 10));
+    const waitMicros = Number(
+      await runScript(
+        this.redis,
+        TRY_ACQUIRE,
+        [`${this.keyPrefix}${provider}`],
+        [String(interval), String(interval * (burst - 1))],
+      ),
+    );
+    return waitMicros === 0 ? 0 : Math.max(1, Math.ceil(waitMicros / 1000));
+  }
+}
