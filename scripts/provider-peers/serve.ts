@@ -1,0 +1,99 @@
+// The provider peers as one process, for local development: the service sends to them as it
+// would to the vendors, and a person watches what arrived on their pages.
+//
+//   node scripts/provider-peers/serve.ts
+//
+// SMTP: SMTP_PEER_PORT (2525), SMTP_PEER_HTTP_PORT (8025), SMTP_PEER_USER and
+// SMTP_PEER_PASSWORD (dev, dev); STARTTLS with a certificate made at each start and written to
+// SMTP_PEER_CA_FILE (.local/provider-peers/smtp-ca.pem), for the service to trust. Every peer
+// listens on 127.0.0.1 only; one JSON object per line goes to stdout, once ready with the
+// addresses of all of them. SIGTERM or SIGINT stops them.
+
+import { mkdir, writeFile } from "node:fs/promises";
+import { dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+import { startSmtpPeer } from "./index.ts";
+
+function log(level: "info" | "warn" | "error", msg: string, fields: Record<string, unknown> = {}): void {
+  process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), level, msg, ...fields })}\n`);
+}
+
+function portFromEnv(name: string, fallback: number): number {
+  const raw = process.env[name];
+  const port = raw ? Number(raw) : fallback;
+  if (!Number.isInteger(port) || port <= 0 || port > 65535) {
+    log("error", `invalid ${name}`, { value: raw });
+    process.exit(2);
+  }
+  return port;
+}
+
+/** A started peer: what the ready line says of it, and how it stops. */
+interface RunningPeer {
+  addresses: Record<string, unknown>;
+  close(): Promise<void>;
+}
+
+async function startSmtp(): Promise<RunningPeer> {
+  const caFile =
+    process.env.SMTP_PEER_CA_FILE ||
+    fileURLToPath(new URL("../../.local/provider-peers/smtp-ca.pem", import.meta.url));
+  const peer = await startSmtpPeer({
+    port: portFromEnv("SMTP_PEER_PORT", 2525),
+    httpPort: portFromEnv("SMTP_PEER_HTTP_PORT", 8025),
+    user: process.env.SMTP_PEER_USER || "dev",
+    password: process.env.SMTP_PEER_PASSWORD || "dev",
+    onError: (error) => log("warn", "an SMTP session failed", { error: error.message }),
+  });
+  try {
+    await mkdir(dirname(caFile), { recursive: true });
+    await writeFile(caFile, peer.ca);
+  } catch (error) {
+    await peer.close();
+    throw error;
+  }
+  return {
+    addresses: { host: peer.host, port: peer.port, page: peer.httpUrl, ca_file: caFile },
+    close: () => peer.close(),
+  };
+}
+
+// One entry per peer; each starts in turn, and the process starts all of them or none.
+const starters: Record<string, () => Promise<RunningPeer>> = { smtp: startSmtp };
+
+const running = new Map<string, RunningPeer>();
+
+async function stopAll(): Promise<void> {
+  const results = await Promise.allSettled([...running.values()].map((peer) => peer.close()));
+  for (const result of results) {
+    if (result.status === "rejected")
+      log("warn", "a peer did not stop cleanly", { error: String(result.reason) });
+  }
+}
+
+for (const [name, start] of Object.entries(starters)) {
+  try {
+    running.set(name, await start());
+  } catch (error) {
+    log("error", `the ${name} peer did not start`, { error: String(error) });
+    await stopAll();
+    process.exit(1);
+  }
+}
+log(
+  "info",
+  "provider peers ready",
+  Object.fromEntries([...running].map(([name, peer]) => [name, peer.addresses])),
+);
+
+let stopping = false;
+for (const signal of ["SIGTERM", "SIGINT"] as const) {
+  process.on(signal, () => {
+    if (stopping) return;
+    stopping = true;
+    void stopAll().then(() => {
+      log("info", "provider peers stopped", { signal });
+      process.exit(0);
+    });
+  });
+}

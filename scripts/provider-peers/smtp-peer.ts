@@ -1,0 +1,317 @@
+import { randomBytes } from "node:crypto";
+import type { Socket } from "node:net";
+import { setTimeout as delay } from "node:timers/promises";
+import { type AddressObject, type ParsedMail, simpleParser } from "mailparser";
+import { SMTPServer, type SMTPServerSession } from "smtp-server";
+import { selfSignedCertificate } from "./self-signed.ts";
+import { type SmtpFault, smtpFault } from "./smtp-fault.ts";
+import { servePeerPage } from "./smtp-peer-page.ts";
+
+export interface MailAddress {
+  name: string;
+  address: string;
+}
+
+/** One message the peer accepted, as a mailbox would show it plus what only the server saw. */
+export interface ReceivedEmail {
+  /** The peer's own id, given in its 250 answer as real servers give theirs ("queued as …"). */
+  queueId: string;
+  receivedAt: string;
+  /** The SMTP session that carried it: messages of one session came over one connection. */
+  sessionId: string;
+  /** Whether TLS protected the session (implicit TLS or STARTTLS). */
+  secure: boolean;
+  /** Who authenticated the session. */
+  user: string | undefined;
+  envelope: { from: string; to: string[] };
+  from: MailAddress[];
+  to: MailAddress[];
+  replyTo: MailAddress[];
+  subject: string;
+  messageId: string | undefined;
+  text: string | undefined;
+  html: string | undefined;
+  /** The header lines as they came, still encoded and unfolded, by lower-case name. */
+  headers: Record<string, string[]>;
+  /** Bytes of the message as sent after DATA. */
+  size: number;
+}
+
+export interface SmtpPeerOptions {
+  /** 127.0.0.1 unless told otherwise: the peer accepts any sender and keeps bodies in clear. */
+  host?: string;
+  /** 0 (the default) takes a free port. */
+  port?: number;
+  /** The HTTP page's port; 0 (the default) takes a free one. */
+  httpPort?: number;
+  /** The only credentials AUTH accepts; `dev` and `dev` by default. */
+  user?: string;
+  password?: string;
+  /**
+   * `starttls` (the default): plain connect, STARTTLS offered and required before AUTH, as on
+   * port 587; `implicit`: TLS from the first byte, as on 465; `none`: no TLS at all.
+   */
+  tls?: "starttls" | "implicit" | "none";
+  /** The largest message accepted, in bytes (10 MiB by default); larger ones get 552. */
+  sizeLimit?: number;
+  /** How many received messages are kept; the oldest go first. */
+  remember?: number;
+  /** Told of failed connections (a client that distrusts the certificate, one that hangs up). */
+  onError?: (error: Error) => void;
+}
+
+export interface SmtpPeer {
+  readonly host: string;
+  readonly port: number;
+  /** The HTTP page: `GET /`, `GET /messages`, `DELETE /messages`, `GET` and `POST /fault`. */
+  readonly httpUrl: string;
+  /** The peer's self-signed certificate, made at its start: what a client trusts to reach it over TLS. */
+  readonly ca: string;
+  /** What it received, oldest first, within what it remembers. */
+  messages(): ReceivedEmail[];
+  /** The first message, received or to come, that `predicate` accepts; rejects after `timeoutMs`. */
+  waitFor(predicate: (message: ReceivedEmail) => boolean, timeoutMs?: number): Promise<ReceivedEmail>;
+  clear(): void;
+  fault(): SmtpFault;
+  /** Applies to every command from now on, in open sessions too. */
+  setFault(fault: SmtpFault): void;
+  /** TCP connections accepted since the start. */
+  connectionsAccepted(): number;
+  /** Cuts every open session and stops both servers. */
+  close(): Promise<void>;
+}
+
+interface Waiter {
+  predicate: (message: ReceivedEmail) => boolean;
+  resolve: (message: ReceivedEmail) => void;
+}
+
+/**
+ * A real SMTP submission server on a local port, for tests and local development: it asks for
+ * AUTH, offers TLS, enforces a size limit, answers with a queue id and parses what it accepts
+ * with mailparser, so a test sees the message as a mailbox would. Its faults are switched at run
+ * time, from code or over its HTTP page.
+ */
+export async function startSmtpPeer(options: SmtpPeerOptions = {}): Promise<SmtpPeer> {
+  const host = options.host ?? "127.0.0.1";
+  const user = options.user ?? "dev";
+  const password = options.password ?? "dev";
+  const tls = options.tls ?? "starttls";
+  const remember = options.remember ?? 1000;
+  if (!(Number.isInteger(remember) && remember >= 1)) {
+    throw new Error(`the SMTP peer must remember at least one message, got ${remember}`);
+  }
+  const certificate = await selfSignedCertificate();
+  const received: ReceivedEmail[] = [];
+  const waiters = new Set<Waiter>();
+  // The topmost socket of each open session by its client's port (the TLS one once it is up),
+  // so that `drop` and close() can cut a session from the outside.
+  const sockets = new Map<number, Socket>();
+  let fault: SmtpFault = { mode: "none" };
+  let accepted = 0;
+
+  const answerDelay = (): Promise<void> => delay(fault.mode === "slow" ? (fault.delayMs ?? 0) : 0);
+  const answer = (callback: (error?: Error | null) => void, error?: Error): void => {
+    void answerDelay().then(() => callback(error));
+  };
+
+  const keep = (message: ReceivedEmail): void => {
+    received.push(message);
+    if (received.length > remember) received.shift();
+    for (const waiter of waiters) if (waiter.predicate(message)) waiter.resolve(message);
+  };
+
+  const server = new SMTPServer({
+    name: "smtp-peer",
+    secure: tls === "implicit",
+    key: certificate.key,
+    cert: certificate.cert,
+    disabledCommands: tls === "none" ? ["STARTTLS"] : [],
+    // Without TLS there is nothing to wait for before AUTH; with it, AUTH waits as on a real server.
+    allowInsecureAuth: tls === "none",
+    authMethods: ["PLAIN", "LOGIN"],
+    size: options.sizeLimit ?? 10 * 1024 * 1024,
+    rejectOversized: true,
+    disableReverseLookup: true,
+    logger: false,
+    onConnect: (_session, callback) => answer(callback),
+    onSecure: (socket, session, callback) => {
+      sockets.set(session.remotePort, socket);
+      callback();
+    },
+    onAuth: (auth, _session, callback) => {
+      const valid = auth.username === user && auth.password === password;
+      void answerDelay().then(() =>
+        valid
+          ? callback(null, { user: auth.username })
+          : callback(null, { responseCode: 535, message: "5.7.8 Error: authentication failed" }),
+      );
+    },
+    onMailFrom: (_address, _session, callback) => answer(callback),
+    onRcptTo: (address, _session, callback) => answer(callback, refusal(fault, "rcpt", address.address)),
+    onData: (stream, session, callback) => {
+      const chunks: Buffer[] = [];
+      // Past the limit nothing more is kept: smtp-server answers 552 whatever the callback says.
+      stream.on("data", (chunk: Buffer) => {
+        if (!stream.sizeExceeded) chunks.push(chunk);
+      });
+      stream.once("end", () => {
+        void answerDelay().then(async () => {
+          if (fault.mode === "hang") return;
+          if (fault.mode === "drop") {
+            sockets.get(session.remotePort)?.destroy();
+            return;
+          }
+          const refused = refusal(fault, "data");
+          if (refused || stream.sizeExceeded) return callback(refused);
+          const raw = Buffer.concat(chunks);
+          let parsed: ParsedMail;
+          try {
+            // Only what was sent: no text made from the HTML part, no HTML made from the text.
+            parsed = await simpleParser(raw, { skipHtmlToText: true, skipTextToHtml: true });
+          } catch (error) {
+            return callback(smtpError(554, `5.6.0 the message could not be parsed: ${String(error)}`));
+          }
+          const queueId = randomBytes(5).toString("hex").toUpperCase();
+          keep(receivedEmail(queueId, session, parsed, raw.length));
+          callback(null, `2.0.0 Ok: queued as ${queueId}`);
+        });
+      });
+    },
+  });
+  server.on("error", (error) => options.onError?.(error));
+  server.server.on("connection", (socket: Socket) => {
+    accepted++;
+    const port = socket.remotePort;
+    if (port === undefined) return;
+    sockets.set(port, socket);
+    socket.once("close", () => sockets.delete(port));
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.server.once("error", reject);
+    server.listen(options.port ?? 0, host, () => {
+      server.server.off("error", reject);
+      resolve();
+    });
+  });
+  const address = server.server.address();
+  if (address === null || typeof address === "string") throw new Error("the SMTP peer is not on a TCP port");
+
+  const closeSmtp = async (): Promise<void> => {
+    const closed = new Promise<void>((resolve) => server.close(resolve));
+    for (const socket of sockets.values()) socket.destroy();
+    await closed;
+  };
+
+  const peer = {
+    host,
+    port: address.port,
+    ca: certificate.cert,
+    messages: () => [...received],
+    waitFor: (predicate: (message: ReceivedEmail) => boolean, timeoutMs = 5000) => {
+      const found = received.find(predicate);
+      if (found) return Promise.resolve(found);
+      return new Promise<ReceivedEmail>((resolve, reject) => {
+        const waiter: Waiter = {
+          predicate,
+          resolve: (message) => {
+            clearTimeout(timer);
+            waiters.delete(waiter);
+            resolve(message);
+          },
+        };
+        const timer = setTimeout(() => {
+          waiters.delete(waiter);
+          reject(new Error(`the SMTP peer received no such message within ${timeoutMs} ms`));
+        }, timeoutMs);
+        waiters.add(waiter);
+      });
+    },
+    clear: () => {
+      received.length = 0;
+    },
+    fault: () => fault,
+    setFault: (next: SmtpFault) => {
+      fault = smtpFault(next);
+    },
+    connectionsAccepted: () => accepted,
+  };
+
+  const page = await servePeerPage(peer, host, options.httpPort ?? 0).catch(async (error: unknown) => {
+    await closeSmtp();
+    throw error;
+  });
+
+  return {
+    ...peer,
+    httpUrl: page.url,
+    close: async () => {
+      await Promise.all([closeSmtp(), page.close()]);
+    },
+  };
+}
+
+/** The answer `fault` gives at `stage`, if it refuses there; the rejected address is quoted, as Postfix does. */
+function refusal(fault: SmtpFault, stage: "rcpt" | "data", recipient?: string): Error | undefined {
+  if (fault.mode !== "reject-5xx" && fault.mode !== "tempfail-4xx") return undefined;
+  if ((fault.at ?? "rcpt") !== stage) return undefined;
+  if (fault.mode === "reject-5xx") {
+    return stage === "rcpt"
+      ? smtpError(
+          550,
+          `5.1.1 <${recipient}>: Recipient address rejected: User unknown in virtual mailbox table`,
+        )
+      : smtpError(550, "5.7.1 Message content rejected");
+  }
+  return stage === "rcpt"
+    ? smtpError(451, `4.7.1 <${recipient}>: Recipient address rejected: Greylisted, try again later`)
+    : smtpError(451, "4.3.0 Temporary failure, try again later");
+}
+
+function smtpError(responseCode: number, text: string): Error {
+  return Object.assign(new Error(text), { responseCode });
+}
+
+function receivedEmail(
+  queueId: string,
+  session: SMTPServerSession,
+  parsed: ParsedMail,
+  size: number,
+): ReceivedEmail {
+  const headers = new Map<string, string[]>();
+  for (const { key, line } of parsed.headerLines) {
+    const value = line
+      .slice(line.indexOf(":") + 1)
+      .replace(/\r?\n(?=[ \t])/g, "")
+      .trim();
+    const name = key.toLowerCase();
+    headers.set(name, [...(headers.get(name) ?? []), value]);
+  }
+  const { mailFrom, rcptTo } = session.envelope;
+  return {
+    queueId,
+    receivedAt: new Date().toISOString(),
+    sessionId: session.id,
+    secure: session.secure,
+    user: typeof session.user === "string" ? session.user : undefined,
+    envelope: { from: mailFrom ? mailFrom.address : "", to: rcptTo.map((rcpt) => rcpt.address) },
+    from: addresses(parsed.from),
+    to: addresses(parsed.to),
+    replyTo: addresses(parsed.replyTo),
+    subject: parsed.subject ?? "",
+    messageId: parsed.messageId,
+    text: parsed.text,
+    html: parsed.html || undefined,
+    headers: Object.fromEntries(headers),
+    size,
+  };
+}
+
+function addresses(header: AddressObject | AddressObject[] | undefined): MailAddress[] {
+  return [header ?? []]
+    .flat()
+    .flatMap((object) => object.value)
+    .flatMap((entry) => entry.group ?? [entry])
+    .map((entry) => ({ name: entry.name, address: entry.address ?? "" }));
+}

@@ -1,0 +1,108 @@
+import { createTransport } from "nodemailer";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { type ReceivedEmail, type SmtpPeer, startSmtpPeer } from "../../../scripts/provider-peers/index.ts";
+
+// The SMTP peer's own surface: what it keeps, and its HTTP page. A plain nodemailer client
+// stands in for any sender.
+let peer: SmtpPeer;
+beforeAll(async () => {
+  peer = await startSmtpPeer({ remember: 3 });
+});
+afterAll(() => peer.close());
+beforeEach(() => {
+  peer.clear();
+  peer.setFault({ mode: "none" });
+});
+
+async function send(subject: string, to = "ivan@example.com"): Promise<void> {
+  const client = createTransport({
+    host: peer.host,
+    port: peer.port,
+    requireTLS: true,
+    tls: { ca: peer.ca },
+    auth: { user: "dev", pass: "dev" },
+  });
+  try {
+    await client.sendMail({ from: "noreply@example.ru", to, subject, text: "Текст письма" });
+  } finally {
+    client.close();
+  }
+}
+
+const page = (path: string, init?: RequestInit): Promise<Response> => fetch(`${peer.httpUrl}${path}`, init);
+
+describe("SMTP peer", () => {
+  it("lists what it received as JSON, and forgets it on DELETE", async () => {
+    await send("Первое письмо");
+    const response = await page("/messages");
+    expect(response.headers.get("content-type")).toMatch(/^application\/json/);
+    const listed = (await response.json()) as ReceivedEmail[];
+    expect(listed).toMatchObject([
+      {
+        subject: "Первое письмо",
+        text: "Текст письма",
+        envelope: { from: "noreply@example.ru", to: ["ivan@example.com"] },
+        secure: true,
+        user: "dev",
+      },
+    ]);
+    expect((await page("/messages", { method: "DELETE" })).status).toBe(204);
+    expect(await (await page("/messages")).json()).toEqual([]);
+    expect(peer.messages()).toEqual([]);
+  });
+
+  it("escapes everything a message brings onto its HTML page", async () => {
+    // An address cannot hold "<", but it may hold "&" and "'".
+    await send("<script>alert('subject')</script>", "o'brien&co@example.com");
+    const response = await page("/");
+    const html = await response.text();
+    expect(response.headers.get("content-type")).toMatch(/^text\/html/);
+    expect(html).toContain("&lt;script&gt;alert(&#39;subject&#39;)&lt;/script&gt;");
+    expect(html).toContain("o&#39;brien&amp;co@example.com");
+    expect(html).not.toContain("<script>");
+  });
+
+  it("switches its fault over HTTP and refuses a fault it does not know", async () => {
+    const switched = await page("/fault", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ mode: "tempfail-4xx", at: "data" }),
+    });
+    expect(switched.status).toBe(200);
+    expect(await switched.json()).toEqual({ mode: "tempfail-4xx", at: "data" });
+    expect(peer.fault()).toEqual({ mode: "tempfail-4xx", at: "data" });
+    await expect(send("refused")).rejects.toMatchObject({ responseCode: 451 });
+
+    for (const body of ['{"mode":"explode"}', '{"mode":"slow"}', '{"mode":"hang","delayMs":5}', "not json"]) {
+      const refused = await page("/fault", { method: "POST", body });
+      expect(refused.status, body).toBe(400);
+      expect(((await refused.json()) as { error: string }).error, body).toBeTruthy();
+    }
+    expect(peer.fault()).toEqual({ mode: "tempfail-4xx", at: "data" });
+    expect((await page("/fault", { method: "PUT" })).status).toBe(405);
+    expect((await page("/nothing")).status).toBe(404);
+  });
+
+  it("waits for a message to come, and keeps only the newest ones", async () => {
+    const coming = peer.waitFor((message) => message.subject === "Ожидаемое");
+    await send("Другое");
+    await send("Ожидаемое");
+    expect((await coming).subject).toBe("Ожидаемое");
+    await expect(peer.waitFor((message) => message.subject === "Никогда", 50)).rejects.toThrow(
+      /within 50 ms/,
+    );
+
+    await send("Третье");
+    await send("Четвёртое");
+    expect(peer.messages().map((message) => message.subject)).toEqual(["Ожидаемое", "Третье", "Четвёртое"]);
+  });
+
+  it("delays every answer when slow", async () => {
+    peer.setFault({ mode: "slow", delayMs: 100 });
+    const started = performance.now();
+    await send("Медленно");
+    // Greeting, AUTH, MAIL, RCPT and the end of DATA each wait.
+    expect(performance.now() - started).toBeGreaterThanOrEqual(490);
+    expect(peer.messages()).toHaveLength(1);
+  });
+});
