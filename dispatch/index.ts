@@ -10,3 +10,4 @@ export {
 } from "./failover/index.ts";
 export { ProviderRegistry } from "./provider-registry.ts";
 export { type SinkOptions, SinkProvider, type SinkRecord } from "./providers/sink.provider.ts";
+export { SmtpEmailProvider, type SmtpProviderOptions } from "./providers/smtp.provider.ts";
