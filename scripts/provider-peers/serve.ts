@@ -9,7 +9,7 @@
 // listens on 127.0.0.1 only; one JSON object per line goes to stdout, once ready with the
 // addresses of all of them. SIGTERM or SIGINT stops them.
 
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir, rename, rm, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { startSmtpPeer } from "./index.ts";
@@ -38,6 +38,9 @@ async function startSmtp(): Promise<RunningPeer> {
   const caFile =
     process.env.SMTP_PEER_CA_FILE ||
     fileURLToPath(new URL("../../.local/provider-peers/smtp-ca.pem", import.meta.url));
+  // A certificate left by an earlier run must not pass for this one's while it starts: whoever
+  // waits for the file then trusts the certificate the peer presents.
+  await rm(caFile, { force: true });
   const peer = await startSmtpPeer({
     port: portFromEnv("SMTP_PEER_PORT", 2525),
     httpPort: portFromEnv("SMTP_PEER_HTTP_PORT", 8025),
@@ -47,7 +50,8 @@ async function startSmtp(): Promise<RunningPeer> {
   });
   try {
     await mkdir(dirname(caFile), { recursive: true });
-    await writeFile(caFile, peer.ca);
+    await writeFile(`${caFile}.tmp`, peer.ca);
+    await rename(`${caFile}.tmp`, caFile);
   } catch (error) {
     await peer.close();
     throw error;
