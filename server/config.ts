@@ -3,7 +3,9 @@
 
 import { createPublicKey } from "node:crypto";
 import { existsSync } from "node:fs";
+import { CHANNELS, type Channel } from "../core/channels.ts";
 import { DEFAULT_RENDER_LIMITS, RENDER_LIMIT_SETTINGS, type RenderLimits } from "../core/templates/index.ts";
+import { channelsServed, type ProviderSettings, readProviders } from "./provider-config.ts";
 
 export const ROLES = ["api", "worker", "gateway", "all"] as const;
 export type Role = (typeof ROLES)[number];
@@ -76,9 +78,17 @@ export interface Config {
     /** The longest a send waits for its provider's rate slot before it tries another or waits its retry. */
     maxSlotWaitMs: number;
   };
+  /** Where the api role is reached from outside: the start of the links we put in messages. */
+  publicBaseUrl: string;
+  /** Signs the unsubscribe links in emails; none: emails carry no unsubscribe link. */
+  linkSigningKey?: Buffer;
+  /** The delivery providers of each channel, in failover order (provider-config.ts). */
+  providers: ProviderSettings[];
   /** The development and load-test provider (dispatch/providers/sink.provider.ts). */
   sink: {
     enabled: boolean;
+    /** By default the channels no configured provider serves. */
+    channels: Channel[];
     file?: string;
     failRate: number;
     failRetryable: boolean;
@@ -129,7 +139,7 @@ export class ConfigError extends Error {
 type Env = Readonly<Record<string, string | undefined>>;
 
 /** Collects every problem before failing, so one start shows all of them. */
-class EnvReader {
+export class EnvReader {
   readonly problems: string[] = [];
   constructor(private readonly env: Env) {}
 
@@ -317,18 +327,39 @@ function readRecipientKeys(read: EnvReader): RecipientKeys {
   return { current, older, lookupSecret };
 }
 
+function readLinkSigningKey(read: EnvReader): { linkSigningKey?: Buffer } {
+  const encoded = read.string("LINK_SIGNING_KEY", "");
+  if (!encoded) return {};
+  const secret = Buffer.from(encoded, "base64");
+  if (secret.length < 32) read.problems.push("LINK_SIGNING_KEY must be at least 32 bytes in base64");
+  return { linkSigningKey: secret };
+}
+
 /** A provider's sends per second from every worker together, when its variable is set. */
 function optionalRate(read: EnvReader, name: string): { ratePerSecond?: number } {
   const rate = read.integer(name, 0, 0, 1_000_000);
   return rate > 0 ? { ratePerSecond: rate } : {};
 }
 
-function readSink(read: EnvReader): Config["sink"] {
+function readSink(read: EnvReader, providers: ProviderSettings[]): Config["sink"] {
+  const served = channelsServed(providers);
+  const listed = read.string("SINK_CHANNELS", "");
+  const channels = listed
+    ? listed.split(",").map((channel) => channel.trim())
+    : CHANNELS.filter((channel) => !served.has(channel));
+  for (const channel of channels) {
+    if (!(CHANNELS as readonly string[]).includes(channel)) {
+      read.problems.push(`SINK_CHANNELS must list channels of ${CHANNELS.join(", ")}, got "${channel}"`);
+    }
+  }
   const failRate = Number(read.string("SINK_FAIL_RATE", "0"));
   if (!(failRate >= 0 && failRate <= 1)) read.problems.push("SINK_FAIL_RATE must be a number from 0 to 1");
   const file = read.string("SINK_FILE", "");
   return {
     enabled: read.boolean("SINK_ENABLED", true),
+    channels: channels.filter((channel): channel is Channel =>
+      (CHANNELS as readonly string[]).includes(channel),
+    ),
     ...(file ? { file } : {}),
     failRate,
     failRetryable: read.boolean("SINK_FAIL_RETRYABLE", true),
@@ -368,6 +399,7 @@ function withoutPassword(url: string): string {
 
 export function loadConfig(env: Env, roleOverride?: string): Config {
   const read = new EnvReader(env);
+  const providers = readProviders(read);
   const role = roleOverride ?? read.oneOf("ROLE", ROLES, "all");
   if (!(ROLES as readonly string[]).includes(role)) {
     read.problems.push(`role must be one of ${ROLES.join(", ")}, got "${role}"`);
@@ -439,8 +471,14 @@ export function loadConfig(env: Env, roleOverride?: string): Config {
       },
       maxSlotWaitMs: read.integer("PROVIDER_RATE_MAX_WAIT_MS", 1_000, 0, 60_000),
     },
-    sink: readSink(read),
+    publicBaseUrl: "",
+    ...readLinkSigningKey(read),
+    providers,
+    sink: readSink(read, providers),
   };
+  config.publicBaseUrl = read.string("PUBLIC_BASE_URL", "")
+    ? read.url("PUBLIC_BASE_URL", ["http:", "https:"]).replace(/\/+$/, "")
+    : `http://${config.http.host}:${config.http.port}`;
   const ports = [config.http.port, config.http.grpcPort, config.gateway.port];
   if (new Set(ports).size !== ports.length) {
     read.problems.push(`HTTP_PORT, GRPC_PORT and GATEWAY_PORT must differ, got ${ports.join(", ")}`);

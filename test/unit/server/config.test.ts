@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { ConfigError, loadConfig } from "../../../server/config.ts";
 
@@ -162,6 +165,7 @@ describe("loadConfig", () => {
     });
     expect(config.sink).toEqual({
       enabled: true,
+      channels: ["email", "sms", "push_fcm", "push_apns", "in_app"],
       file: "/tmp/sink.jsonl",
       failRate: 0.25,
       failRetryable: true,
@@ -171,5 +175,73 @@ describe("loadConfig", () => {
     expect(problemsOf({ ...VALID, SINK_FAIL_RATE: "2" })).toEqual([
       "SINK_FAIL_RATE must be a number from 0 to 1",
     ]);
+  });
+
+  it("reads each channel's providers in failover order, and leaves the sink the channels none serves", () => {
+    const dir = mkdtempSync(join(tmpdir(), "provider-config-"));
+    writeFileSync(join(dir, "ca.pem"), "-----BEGIN CERTIFICATE-----\n");
+    const config = loadConfig({
+      ...VALID,
+      EMAIL_PROVIDERS: "primary, backup",
+      EMAIL_PROVIDER_PRIMARY_HOST: "smtp.example.ru",
+      EMAIL_PROVIDER_PRIMARY_USER: "mailer",
+      EMAIL_PROVIDER_PRIMARY_PASSWORD: "s3cret",
+      EMAIL_PROVIDER_PRIMARY_FROM: "noreply@example.ru",
+      EMAIL_PROVIDER_PRIMARY_FROM_NAME: "Платформа",
+      EMAIL_PROVIDER_PRIMARY_RATE_PER_SECOND: "20",
+      EMAIL_PROVIDER_BACKUP_HOST: "127.0.0.1",
+      EMAIL_PROVIDER_BACKUP_SECURITY: "implicit",
+      EMAIL_PROVIDER_BACKUP_FROM: "noreply@example.ru",
+      EMAIL_PROVIDER_BACKUP_TLS_CA_FILE: join(dir, "ca.pem"),
+      EMAIL_PROVIDER_BACKUP_TLS_SERVERNAME: "localhost",
+    });
+    expect(config.providers.map((provider) => [provider.name, provider.ratePerSecond])).toEqual([
+      ["email-primary", 20],
+      ["email-backup", undefined],
+    ]);
+    expect(config.providers[0]?.smtp).toMatchObject({
+      host: "smtp.example.ru",
+      port: 587,
+      security: "starttls",
+      auth: { user: "mailer", password: "s3cret" },
+      from: { address: "noreply@example.ru", name: "Платформа" },
+    });
+    expect(config.providers[1]?.smtp).toMatchObject({
+      port: 465,
+      security: "implicit",
+      tls: { ca: "-----BEGIN CERTIFICATE-----\n", servername: "localhost" },
+    });
+    expect(config.sink.channels).toEqual(["sms", "push_fcm", "push_apns", "in_app"]);
+    expect(loadConfig({ ...VALID, SINK_CHANNELS: "email,in_app" }).sink.channels).toEqual([
+      "email",
+      "in_app",
+    ]);
+  });
+
+  it("names every problem of a provider's slot at once, and never a secret", () => {
+    const problems = problemsOf({
+      ...VALID,
+      EMAIL_PROVIDERS: "primary,primary,Bad-Slot!",
+      EMAIL_PROVIDER_PRIMARY_TYPE: "carrier-pigeon",
+      EMAIL_PROVIDER_PRIMARY_PASSWORD: "s3cret",
+      EMAIL_PROVIDER_PRIMARY_FROM: "not an address",
+      EMAIL_PROVIDER_PRIMARY_DKIM_DOMAIN: "example.ru",
+      EMAIL_PROVIDER_PRIMARY_TLS_CA_FILE: "/nonexistent/ca.pem",
+      SINK_CHANNELS: "email,fax",
+    });
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        'EMAIL_PROVIDERS must list slot names (letters, digits, _), got "bad-slot!"',
+        "EMAIL_PROVIDERS names a slot twice",
+        'EMAIL_PROVIDER_PRIMARY_TYPE must be one of smtp, got "carrier-pigeon"',
+        "EMAIL_PROVIDER_PRIMARY_USER and EMAIL_PROVIDER_PRIMARY_PASSWORD go together: set both or neither",
+        "EMAIL_PROVIDER_PRIMARY_HOST is required",
+        'EMAIL_PROVIDER_PRIMARY_FROM must be an address, got "not an address"',
+        "EMAIL_PROVIDER_PRIMARY_DKIM_DOMAIN, EMAIL_PROVIDER_PRIMARY_DKIM_SELECTOR and EMAIL_PROVIDER_PRIMARY_DKIM_PRIVATE_KEY_FILE go together: set all or none",
+        'EMAIL_PROVIDER_PRIMARY_TLS_CA_FILE: cannot read "/nonexistent/ca.pem" (ENOENT)',
+        'SINK_CHANNELS must list channels of email, sms, push_fcm, push_apns, in_app, got "fax"',
+      ]),
+    );
+    expect(problems.join("\n")).not.toContain("s3cret");
   });
 });

@@ -1,0 +1,104 @@
+// The delivery providers, read from the environment with the rest of the configuration
+// (config.ts): credentials live only there (spec §7). Each channel names its providers in
+// failover order, and each provider is a slot of variables under its channel's prefix:
+//   EMAIL_PROVIDERS=primary,secondary
+//   EMAIL_PROVIDER_PRIMARY_TYPE=smtp  EMAIL_PROVIDER_PRIMARY_HOST=…  EMAIL_PROVIDER_PRIMARY_PASSWORD=…
+
+import { readFileSync } from "node:fs";
+import type { Channel } from "../core/channels.ts";
+import type { SmtpProviderOptions } from "../dispatch/index.ts";
+import type { EnvReader } from "./config.ts";
+
+/** One configured provider: what it is, how to reach it, and how fast it may be sent to. */
+export type ProviderSettings = {
+  /** The channel's slot it fills, e.g. "primary"; its name is `<channel>-<slot>`. */
+  slot: string;
+  name: string;
+  ratePerSecond?: number;
+} & { channel: "email"; kind: "smtp"; smtp: SmtpProviderOptions };
+
+const SLOT = /^[a-z][a-z0-9_]{0,30}$/;
+
+/** Every channel's providers, in their failover order. */
+export function readProviders(read: EnvReader): ProviderSettings[] {
+  return readSlots(read, "EMAIL").flatMap((slot) => readEmailProvider(read, slot));
+}
+
+function readSlots(read: EnvReader, channelPrefix: string): string[] {
+  const listed = read.string(`${channelPrefix}_PROVIDERS`, "");
+  if (!listed) return [];
+  const slots = listed.split(",").map((slot) => slot.trim().toLowerCase());
+  for (const slot of slots) {
+    if (!SLOT.test(slot)) {
+      read.problems.push(
+        `${channelPrefix}_PROVIDERS must list slot names (letters, digits, _), got "${slot}"`,
+      );
+    }
+  }
+  if (new Set(slots).size !== slots.length)
+    read.problems.push(`${channelPrefix}_PROVIDERS names a slot twice`);
+  return slots.filter((slot) => SLOT.test(slot));
+}
+
+function readEmailProvider(read: EnvReader, slot: string): ProviderSettings[] {
+  const prefix = `EMAIL_PROVIDER_${slot.toUpperCase()}`;
+  const name = `email-${slot}`;
+  const kind = read.oneOf(`${prefix}_TYPE`, ["smtp"] as const, "smtp");
+  const security = read.oneOf(`${prefix}_SECURITY`, ["starttls", "implicit"] as const, "starttls");
+  const user = read.string(`${prefix}_USER`, "");
+  const password = read.string(`${prefix}_PASSWORD`, "");
+  if (Boolean(user) !== Boolean(password)) {
+    read.problems.push(`${prefix}_USER and ${prefix}_PASSWORD go together: set both or neither`);
+  }
+  const caFile = read.string(`${prefix}_TLS_CA_FILE`, "");
+  const servername = read.string(`${prefix}_TLS_SERVERNAME`, "");
+  const dkimDomain = read.string(`${prefix}_DKIM_DOMAIN`, "");
+  const dkimSelector = read.string(`${prefix}_DKIM_SELECTOR`, "");
+  const dkimKeyFile = read.string(`${prefix}_DKIM_PRIVATE_KEY_FILE`, "");
+  const dkimParts = [dkimDomain, dkimSelector, dkimKeyFile].filter(Boolean).length;
+  if (dkimParts > 0 && dkimParts < 3) {
+    read.problems.push(
+      `${prefix}_DKIM_DOMAIN, ${prefix}_DKIM_SELECTOR and ${prefix}_DKIM_PRIVATE_KEY_FILE go together: set all or none`,
+    );
+  }
+  const from = read.string(`${prefix}_FROM`);
+  if (from && !/^[^\s@]+@[^\s@]+$/.test(from))
+    read.problems.push(`${prefix}_FROM must be an address, got "${from}"`);
+  const fromName = read.string(`${prefix}_FROM_NAME`, "");
+  const replyTo = read.string(`${prefix}_REPLY_TO`, "");
+  const ca = caFile ? fileText(read, `${prefix}_TLS_CA_FILE`, caFile) : undefined;
+  const dkimKey =
+    dkimParts === 3 ? fileText(read, `${prefix}_DKIM_PRIVATE_KEY_FILE`, dkimKeyFile) : undefined;
+  const rate = read.integer(`${prefix}_RATE_PER_SECOND`, 0, 0, 1_000_000);
+  const timeoutMs = read.integer(`${prefix}_TIMEOUT_MS`, 30_000, 100, 600_000);
+  const smtp: SmtpProviderOptions = {
+    name,
+    host: read.string(`${prefix}_HOST`),
+    port: read.port(`${prefix}_PORT`, security === "implicit" ? 465 : 587),
+    security,
+    ...(ca || servername ? { tls: { ...(ca ? { ca } : {}), ...(servername ? { servername } : {}) } } : {}),
+    ...(user && password ? { auth: { user, password } } : {}),
+    from: { address: from, ...(fromName ? { name: fromName } : {}) },
+    ...(replyTo ? { replyTo } : {}),
+    ...(dkimKey ? { dkim: { domainName: dkimDomain, keySelector: dkimSelector, privateKey: dkimKey } } : {}),
+    maxConnections: read.integer(`${prefix}_MAX_CONNECTIONS`, 5, 1, 100),
+    connectionTimeoutMs: Math.min(timeoutMs, 10_000),
+    greetingTimeoutMs: Math.min(timeoutMs, 15_000),
+    socketTimeoutMs: timeoutMs,
+  };
+  return [{ slot, name, channel: "email", kind, smtp, ...(rate > 0 ? { ratePerSecond: rate } : {}) }];
+}
+
+function fileText(read: EnvReader, variable: string, path: string): string | undefined {
+  try {
+    return readFileSync(path, "utf8");
+  } catch (error) {
+    read.problems.push(`${variable}: cannot read "${path}" (${(error as NodeJS.ErrnoException).code})`);
+    return undefined;
+  }
+}
+
+/** The channels some configured provider serves. */
+export function channelsServed(providers: readonly ProviderSettings[]): Set<Channel> {
+  return new Set(providers.map((provider) => provider.channel));
+}
