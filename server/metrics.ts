@@ -60,6 +60,11 @@ export interface Metrics {
     consumerLag: Gauge<"group">;
     observeConsumerLag(read: () => Promise<Record<string, number>>): void;
   };
+  /** What users and providers tell us back: unsubscribes, and the calls we refused. */
+  feedback: {
+    unsubscribes: Counter;
+    refused: Counter<"endpoint" | "reason">;
+  };
   /** Each provider's health as this process's dispatcher sees it. */
   providers: {
     /** 0 closed, 1 half open, 2 open; read at a scrape. */
@@ -197,6 +202,19 @@ export function createMetrics(): Metrics {
       observeConsumerLag(read) {
         readConsumerLag = read;
       },
+    },
+    feedback: {
+      unsubscribes: new Counter({
+        name: "notification_unsubscribes_total",
+        help: "Notification types turned off through the unsubscribe link of an email.",
+        registers: [registry],
+      }),
+      refused: new Counter({
+        name: "notification_feedback_refused_total",
+        help: "Calls of the unsubscribe and webhook endpoints refused, by endpoint and reason (invalid_link, bad_signature, method, too_large…).",
+        labelNames: ["endpoint", "reason"],
+        registers: [registry],
+      }),
     },
     providers: {
       breakerState: new Gauge({

@@ -10,14 +10,15 @@ import { ApiKeys } from "../core/api-keys/index.ts";
 import { DeliveryStatsReport } from "../core/delivery-stats/index.ts";
 import { DeviceManager, StoredPushTargets } from "../core/devices/index.ts";
 import type { Logger } from "../core/logger.ts";
-import { PreferenceManager, StoredReceivePolicy } from "../core/preferences/index.ts";
-import { MessageReader, SendOrchestrator } from "../core/sending/index.ts";
+import { PreferenceManager, StoredReceivePolicy, UnsubscribeLinks } from "../core/preferences/index.ts";
+import { MessageReader, type Provider, SendOrchestrator } from "../core/sending/index.ts";
 import { StoredSendableTemplates, TemplateCatalog, TemplateCompiler } from "../core/templates/index.ts";
 import {
   type ProviderGateSettings,
   ProviderRegistry,
   type SinkOptions,
   SinkProvider,
+  SmtpEmailProvider,
 } from "../dispatch/index.ts";
 import { ClickHouseDeliveryStatsQueries } from "../stats/index.ts";
 import {
@@ -46,6 +47,7 @@ import { authorizationInterceptor } from "./auth/authorization-interceptor.ts";
 import { preferenceCache, templateCache } from "./caches.ts";
 import type { Config } from "./config.ts";
 import { registerEventSchemas } from "./event-schemas.ts";
+import { createUnsubscribeEndpoint } from "./feedback/one-click-unsubscribe.ts";
 import { dependencyProbes } from "./health/dependency-probes.ts";
 import { HealthMonitor } from "./health/health-monitor.ts";
 import { type RequestHandler, type RunningServer, startH2cServer, startHttp1Server } from "./http-servers.ts";
@@ -53,6 +55,7 @@ import { type Infrastructure, openInfrastructure } from "./infrastructure.ts";
 import { createMetrics, type Metrics } from "./metrics.ts";
 import { ThreadParser } from "./mustache/thread-parser.ts";
 import { createOpsEndpoints } from "./ops-endpoints.ts";
+import type { ProviderSettings } from "./provider-config.ts";
 import { PUBLIC_SERVICES } from "./reflection/reflection.service.ts";
 import { retrying } from "./retrying.ts";
 import { startWorker } from "./worker.ts";
@@ -97,6 +100,11 @@ function buildDomain(
       ? new StructuredStatusEvents()
       : new BinaryStatusEvents(config.eventsFormat);
   const dispatchQueue = new SealedDispatchQueue(cipher);
+  const unsubscribeLinks = config.linkSigningKey
+    ? new UnsubscribeLinks(config.linkSigningKey, config.publicBaseUrl, (userId) =>
+        preferenceStore.keeps(userId),
+      )
+    : undefined;
   const outboxFeed = new PostgresOutboxFeed(infra.orm, config.outbox.graceMs);
   // What a transaction of this process enqueues, this process publishes at once.
   const publisher = new CommittedEventPublisher(infra.kafkaProducer, outboxFeed, {
@@ -112,6 +120,7 @@ function buildDomain(
   return {
     apiKeyStore,
     templateParser,
+    unsubscribeLinks,
     useCases: {
       apiKeys: new ApiKeys(apiKeyStore),
       templates: new TemplateCatalog(templateStore, config.templateRender, templateCompiler),
@@ -130,14 +139,18 @@ function buildDomain(
         renderLimits: config.templateRender,
         statusEvents,
         dispatchQueue,
+        ...(unsubscribeLinks ? { unsubscribeLinks } : {}),
       }),
       unitOfWork,
       dueSends: new PostgresDueSends(infra.orm, cipher),
       dispatchQueue,
       statusEvents,
-      providers: new ProviderRegistry(
-        config.sink.enabled ? [new SinkProvider(sinkOptions(config.sink))] : [],
-      ),
+      providers: new ProviderRegistry([
+        ...config.providers.map(createProvider),
+        ...(config.sink.enabled && config.sink.channels.length > 0
+          ? [new SinkProvider(sinkOptions(config.sink))]
+          : []),
+      ]),
       providerGates: providerGateSettings(config),
       outboxFeed,
       publisher,
@@ -151,15 +164,26 @@ function buildDomain(
   };
 }
 
+function createProvider(settings: ProviderSettings): Provider {
+  switch (settings.kind) {
+    case "smtp":
+      return new SmtpEmailProvider(settings.smtp);
+  }
+}
+
 /** Each configured provider's rate limit, by its name. */
 function providerGateSettings(config: Config): Record<string, ProviderGateSettings> {
   const settings: Record<string, ProviderGateSettings> = {};
+  for (const provider of config.providers) {
+    if (provider.ratePerSecond) settings[provider.name] = { ratePerSecond: provider.ratePerSecond };
+  }
   if (config.sink.ratePerSecond) settings.sink = { ratePerSecond: config.sink.ratePerSecond };
   return settings;
 }
 
 function sinkOptions(sink: Config["sink"]): SinkOptions {
   return {
+    channels: sink.channels,
     ...(sink.file ? { file: sink.file } : {}),
     failRate: sink.failRate,
     failRetryable: sink.failRetryable,
@@ -182,7 +206,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   // Every cache of the process listens for invalidations on this one connection.
   const invalidations = new InvalidationSubscriber(infra.redis.duplicate(), logger);
 
-  const { apiKeyStore, templateParser, useCases, sending } = buildDomain(
+  const { apiKeyStore, templateParser, unsubscribeLinks, useCases, sending } = buildDomain(
     config,
     infra,
     invalidations,
@@ -216,6 +240,19 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
       // The same authenticator, run before a REST body is read; the interceptor takes its result.
       beforeRestBody: authenticateEarly(authenticate, PUBLIC_SERVICES),
       recordRefusal: recordCall,
+      plainEndpoints: unsubscribeLinks
+        ? [
+            createUnsubscribeEndpoint({
+              links: unsubscribeLinks,
+              preferences: useCases.preferences,
+              metrics: {
+                unsubscribed: () => metrics.feedback.unsubscribes.inc(),
+                refused: (reason) => metrics.feedback.refused.inc({ endpoint: "unsubscribe", reason }),
+              },
+              logger: logger.child({ component: "unsubscribe" }),
+            }),
+          ]
+        : [],
       requestMaxBytes: config.http.requestMaxBytes,
       shutdownSignal: shutdown.signal,
       logger,

@@ -13,3 +13,4 @@ export {
   type SuppressionReason,
 } from "./receive-decision.ts";
 export { type ReceivePolicy, StoredReceivePolicy } from "./receive-policy.ts";
+export { UnsubscribeLinks, type UnsubscribeScope } from "./unsubscribe-links.ts";

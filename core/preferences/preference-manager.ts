@@ -2,6 +2,7 @@ import type { Caller } from "../caller.ts";
 import { DomainError, ErrorCatalog } from "../errors.ts";
 import type { PreferenceStore } from "./preference-store.ts";
 import { defaultPreferences, type PreferenceSettings, type UserPreferences } from "./preferences.ts";
+import type { UnsubscribeScope } from "./unsubscribe-links.ts";
 
 export interface PreferenceUpdate {
   userId: string;
@@ -17,6 +18,28 @@ export class PreferenceManager {
 
   async get(userId: string): Promise<UserPreferences> {
     return (await this.store.find(userId)) ?? defaultPreferences(userId);
+  }
+
+  /**
+   * Turns off one notification type for the user, as an unsubscribe link asks: the type's
+   * other choices and the user's other settings stay as they were.
+   */
+  async unsubscribe(scope: UnsubscribeScope, caller: Caller): Promise<UserPreferences> {
+    if (!this.store.keeps(scope.userId)) {
+      throw new DomainError(
+        ErrorCatalog.notFound,
+        `user ${scope.userId} has no preferences that can be kept`,
+      );
+    }
+    return this.store.modify(scope.userId, caller, (current) => {
+      const settings = current ?? defaultPreferences(scope.userId);
+      const type = Object.hasOwn(settings.types, scope.type) ? settings.types[scope.type] : undefined;
+      return {
+        globalUnsubscribe: settings.globalUnsubscribe,
+        channels: settings.channels,
+        types: { ...settings.types, [scope.type]: { enabled: false, channels: type?.channels ?? [] } },
+      };
+    });
   }
 
   update(update: PreferenceUpdate, caller: Caller): Promise<UserPreferences> {

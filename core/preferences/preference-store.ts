@@ -3,6 +3,12 @@ import type { PreferenceSettings, UserPreferences } from "./preferences.ts";
 
 /** Where saved preferences live. */
 export interface PreferenceStore {
+  /**
+   * Whether preferences can be saved for this user id at all: the store keys users by the
+   * platform's UUIDs, while a send request may name a user by any id.
+   */
+  keeps(userId: string): boolean;
+
   /** Undefined for a user who never saved preferences. */
   find(userId: string): Promise<UserPreferences | undefined>;
 

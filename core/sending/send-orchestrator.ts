@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { Channel } from "../channels.ts";
 import type { PushTargets } from "../devices/index.ts";
 import { DomainError, ErrorCatalog } from "../errors.ts";
-import type { ReceivePolicy } from "../preferences/index.ts";
+import type { ReceivePolicy, UnsubscribeLinks } from "../preferences/index.ts";
 import {
   type RenderedContent,
   type RenderLimits,
@@ -31,6 +31,8 @@ export interface SendOrchestratorDeps {
   renderLimits: RenderLimits;
   statusEvents: StatusEventEncoder;
   dispatchQueue: DispatchQueue;
+  /** Gives each email to a known user its one-click unsubscribe link; none: emails go without. */
+  unsubscribeLinks?: Pick<UnsubscribeLinks, "urlFor">;
   now?: () => Date;
 }
 
@@ -68,6 +70,7 @@ interface PlannedDelivery {
   reasonDetail?: string;
   content?: RenderedContent;
   template: SendableContent;
+  unsubscribeUrl?: string;
 }
 
 interface Plan {
@@ -262,7 +265,12 @@ export class SendOrchestrator {
     if (content instanceof DomainError) {
       return { ...base, status: "failed", reason: "TEMPLATE_RENDER_LIMIT", reasonDetail: content.detail };
     }
-    return { ...base, status: "queued", content };
+    const links = this.deps.unsubscribeLinks;
+    const unsubscribeUrl =
+      links && delivery.userId && delivery.key.channel === "email"
+        ? links.urlFor({ userId: delivery.userId, type: request.templateName, channel: "email" })
+        : undefined;
+    return { ...base, status: "queued", content, ...(unsubscribeUrl ? { unsubscribeUrl } : {}) };
   }
 
   /** The content of each channel asked for, or why the request can never be sent. */
@@ -530,6 +538,7 @@ function dispatchJob(messageId: string, plan: Plan, planned: PlannedDelivery): D
       bodyHtml: planned.delivery.key.channel === "email" ? content.bodyHtml : "",
       priority: plan.request.priority,
       ...(plan.expiresAt ? { expiresAt: plan.expiresAt } : {}),
+      ...(planned.unsubscribeUrl ? { unsubscribeUrl: planned.unsubscribeUrl } : {}),
     },
     event: eventBase(messageId, plan, planned),
   };

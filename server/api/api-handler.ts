@@ -18,7 +18,7 @@ import {
   universalResponseToNodeResponse,
 } from "@connectrpc/connect-node";
 import type { Logger } from "../../core/logger.ts";
-import type { RequestHandler } from "../http-servers.ts";
+import type { Request, RequestHandler, Response } from "../http-servers.ts";
 import { createApiDocsEndpoints } from "../openapi/docs-endpoints.ts";
 import { restBindingsOf } from "../rest/http-rules.ts";
 import { createRestTranscoder } from "../rest/transcoder.ts";
@@ -41,6 +41,11 @@ export interface ApiHandlerOptions {
   beforeRestBody?: (method: DescMethod, header: Headers, values: ContextValues) => Promise<boolean>;
   /** Logs and counts the REST requests refused before their RPC. */
   recordRefusal?: CallRecorder;
+  /**
+   * Endpoints outside the contracts, under the REST base path, for callers that cannot
+   * speak them (mail clients, providers' webhooks); each answers whether it served the request.
+   */
+  plainEndpoints?: ((request: Request, response: Response) => Promise<boolean>)[];
 }
 
 /**
@@ -103,6 +108,7 @@ export function createApiHandler(options: ApiHandlerOptions) {
       // The OpenAPI document and the docs page are public: they only describe the API,
       // whose routes still ask for credentials.
       if (await serveApiDocs(request, response)) return;
+      for (const serve of options.plainEndpoints ?? []) if (await serve(request, response)) return;
       if (request.url?.startsWith(REST_BASE_PATH)) {
         await serveRest(request as http.IncomingMessage, response as http.ServerResponse);
       } else {

@@ -28,6 +28,10 @@ export class CachedPreferenceStore implements PreferenceStore {
     private readonly cache: TwoLevelCache<CachedPreferences>,
   ) {}
 
+  keeps(userId: string): boolean {
+    return this.store.keeps(userId);
+  }
+
   async find(userId: string): Promise<UserPreferences | undefined> {
     const found = await this.cache.get(keyOf(userId), async () => (await this.store.find(userId)) ?? null);
     return found ?? undefined;

@@ -20,6 +20,10 @@ const FIRST_SAVE_ATTEMPTS = 3;
 export class PreferenceRepository implements PreferenceStore {
   constructor(private readonly orm: MikroORM) {}
 
+  keeps(userId: string): boolean {
+    return storableUserId(userId);
+  }
+
   async find(userId: string): Promise<UserPreferences | undefined> {
     if (!storableUserId(userId)) return undefined;
     const row = await this.orm.em.fork().findOne(PreferenceRow, { userId });

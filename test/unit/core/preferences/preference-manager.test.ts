@@ -16,6 +16,10 @@ class InMemoryPreferenceStore implements PreferenceStore {
   readonly saved = new Map<string, UserPreferences>();
   readonly audit: { caller: Caller; userId: string }[] = [];
 
+  keeps(userId: string): boolean {
+    return userId !== "not-kept";
+  }
+
   async find(userId: string): Promise<UserPreferences | undefined> {
     return this.saved.get(userId);
   }
@@ -132,5 +136,41 @@ describe("PreferenceManager", () => {
       caller,
     );
     expect(third).toMatchObject({ globalUnsubscribe: true, revision: 3 });
+  });
+
+  it("turns one notification type off for an unsubscribe link, keeping every other choice", async () => {
+    const store = new InMemoryPreferenceStore();
+    const manager = new PreferenceManager(store);
+    await manager.update(
+      {
+        userId: USER,
+        settings: {
+          globalUnsubscribe: false,
+          channels: { sms: false },
+          types: {
+            digest: { enabled: true, channels: ["email", "push_fcm"] },
+            order_status: { enabled: true, channels: [] },
+          },
+        },
+        expectedRevision: 0,
+      },
+      caller,
+    );
+    const after = await manager.unsubscribe({ userId: USER, type: "digest", channel: "email" }, caller);
+    expect(after).toMatchObject({
+      globalUnsubscribe: false,
+      channels: { sms: false },
+      types: { digest: { enabled: false, channels: ["email", "push_fcm"] }, order_status: { enabled: true } },
+      revision: 2,
+    });
+    const fresh = await manager.unsubscribe(
+      { userId: "never-saved", type: "promo", channel: "email" },
+      caller,
+    );
+    expect(fresh.types).toEqual({ promo: { enabled: false, channels: [] } });
+    expect(store.audit.map((entry) => entry.userId)).toEqual([USER, USER, "never-saved"]);
+    await expect(
+      manager.unsubscribe({ userId: "not-kept", type: "promo", channel: "email" }, caller),
+    ).rejects.toThrow(DomainError);
   });
 });
