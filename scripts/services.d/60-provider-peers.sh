@@ -1,0 +1,50 @@
+# shellcheck shell=bash
+# Provider peers: stand-ins for the vendors' servers that speak their protocols
+# (scripts/provider-peers), for `npm start`, so that a newcomer sees every channel
+# deliver without an account anywhere. The tests start their own, on ports of their own.
+
+PROVIDER_PEERS_HOME=$LOCAL_DIR/provider-peers
+PROVIDER_PEERS_PID=$RUN_DIR/provider-peers.pid
+PROVIDER_PEERS_LOG=$LOG_DIR/provider-peers.log
+SMTP_PEER_PORT=${SMTP_PEER_PORT:-2525}
+SMTP_PEER_HTTP_PORT=${SMTP_PEER_HTTP_PORT:-8025}
+SMTP_PEER_CA_FILE=$PROVIDER_PEERS_HOME/smtp-ca.pem
+
+provider_peers_install() {
+  apt_install curl
+  [ -f "$ROOT/node_modules/smtp-server/package.json" ] \
+    || fail provider-peers "node_modules/smtp-server is missing: run \`npm ci\`"
+  mkdir -p "$PROVIDER_PEERS_HOME"
+}
+
+provider_peers_start() {
+  provider_peers_stop
+  mkdir -p "$PROVIDER_PEERS_HOME"
+  # shellcheck disable=SC2016
+  SMTP_PEER_PORT=$SMTP_PEER_PORT SMTP_PEER_HTTP_PORT=$SMTP_PEER_HTTP_PORT SMTP_PEER_CA_FILE=$SMTP_PEER_CA_FILE \
+    setsid bash -c 'echo $$ >"$0" && exec "$@"' "$PROVIDER_PEERS_PID" \
+    "$NODE_BIN" "$ROOT/scripts/provider-peers/serve.ts" </dev/null >>"$PROVIDER_PEERS_LOG" 2>&1 &
+  local deadline=$((SECONDS + 30))
+  until provider_peers_ready >/dev/null 2>&1 || [ "$SECONDS" -ge "$deadline" ]; do
+    if [ -f "$PROVIDER_PEERS_PID" ] && ! pid_alive "$PROVIDER_PEERS_PID"; then
+      fail provider-peers "exited during startup"
+    fi
+    sleep 0.2
+  done
+}
+
+provider_peers_stop() { stop_pidfile provider-peers "$PROVIDER_PEERS_PID"; }
+
+provider_peers_ready() {
+  [ -s "$SMTP_PEER_CA_FILE" ] && curl -fsS --max-time 2 "http://127.0.0.1:$SMTP_PEER_HTTP_PORT/messages" >/dev/null
+}
+
+provider_peers_url() { printf 'smtp://127.0.0.1:%s  page http://127.0.0.1:%s\n' "$SMTP_PEER_PORT" "$SMTP_PEER_HTTP_PORT"; }
+
+# Where the peers are; scripts/dev points the providers at them. Not the providers' own
+# variables: the tests' service processes must keep sending where each test says.
+provider_peers_env() {
+  printf 'SMTP_PEER_PORT=%s\n' "$SMTP_PEER_PORT"
+  printf 'SMTP_PEER_HTTP_PORT=%s\n' "$SMTP_PEER_HTTP_PORT"
+  printf 'SMTP_PEER_CA_FILE=%s\n' "$SMTP_PEER_CA_FILE"
+}
