@@ -4,7 +4,7 @@ import type { JsonObject, JsonValue } from "@bufbuild/protobuf";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ApiKeyService } from "../../gen/platform/notification/v1/api_key_service_pb.ts";
 import { AUTH_ENV, authHeaders, authInterceptor, bearerToken } from "../support/credentials.ts";
-import { type ServiceProcess, startServiceProcess } from "../support/service-process.ts";
+import { metricSample, type ServiceProcess, startServiceProcess } from "../support/service-process.ts";
 import { type Outcome, restCaller, rpcCaller, transportsOf } from "../support/surfaces.ts";
 
 // What holds for the API as a whole, whatever the service: API keys behave the same on
@@ -27,23 +27,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.all([service?.stop(), verbose?.stop()]);
 });
-
-/** The value of one sample of /metrics with exactly these labels (besides `service`), 0 when absent. */
-async function sampleOf(of: ServiceProcess, name: string, labels: Record<string, string>): Promise<number> {
-  const text = await (await fetch(`${of.httpUrl}/metrics`)).text();
-  for (const line of text.split("\n")) {
-    const match = /^(\w+)\{([^}]*)\} (\S+)$/.exec(line);
-    if (!match || match[1] !== name) continue;
-    const found = Object.fromEntries(
-      [...(match[2] ?? "").matchAll(/(\w+)="([^"]*)"/g)].map((pair) => [pair[1], pair[2]]),
-    );
-    delete found.service;
-    if (JSON.stringify(Object.entries(found).sort()) === JSON.stringify(Object.entries(labels).sort())) {
-      return Number(match[3]);
-    }
-  }
-  return 0;
-}
 
 /** The log lines `of` writes while `action` runs (and shortly after, as stdout is a pipe). */
 async function linesDuring(
@@ -279,14 +262,14 @@ describe("REST checks credentials before it reads the body", () => {
       stage: "rpc",
       code: "Unauthenticated",
     };
-    const before = await sampleOf(service, "notification_rpc_requests_total", labels);
+    const before = await metricSample(service, "notification_rpc_requests_total", labels);
     const lines = await linesDuring(service, async () => {
       expect((await create({})).status).toBe(401);
     });
     expect(lines.filter((line) => line.message === "rpc")).toEqual([
       expect.objectContaining({ ...labels, reason: "the method needs credentials" }),
     ]);
-    expect(await sampleOf(service, "notification_rpc_requests_total", labels)).toBe(before + 1);
+    expect(await metricSample(service, "notification_rpc_requests_total", labels)).toBe(before + 1);
   });
 });
 
@@ -351,7 +334,7 @@ describe("REST errors raised before the RPC are logged and counted like RPC erro
   for (const each of cases) {
     it(`${each.name}: one log line and one count, with stage="transcoding"`, async () => {
       const labels = { procedure: each.procedure, surface: "rest", stage: "transcoding", code: each.code };
-      const before = await sampleOf(service, "notification_rpc_requests_total", labels);
+      const before = await metricSample(service, "notification_rpc_requests_total", labels);
       const lines = await linesDuring(service, async () => {
         const response = await each.request();
         expect(response.status).toBe(each.status);
@@ -361,7 +344,7 @@ describe("REST errors raised before the RPC are logged and counted like RPC erro
       expect(logged).toHaveLength(1);
       expect(logged[0]).toMatchObject({ level: "info", ...labels, reason: expect.any(String) });
       expect(logged[0]?.durationMs).toEqual(expect.any(Number));
-      expect(await sampleOf(service, "notification_rpc_requests_total", labels)).toBe(before + 1);
+      expect(await metricSample(service, "notification_rpc_requests_total", labels)).toBe(before + 1);
     });
   }
 });
@@ -373,7 +356,7 @@ describe("per-call log lines follow LOG_CALLS", () => {
   it("by default logs failed calls only, on every surface, and still counts every call", async () => {
     const procedure = "platform.notification.v1.ApiKeyService/ListApiKeys";
     const ok = { procedure, surface: "connect", stage: "rpc", code: "ok" };
-    const before = await sampleOf(service, "notification_rpc_requests_total", ok);
+    const before = await metricSample(service, "notification_rpc_requests_total", ok);
     const call = rpcCaller(ApiKeyService, transportsOf(service, [authInterceptor()]).connect);
     const lines = await linesDuring(service, async () => {
       expect(await call("listApiKeys", {})).toHaveProperty("api_keys");
@@ -384,7 +367,7 @@ describe("per-call log lines follow LOG_CALLS", () => {
       expect.objectContaining({ surface: "rest", stage: "rpc", code: "NotFound" }),
       expect.objectContaining({ surface: "connect", stage: "rpc", code: "InvalidArgument" }),
     ]);
-    expect(await sampleOf(service, "notification_rpc_requests_total", ok)).toBe(before + 1);
+    expect(await metricSample(service, "notification_rpc_requests_total", ok)).toBe(before + 1);
   });
 
   it("with LOG_CALLS=all logs successful calls too", async () => {

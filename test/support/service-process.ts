@@ -112,3 +112,24 @@ export async function eventually(probe: () => Promise<boolean>, timeoutMs: numbe
   }
   return false;
 }
+
+/** The value of one sample of /metrics with exactly these labels (besides `service`), 0 when absent. */
+export async function metricSample(
+  of: Pick<ServiceProcess, "httpUrl">,
+  name: string,
+  labels: Record<string, string>,
+): Promise<number> {
+  const text = await (await fetch(`${of.httpUrl}/metrics`)).text();
+  for (const line of text.split("\n")) {
+    const match = /^(\w+)\{([^}]*)\} (\S+)$/.exec(line);
+    if (!match || match[1] !== name) continue;
+    const found = Object.fromEntries(
+      [...(match[2] ?? "").matchAll(/(\w+)="([^"]*)"/g)].map((pair) => [pair[1], pair[2]]),
+    );
+    delete found.service;
+    if (JSON.stringify(Object.entries(found).sort()) === JSON.stringify(Object.entries(labels).sort())) {
+      return Number(match[3]);
+    }
+  }
+  return 0;
+}
