@@ -19,6 +19,7 @@ export {
   type Provider,
   type SendRateLimiter,
 } from "./provider.ts";
+export type { ProviderReport } from "./provider-report.ts";
 export { maskRecipient, recipientView } from "./recipient-view.ts";
 export type { DueSends, Schedule } from "./schedule.ts";
 export {

@@ -49,7 +49,18 @@ export interface OutgoingMessage {
 export type DeliveryOutcome =
   | { status: "sent"; providerMessageId: string }
   | { status: "skipped"; reason: string }
-  | { status: "failed"; reason: string; retryable: boolean; retryAfterMs?: number };
+  | {
+      status: "failed";
+      reason: string;
+      retryable: boolean;
+      retryAfterMs?: number;
+      /**
+       * The provider says the destination is gone for good (FCM UNREGISTERED, APNs 410 or
+       * BadDeviceToken, an address refused as nonexistent): the device is deactivated, the
+       * address suppressed for its channel.
+       */
+      destinationGone?: boolean;
+    };
 
 /** A way to deliver: one vendor's API (or the sink), for the channels it serves. */
 export interface Provider {
