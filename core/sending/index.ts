@@ -17,6 +17,7 @@ export {
   type Destination,
   type OutgoingMessage,
   type Provider,
+  type PushOptions,
   type SendRateLimiter,
 } from "./provider.ts";
 export type { ProviderReport } from "./provider-report.ts";

@@ -39,6 +39,21 @@ export interface OutgoingMessage {
    * given as `List-Unsubscribe` with `List-Unsubscribe-Post: List-Unsubscribe=One-Click`.
    */
   unsubscribeUrl?: string;
+  /** Push only: what a push carries besides its title (subject) and text (body). */
+  push?: PushOptions;
+}
+
+/** The parts of a push notification that FCM and APNs both know, each under its own name there. */
+export interface PushOptions {
+  /** Key-value data handed to the app (FCM `data`, APNs custom keys). */
+  data?: Record<string, string>;
+  /** The app icon's badge (APNs `badge`, FCM `notification_count` on Android). */
+  badge?: number;
+  sound?: string;
+  /** Newer pushes with the same key replace older ones (FCM `collapse_key`, `apns-collapse-id`). */
+  collapseKey?: string;
+  /** Groups notifications (APNs `thread-id`, FCM Android `tag`). */
+  threadId?: string;
 }
 
 /**
