@@ -1,12 +1,14 @@
 import { redactErrorText } from "../core/personal-data.ts";
-import type {
-  DeliveryOutcome,
-  DispatchJob,
-  DispatchQueue,
-  MessageStatusEvent,
-  StatusChange,
-  StatusEventEncoder,
-  UnitOfWork,
+import {
+  addressOf,
+  type DeliveryOutcome,
+  type DispatchJob,
+  type DispatchQueue,
+  type GoneDestination,
+  type MessageStatusEvent,
+  type StatusChange,
+  type StatusEventEncoder,
+  type UnitOfWork,
 } from "../core/sending/index.ts";
 import { DEFAULT_RETRY_SETTINGS, ProviderGates, type RetrySettings, retryDelayMs } from "./failover/index.ts";
 import type { ProviderRegistry } from "./provider-registry.ts";
@@ -20,6 +22,11 @@ export interface DispatcherDeps {
   /** Sends in flight at once within a batch. */
   concurrency: number;
   gates?: ProviderGates;
+  /**
+   * Told of destinations a provider said are gone for good, before their failures are
+   * recorded: should it throw, the batch is tried again and nothing is lost.
+   */
+  onDestinationsGone?: (gone: GoneDestination[]) => Promise<unknown>;
   retry?: RetrySettings;
   now?: () => Date;
   random?: () => number;
@@ -91,6 +98,7 @@ export class Dispatcher {
         status: result.status,
         at: result.at,
         ...(result.provider ? { provider: result.provider } : {}),
+        ...(result.providerMessageId ? { providerMessageId: result.providerMessageId } : {}),
         ...(result.reason ? { details: detailsOf(result) } : {}),
       });
       events.push({
@@ -104,6 +112,19 @@ export class Dispatcher {
         ...(result.reasonDetail ? { reasonDetail: result.reasonDetail } : {}),
       });
     }
+    const gone: GoneDestination[] = [];
+    for (const [index, result] of results.entries()) {
+      if (result.status !== "failed" || !result.destinationGone || !result.provider) continue;
+      const { message } = due[index] as DispatchJob;
+      gone.push({
+        channel: message.destination.channel,
+        recipient: addressOf(message.destination),
+        messageId: message.messageId,
+        provider: result.provider,
+        reason: result.reasonDetail ?? result.reason ?? "",
+      });
+    }
+    if (gone.length > 0) await this.deps.onDestinationsGone?.(gone);
     if (changes.length > 0)
       await this.deps.unitOfWork.recordChanges(changes, this.deps.statusEvents.encode(events));
     if (deferred.length > 0) await this.deferAll(deferred);
@@ -212,14 +233,17 @@ export class Dispatcher {
     }
     const outcome = last?.outcome;
     const refused = outcome?.status === "failed" && !outcome.retryable;
+    const gone = outcome?.status === "failed" && outcome.destinationGone === true;
     if (transient && !refused) return this.later(job, attempts, last, availableAt, retryAfterMs);
     return {
       status: "failed",
       at: this.now(),
       attempts,
       ...(last ? { provider: last.provider } : {}),
-      reason: outcome?.status === "skipped" ? "PROVIDER_SKIPPED" : "PROVIDER_REFUSED",
+      reason:
+        outcome?.status === "skipped" ? "PROVIDER_SKIPPED" : gone ? "DESTINATION_GONE" : "PROVIDER_REFUSED",
       reasonDetail: (outcome?.reason ?? "").slice(0, 1000),
+      ...(gone ? { destinationGone: true } : {}),
     };
   }
 
@@ -291,6 +315,7 @@ interface Ended {
   providerMessageId?: string;
   reason?: string;
   reasonDetail?: string;
+  destinationGone?: boolean;
 }
 
 interface Deferred extends Omit<Ended, "status"> {

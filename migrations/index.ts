@@ -13,6 +13,7 @@ import { Migration0008ScheduledSends } from "./postgres/Migration0008ScheduledSe
 import { Migration0009MessageLogReads } from "./postgres/Migration0009MessageLogReads.ts";
 import { Migration0010OutboxRows } from "./postgres/Migration0010OutboxRows.ts";
 import { Migration0011DelayedOutbox } from "./postgres/Migration0011DelayedOutbox.ts";
+import { Migration0012ProviderFeedback } from "./postgres/Migration0012ProviderFeedback.ts";
 
 export type { ClickHouseMigration } from "./clickhouse/migration.ts";
 
@@ -29,6 +30,7 @@ export const postgresMigrations: MigrationObject[] = [
   { name: "0009_message_log_reads", class: Migration0009MessageLogReads },
   { name: "0010_outbox_rows", class: Migration0010OutboxRows },
   { name: "0011_delayed_outbox", class: Migration0011DelayedOutbox },
+  { name: "0012_provider_feedback", class: Migration0012ProviderFeedback },
 ];
 
 /** ClickHouse migrations in the order they apply. Append only. */

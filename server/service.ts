@@ -11,7 +11,8 @@ import { DeliveryStatsReport } from "../core/delivery-stats/index.ts";
 import { DeviceManager, StoredPushTargets } from "../core/devices/index.ts";
 import type { Logger } from "../core/logger.ts";
 import { PreferenceManager, StoredReceivePolicy, UnsubscribeLinks } from "../core/preferences/index.ts";
-import { MessageReader, type Provider, SendOrchestrator } from "../core/sending/index.ts";
+import { MessageReader, type Provider, ProviderFeedback, SendOrchestrator } from "../core/sending/index.ts";
+import { SuppressionManager } from "../core/suppressions/index.ts";
 import { StoredSendableTemplates, TemplateCatalog, TemplateCompiler } from "../core/templates/index.ts";
 import {
   type ProviderGateSettings,
@@ -31,6 +32,7 @@ import {
   PostgresMessageQueries,
   PostgresOutboxFeed,
   PostgresSendProgress,
+  PostgresSuppressionStore,
   PostgresUnitOfWork,
   PreferenceRepository,
   RecipientCipher,
@@ -105,6 +107,8 @@ function buildDomain(
         preferenceStore.keeps(userId),
       )
     : undefined;
+  const suppressionStore = new PostgresSuppressionStore(infra.orm, cipher);
+  const preferences = new PreferenceManager(preferenceStore);
   const outboxFeed = new PostgresOutboxFeed(infra.orm, config.outbox.graceMs);
   // What a transaction of this process enqueues, this process publishes at once.
   const publisher = new CommittedEventPublisher(infra.kafkaProducer, outboxFeed, {
@@ -124,7 +128,8 @@ function buildDomain(
     useCases: {
       apiKeys: new ApiKeys(apiKeyStore),
       templates: new TemplateCatalog(templateStore, config.templateRender, templateCompiler),
-      preferences: new PreferenceManager(preferenceStore),
+      preferences,
+      suppressions: new SuppressionManager(suppressionStore),
       devices: new DeviceManager(deviceStore),
       messages: new MessageReader(new PostgresMessageQueries(infra.orm, cipher)),
       deliveryStats: new DeliveryStatsReport(new ClickHouseDeliveryStatsQueries(infra.clickhouse)),
@@ -139,6 +144,7 @@ function buildDomain(
         renderLimits: config.templateRender,
         statusEvents,
         dispatchQueue,
+        suppressions: suppressionStore,
         ...(unsubscribeLinks ? { unsubscribeLinks } : {}),
       }),
       unitOfWork,
@@ -152,6 +158,13 @@ function buildDomain(
           : []),
       ]),
       providerGates: providerGateSettings(config),
+      providerFeedback: new ProviderFeedback({
+        unitOfWork,
+        statusEvents,
+        suppressions: suppressionStore,
+        devices: deviceStore,
+        preferences,
+      }),
       outboxFeed,
       publisher,
       producerConnected: retrying("the Kafka producer", logger, signal, () => infra.kafkaProducer.connect()),

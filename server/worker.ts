@@ -14,7 +14,13 @@ import {
   topicConfigs,
 } from "../consumers/index.ts";
 import type { Logger } from "../core/logger.ts";
-import type { DueSends, SendOrchestrator, StatusEventEncoder, UnitOfWork } from "../core/sending/index.ts";
+import type {
+  DueSends,
+  ProviderFeedback,
+  SendOrchestrator,
+  StatusEventEncoder,
+  UnitOfWork,
+} from "../core/sending/index.ts";
 import {
   Dispatcher,
   type ProviderGateSettings,
@@ -37,6 +43,7 @@ export interface WorkerDomain {
   dispatchQueue: SealedDispatchQueue;
   statusEvents: StatusEventEncoder;
   providers: ProviderRegistry;
+  providerFeedback: ProviderFeedback;
   /** Each provider's rate limit and breaker settings, by name, where configured. */
   providerGates: Record<string, ProviderGateSettings>;
   outboxFeed: PostgresOutboxFeed;
@@ -142,6 +149,7 @@ export function startWorker(
     concurrency: pipeline.dispatchConcurrency,
     gates,
     retry: config.dispatch.retry,
+    onDestinationsGone: (gone) => domain.providerFeedback.destinationsGone(gone),
   });
   const dispatch = dispatchJobs({
     queue: domain.dispatchQueue,

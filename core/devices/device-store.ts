@@ -24,6 +24,11 @@ export interface DeviceStore {
   /** Most recently seen first. */
   listByUser(userId: string): Promise<Device[]>;
   deactivate(userId: string, deviceId: string, caller: Caller): Promise<Device | undefined>;
+  /**
+   * Deactivates the active devices holding these tokens, whoever owns them: a provider said
+   * the tokens are dead. Answers the devices it deactivated.
+   */
+  deactivateTokens(tokens: string[], caller: Caller): Promise<Device[]>;
   /** False when the user has no such device. */
   delete(userId: string, deviceId: string, caller: Caller): Promise<boolean>;
 }

@@ -1,7 +1,14 @@
 export { type Delivery, expandDeliveries, type MissingAddress } from "./deliveries.ts";
 export type { DeliveryClaim, DeliveryClaims, DeliveryKey } from "./delivery-claims.ts";
 export type { DispatchJob, DispatchQueue } from "./dispatch-job.ts";
-export type { FailedAttempts, MessageLog, NewMessage, StatusChange, WaitingEnd } from "./message-log.ts";
+export type {
+  FailedAttempts,
+  MessageLog,
+  NewMessage,
+  ReportedMessage,
+  StatusChange,
+  WaitingEnd,
+} from "./message-log.ts";
 export type { LoggedMessage, MessageFilter, MessagePage, MessageQueries } from "./message-queries.ts";
 export { MessageReader } from "./message-reader.ts";
 export {
@@ -20,6 +27,12 @@ export {
   type PushOptions,
   type SendRateLimiter,
 } from "./provider.ts";
+export {
+  type FeedbackOutcome,
+  type GoneDestination,
+  ProviderFeedback,
+  type ProviderFeedbackDeps,
+} from "./provider-feedback.ts";
 export type { ProviderReport } from "./provider-report.ts";
 export { maskRecipient, recipientView } from "./recipient-view.ts";
 export type { DueSends, Schedule } from "./schedule.ts";

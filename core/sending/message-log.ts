@@ -27,6 +27,8 @@ export interface StatusChange {
   status: MessageStatus;
   at: Date;
   provider?: string;
+  /** The provider's id for the message, as its send answered: what its later reports name. */
+  providerMessageId?: string;
   /** The reason of a failure, suppression or expiry, as recorded; never an address or a body. */
   details?: string;
 }
@@ -38,6 +40,16 @@ export interface FailedAttempts {
   /** The last provider's reason; never an address or a body. */
   lastError: string;
   provider?: string;
+}
+
+/** A message a provider reported on, found by the provider's id for it. */
+export interface ReportedMessage {
+  providerMessageId: string;
+  /** Its status event's fields, for the event of the reported change. */
+  event: Omit<MessageStatusEvent, "status" | "occurredAt" | "reason" | "reasonDetail" | "attempt">;
+  status: MessageStatus;
+  /** The address it went to, opened. */
+  recipient: string;
 }
 
 /** How messages that waited for their time end without being sent. */
@@ -63,6 +75,8 @@ export interface MessageLog {
    * attempts they cost, the last error and who gave it. Their status does not change.
    */
   noteAttempts(attempts: FailedAttempts[]): Promise<void>;
+  /** The messages `provider` sent under these ids of its own; ids it does not know are left out. */
+  findReported(provider: string, providerMessageIds: string[]): Promise<ReportedMessage[]>;
   /** Where each of these messages stands; ids it does not hold are left out. */
   statuses(messageIds: string[]): Promise<Map<string, MessageStatus>>;
   /**

@@ -3,6 +3,7 @@ import type { Channel } from "../channels.ts";
 import type { PushTargets } from "../devices/index.ts";
 import { DomainError, ErrorCatalog } from "../errors.ts";
 import type { ReceivePolicy, UnsubscribeLinks } from "../preferences/index.ts";
+import type { SuppressionStore } from "../suppressions/index.ts";
 import {
   type RenderedContent,
   type RenderLimits,
@@ -17,7 +18,7 @@ import type { DispatchJob, DispatchQueue } from "./dispatch-job.ts";
 import type { NewMessage, StatusChange } from "./message-log.ts";
 import type { InitialStatus, MessageStatus } from "./message-status.ts";
 import type { OutboxEvent } from "./outbox.ts";
-import { addressOf } from "./provider.ts";
+import { addressOf, type Destination } from "./provider.ts";
 import type { SendRequest } from "./send-request.ts";
 import type { MessageStatusEvent, StatusEventEncoder } from "./status-event.ts";
 import type { SendTransaction, UnitOfWork } from "./unit-of-work.ts";
@@ -31,6 +32,8 @@ export interface SendOrchestratorDeps {
   renderLimits: RenderLimits;
   statusEvents: StatusEventEncoder;
   dispatchQueue: DispatchQueue;
+  /** Addresses a channel no longer sends to (hard bounces, complaints, dead numbers); none: no check. */
+  suppressions?: Pick<SuppressionStore, "find">;
   /** Gives each email to a known user its one-click unsubscribe link; none: emails go without. */
   unsubscribeLinks?: Pick<UnsubscribeLinks, "urlFor">;
   now?: () => Date;
@@ -152,6 +155,7 @@ export class SendOrchestrator {
       if ("reason" in plan) verdicts.set(request, plan);
       else plans.push(plan);
     }
+    await this.suppressListed(plans);
     // A request released and refused (its template deleted meanwhile) must not wait forever.
     const refused = [...verdicts.values()].filter((verdict) => verdict.outcome === "rejected");
     if (releasing && refused.length > 0) await this.failWaiting(refused);
@@ -162,6 +166,36 @@ export class SendOrchestrator {
       for (const [request, verdict] of written) verdicts.set(request, verdict);
     }
     return requests.map((request) => verdicts.get(request) as SendVerdict);
+  }
+
+  /** Deliveries about to be queued whose address is on the suppression list end `suppressed` instead: one look for the whole batch. */
+  private async suppressListed(plans: Plan[]): Promise<void> {
+    const suppressions = this.deps.suppressions;
+    if (!suppressions) return;
+    const queued: { plan: Plan; index: number; destination: Destination }[] = [];
+    for (const plan of plans) {
+      for (const [index, planned] of plan.deliveries.entries()) {
+        const destination = planned.delivery.destination;
+        if (planned.status === "queued" && destination && destination.channel !== "in_app") {
+          queued.push({ plan, index, destination });
+        }
+      }
+    }
+    if (queued.length === 0) return;
+    const found = await suppressions.find(
+      queued.map(({ destination }) => ({ channel: destination.channel, recipient: addressOf(destination) })),
+    );
+    for (const [at, reason] of found) {
+      const { plan, index } = queued[at] as (typeof queued)[number];
+      const planned = plan.deliveries[index] as PlannedDelivery;
+      plan.deliveries[index] = {
+        delivery: planned.delivery,
+        template: planned.template,
+        status: "suppressed",
+        reason: `SUPPRESSED_${reason.toUpperCase()}`,
+        reasonDetail: `the address is on the channel's suppression list: ${reason}`,
+      };
+    }
   }
 
   private failWaiting(refused: Rejected[]): Promise<void> {

@@ -193,10 +193,19 @@ function failure(error: NodemailerError): DeliveryOutcome {
     // throw them all away over a configuration of ours. Retryable, failover takes them elsewhere.
     if (AUTH_REPLY_CODES.has(responseCode)) return { status: "failed", reason, retryable: true };
     const aboutTheMessage = command !== undefined && MESSAGE_COMMANDS.has(command);
-    return { status: "failed", reason, retryable: !(error.permanent && aboutTheMessage) };
+    const refused = Boolean(error.permanent) && aboutTheMessage;
+    // RFC 3463 5.1.1 (no such mailbox), 5.1.2 (no such domain), 5.1.10 (null MX): the address itself is dead.
+    const gone =
+      refused && command === "RCPT TO" && /^5\.1\.(?:1|2|10)\b/.test(enhancedCodeOf(error.response));
+    return { status: "failed", reason, retryable: !refused, ...(gone ? { destinationGone: true } : {}) };
   }
   // Refused connections, timeouts, dropped sessions, TLS that failed, a pool closing: the server, not the message.
   return { status: "failed", reason, retryable: true };
+}
+
+/** The enhanced status code (RFC 3463) after the reply code, e.g. "5.1.1" of "550 5.1.1 …". */
+function enhancedCodeOf(response: string | undefined): string {
+  return /^\d{3}[ -](\d\.\d{1,3}\.\d{1,3})\b/.exec(response ?? "")?.[1] ?? "";
 }
 
 /**

@@ -72,6 +72,8 @@ export interface SmtpPeer {
   /** The first message, received or to come, that `predicate` accepts; rejects after `timeoutMs`. */
   waitFor(predicate: (message: ReceivedEmail) => boolean, timeoutMs?: number): Promise<ReceivedEmail>;
   clear(): void;
+  /** Refuses these addresses from now on as a mailbox server refuses one that does not exist (550 5.1.1). */
+  forgetMailboxes(addresses: string[]): void;
   fault(): SmtpFault;
   /** Applies to every command from now on, in open sessions too. */
   setFault(fault: SmtpFault): void;
@@ -109,6 +111,7 @@ export async function startSmtpPeer(options: SmtpPeerOptions = {}): Promise<Smtp
   const sockets = new Map<number, Socket>();
   let fault: SmtpFault = { mode: "none" };
   let accepted = 0;
+  const unknownMailboxes = new Set<string>();
 
   const answerDelay = (): Promise<void> => delay(fault.mode === "slow" ? (fault.delayMs ?? 0) : 0);
   const answer = (callback: (error?: Error | null) => void, error?: Error): void => {
@@ -148,7 +151,13 @@ export async function startSmtpPeer(options: SmtpPeerOptions = {}): Promise<Smtp
       );
     },
     onMailFrom: (_address, _session, callback) => answer(callback),
-    onRcptTo: (address, _session, callback) => answer(callback, refusal(fault, "rcpt", address.address)),
+    onRcptTo: (address, _session, callback) =>
+      answer(
+        callback,
+        unknownMailboxes.has(address.address.toLowerCase())
+          ? unknownMailbox(address.address)
+          : refusal(fault, "rcpt", address.address),
+      ),
     onData: (stream, session, callback) => {
       const chunks: Buffer[] = [];
       // Past the limit nothing more is kept: smtp-server answers 552 whatever the callback says.
@@ -228,6 +237,9 @@ export async function startSmtpPeer(options: SmtpPeerOptions = {}): Promise<Smtp
         waiters.add(waiter);
       });
     },
+    forgetMailboxes: (addresses: string[]) => {
+      for (const address of addresses) unknownMailboxes.add(address.toLowerCase());
+    },
     clear: () => {
       received.length = 0;
     },
@@ -253,15 +265,19 @@ export async function startSmtpPeer(options: SmtpPeerOptions = {}): Promise<Smtp
 }
 
 /** The answer `fault` gives at `stage`, if it refuses there; the rejected address is quoted, as Postfix does. */
+function unknownMailbox(recipient: string): Error {
+  return smtpError(
+    550,
+    `5.1.1 <${recipient}>: Recipient address rejected: User unknown in virtual mailbox table`,
+  );
+}
+
 function refusal(fault: SmtpFault, stage: "rcpt" | "data", recipient?: string): Error | undefined {
   if (fault.mode !== "reject-5xx" && fault.mode !== "tempfail-4xx") return undefined;
   if ((fault.at ?? "rcpt") !== stage) return undefined;
   if (fault.mode === "reject-5xx") {
     return stage === "rcpt"
-      ? smtpError(
-          550,
-          `5.1.1 <${recipient}>: Recipient address rejected: User unknown in virtual mailbox table`,
-        )
+      ? unknownMailbox(recipient ?? "")
       : smtpError(550, "5.7.1 Message content rejected");
   }
   return stage === "rcpt"

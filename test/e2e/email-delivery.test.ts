@@ -235,4 +235,48 @@ describe("email over SMTP", () => {
     expect(new Set(received).size).toBe(5);
     expect(received.length).toBe(5);
   });
+
+  it("suppresses a mailbox the server says does not exist: that send fails, the next is suppressed, an admin lifts it", async () => {
+    const address = `gone-${run}@example.ru`;
+    // On both: the primary's breaker may still be open from the tests before.
+    primary.forgetMailboxes([address]);
+    secondary.forgetMailboxes([address]);
+    const first = await send([{ emailTo: address }]);
+    expect(await eventually(() => allEnded(first, 1, "failed"), 20_000), service.output().slice(-3000)).toBe(
+      true,
+    );
+    expect((await messagesOf(orm, first))[0]?.status_details).toMatch(/^DESTINATION_GONE: 550 5\.1\.1/);
+
+    const list = async (roles: ("admin" | "support")[]) =>
+      (await (
+        await fetch(
+          `${service.httpUrl}/api/v1/notifications/suppressions?recipient=${encodeURIComponent(address)}`,
+          {
+            headers: authHeaders("ops", roles),
+          },
+        )
+      ).json()) as { suppressions?: { id: string; recipient: string; reason: string; source: string }[] };
+    const [entry, ...more] = (await list(["admin"])).suppressions ?? [];
+    expect(more).toEqual([]);
+    expect(entry).toMatchObject({
+      recipient: address,
+      reason: "SUPPRESSION_REASON_HARD_BOUNCE",
+      source: expect.stringMatching(/^email-(primary|secondary)$/),
+    });
+    expect((await list(["support"])).suppressions?.[0]?.recipient).toBe(`g…@example.ru`);
+
+    const second = await send([{ emailTo: address }]);
+    expect(await eventually(() => allEnded(second, 1, "suppressed"), 10_000)).toBe(true);
+    expect((await messagesOf(orm, second))[0]?.status_details).toBe("SUPPRESSED_HARD_BOUNCE");
+
+    const lift = (roles: ("admin" | "support")[]) =>
+      fetch(`${service.httpUrl}/api/v1/notifications/suppressions/${entry?.id}`, {
+        method: "DELETE",
+        headers: authHeaders("ops", roles),
+      });
+    expect((await lift(["support"])).status).toBe(403);
+    expect((await lift(["admin"])).status).toBe(200);
+    expect((await list(["admin"])).suppressions ?? []).toEqual([]);
+    expect((await lift(["admin"])).status).toBe(404);
+  });
 });

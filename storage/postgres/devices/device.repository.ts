@@ -59,6 +59,24 @@ export class DeviceRepository implements DeviceStore {
     });
   }
 
+  deactivateTokens(tokens: string[], caller: Caller): Promise<Device[]> {
+    if (tokens.length === 0) return Promise.resolve([]);
+    return this.write(async (em) => {
+      const rows = await em.find(
+        DeviceRow,
+        { token: { $in: tokens }, isActive: true },
+        { lockMode: LockMode.PESSIMISTIC_WRITE },
+      );
+      return rows.map((row) => {
+        const before = deviceOf(row);
+        em.assign(row, { isActive: false, updatedAt: new Date() });
+        const after = deviceOf(row);
+        recordAudit(em, deviceAudit(caller, "device.deactivate", row.id, before, after));
+        return after;
+      });
+    });
+  }
+
   delete(userId: string, deviceId: string, caller: Caller): Promise<boolean> {
     return this.write(async (em) => {
       const row = await lockDevice(em, userId, deviceId);

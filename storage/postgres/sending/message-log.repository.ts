@@ -9,6 +9,7 @@ import {
   type MessageStatusEvent,
   type NewMessage,
   type OutboxEvent,
+  type ReportedMessage,
   type StatusChange,
   statusesBefore,
   type WaitingEnd,
@@ -32,6 +33,7 @@ const PRECEDING_STATUSES = `(CASE c.status ${MESSAGE_STATUSES.map(
 // What a change `c` (id, status, at, provider, details) does to its row `log`.
 const APPLY_CHANGE = `status = c.status,
   provider_name = COALESCE(c.provider, log.provider_name),
+  provider_message_id = COALESCE(c.provider_message_id, log.provider_message_id),
   status_details = COALESCE(c.details, log.status_details),
   last_error = CASE WHEN c.status = 'failed' THEN c.details ELSE log.last_error END,
   attempts = log.attempts + CASE WHEN c.status IN ('sent', 'failed') THEN 1 ELSE 0 END,
@@ -65,11 +67,11 @@ export class PostgresMessageLog implements MessageLog {
     const applied: StatusChange[] = [];
     // An UPDATE … FROM applies one change per row: several changes of one message go in turns.
     for (const round of rounds(changes)) {
-      const values = round.map(() => "(?::uuid, ?, ?::timestamptz, ?, ?)").join(", ");
+      const values = round.map(() => "(?::uuid, ?, ?::timestamptz, ?, ?, ?)").join(", ");
       const rows = await boundQuery<{ id: string; status: string }>(
         this.em,
         `UPDATE notification_message_log AS log SET ${APPLY_CHANGE}
-         FROM (VALUES ${values}) AS c (id, status, at, provider, details)
+         FROM (VALUES ${values}) AS c (id, status, at, provider, details, provider_message_id)
          WHERE log.id = c.id AND log.status = ANY ${PRECEDING_STATUSES}
          RETURNING log.id, c.status`,
         round.flatMap((change) => [
@@ -78,6 +80,7 @@ export class PostgresMessageLog implements MessageLog {
           change.at.toISOString(),
           change.provider ?? null,
           change.details ?? null,
+          change.providerMessageId ?? null,
         ]),
       );
       const done = new Set(rows.map((row) => `${row.id} ${row.status}`));
@@ -133,23 +136,52 @@ export class PostgresMessageLog implements MessageLog {
       ],
     );
     return rows.map((row) => ({
-      messageId: row.id,
-      requestId: row.request_id,
-      ...(row.correlation_id ? { correlationId: row.correlation_id } : {}),
-      ...(row.campaign_id ? { campaignId: row.campaign_id } : {}),
-      ...(row.user_id ? { userId: row.user_id } : {}),
-      channel: row.channel_type,
+      ...eventBaseOf(row),
       status: end.status,
       ...(end.reason ? { reason: end.reason } : {}),
       ...(end.reasonDetail ? { reasonDetail: end.reasonDetail } : {}),
-      templateName: row.template_name ?? "",
-      templateVersion: row.template_version ?? 0,
       attempt: 0,
       occurredAt: end.at,
-      acceptedAt: new Date(row.requested_at),
-      priority: row.priority,
     }));
   }
+
+  async findReported(provider: string, providerMessageIds: string[]): Promise<ReportedMessage[]> {
+    if (providerMessageIds.length === 0) return [];
+    const rows = await boundQuery<
+      EndedRow & { provider_message_id: string; status: MessageStatus; recipient_address: string }
+    >(
+      this.em,
+      `SELECT log.id, log.request_id, log.correlation_id, log.campaign_id, log.user_id, log.channel_type,
+          log.template_version, log.priority, log.requested_at, log.status, log.provider_message_id,
+          log.recipient_address, t.name AS template_name
+         FROM notification_message_log AS log
+         LEFT JOIN notification_templates AS t ON t.id = log.template_id
+        WHERE log.provider_name = ? AND log.provider_message_id = ANY(?::text[])`,
+      [provider, providerMessageIds],
+    );
+    return rows.map((row) => ({
+      providerMessageId: row.provider_message_id,
+      event: { ...eventBaseOf(row), provider },
+      status: row.status,
+      recipient: this.cipher.open(row.recipient_address, row.id),
+    }));
+  }
+}
+
+/** The fields of a message's status events that its row holds. */
+function eventBaseOf(row: EndedRow) {
+  return {
+    messageId: row.id,
+    requestId: row.request_id,
+    ...(row.correlation_id ? { correlationId: row.correlation_id } : {}),
+    ...(row.campaign_id ? { campaignId: row.campaign_id } : {}),
+    ...(row.user_id ? { userId: row.user_id } : {}),
+    channel: row.channel_type,
+    templateName: row.template_name ?? "",
+    templateVersion: row.template_version ?? 0,
+    acceptedAt: new Date(row.requested_at),
+    priority: row.priority,
+  };
 }
 
 interface EndedRow {
@@ -228,8 +260,8 @@ export async function recordChangesAtOnce(
   const rows = await boundQuery<{ ord: number; topic: string | null; outbox_id: string | null }>(
     em,
     `WITH c AS (
-       SELECT * FROM unnest(?::uuid[], ?::text[], ?::timestamptz[], ?::text[], ?::text[], ?::int[], ?::text[], ?::bytea[])
-         AS c (id, status, at, provider, details, ord, topic, packed)
+       SELECT * FROM unnest(?::uuid[], ?::text[], ?::timestamptz[], ?::text[], ?::text[], ?::text[], ?::int[], ?::text[], ?::bytea[])
+         AS c (id, status, at, provider, details, provider_message_id, ord, topic, packed)
      ), applied AS (
        UPDATE notification_message_log AS log SET ${APPLY_CHANGE}
          FROM c WHERE log.id = c.id AND log.status = ANY ${PRECEDING_STATUSES}
@@ -247,6 +279,7 @@ export async function recordChangesAtOnce(
       changes.map((change) => change.at.toISOString()),
       changes.map((change) => change.provider ?? null),
       changes.map((change) => change.details ?? null),
+      changes.map((change) => change.providerMessageId ?? null),
       changes.map((_, index) => index),
       events.map((event) => event.topic),
       // Packed one by one: the packed form of several events is theirs one after another.

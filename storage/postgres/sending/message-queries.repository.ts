@@ -1,7 +1,6 @@
 import type { MikroORM } from "@mikro-orm/core";
 import type { EntityManager } from "@mikro-orm/postgresql";
 import type { Channel } from "../../../core/channels.ts";
-import { DomainError, ErrorCatalog } from "../../../core/errors.ts";
 import type {
   LoggedMessage,
   MessageFilter,
@@ -10,7 +9,7 @@ import type {
   MessageStatus,
   Priority,
 } from "../../../core/sending/index.ts";
-import { isUuid } from "../uuids.ts";
+import { cursorOf, pageTokenOf } from "../keyset-cursor.ts";
 import { lookupForm } from "./message-log.repository.ts";
 import type { RecipientCipher } from "./recipient-cipher.ts";
 
@@ -47,12 +46,6 @@ const SELECT = `SELECT log.*, t.name AS template_name,
     (extract(epoch FROM log.requested_at) * 1000000)::bigint::text AS requested_us
   FROM notification_message_log AS log
   LEFT JOIN notification_templates AS t ON t.id = log.template_id`;
-
-/** Where a page ended: the last message's requested time (microseconds since the epoch) and id. */
-interface Cursor {
-  us: string;
-  id: string;
-}
 
 /** MessageQueries on PostgreSQL, opening each recipient with the cipher that sealed it. */
 export class PostgresMessageQueries implements MessageQueries {
@@ -157,28 +150,4 @@ export class PostgresMessageQueries implements MessageQueries {
 
 function dateOf(text: string | null): Date | null {
   return text === null ? null : new Date(text);
-}
-
-// Keyset pagination by (requested_at, id): the token is where the page ended, opaque to clients.
-function pageTokenOf(cursor: Cursor): string {
-  return Buffer.from(JSON.stringify(cursor)).toString("base64url");
-}
-
-function cursorOf(token: string): Cursor {
-  try {
-    const parsed = JSON.parse(Buffer.from(token, "base64url").toString("utf8")) as Partial<Cursor>;
-    if (
-      typeof parsed.us === "string" &&
-      /^-?\d{1,17}$/.test(parsed.us) &&
-      typeof parsed.id === "string" &&
-      isUuid(parsed.id)
-    ) {
-      return { us: parsed.us, id: parsed.id };
-    }
-  } catch {
-    // falls through to the error below
-  }
-  throw new DomainError(ErrorCatalog.validation, "page_token is not one this service gave", {
-    pointer: "/page_token",
-  });
 }

@@ -55,6 +55,14 @@ class InMemoryDeviceStore implements DeviceStore {
     return deactivated;
   }
 
+  async deactivateTokens(tokens: string[]): Promise<Device[]> {
+    const dead = [...this.devices.values()].filter(
+      (device) => device.active && tokens.includes(device.token),
+    );
+    for (const device of dead) this.devices.set(device.id, { ...device, active: false });
+    return dead.map((device) => ({ ...device, active: false }));
+  }
+
   async delete(userId: string, deviceId: string): Promise<boolean> {
     if (this.devices.get(deviceId)?.userId !== userId) return false;
     return this.devices.delete(deviceId);

@@ -1,0 +1,8 @@
+export {
+  type NewSuppression,
+  SUPPRESSION_REASONS,
+  type Suppression,
+  type SuppressionReason,
+} from "./suppression.ts";
+export { SuppressionManager } from "./suppression-manager.ts";
+export type { CheckedAddress, SuppressionQuery, SuppressionStore } from "./suppression-store.ts";
