@@ -9,4 +9,5 @@ export { isRole, protoRoleOf, roleOfProto } from "./roles.ts";
 export { type SendRequestFields, sendRequestOf } from "./send-requests.ts";
 export { deliveryStatsGroupMessage, deliveryStatsQueryOf } from "./stats.ts";
 export { pointerSegment, unstorableTextProblems } from "./storable-text.ts";
+export { suppressionMessage, suppressionReasonOf } from "./suppressions.ts";
 export { draftOf, localeOf, templateMessage, versionMessage } from "./templates.ts";

@@ -5,6 +5,7 @@ import type { DeliveryStatsReport } from "../../core/delivery-stats/index.ts";
 import type { DeviceManager } from "../../core/devices/index.ts";
 import type { PreferenceManager } from "../../core/preferences/index.ts";
 import type { MessageReader, SendOrchestrator, SendProgressQueries } from "../../core/sending/index.ts";
+import type { SuppressionManager } from "../../core/suppressions/index.ts";
 import type { TemplateCatalog } from "../../core/templates/index.ts";
 import { Health } from "../../gen/grpc/health/v1/health_pb.ts";
 import { ApiKeyService } from "../../gen/platform/notification/v1/api_key_service_pb.ts";
@@ -13,6 +14,7 @@ import { MessageService } from "../../gen/platform/notification/v1/message_servi
 import { PreferenceService } from "../../gen/platform/notification/v1/preference_service_pb.ts";
 import { SendService } from "../../gen/platform/notification/v1/send_service_pb.ts";
 import { StatsService } from "../../gen/platform/notification/v1/stats_service_pb.ts";
+import { SuppressionService } from "../../gen/platform/notification/v1/suppression_service_pb.ts";
 import { TemplateService } from "../../gen/platform/notification/v1/template_service_pb.ts";
 import { apiKeyService } from "../api-keys/api-key.service.ts";
 import { deviceService } from "../devices/device.service.ts";
@@ -23,6 +25,7 @@ import { preferenceService } from "../preferences/preference.service.ts";
 import { registerReflection } from "../reflection/reflection.service.ts";
 import { sendService } from "../sending/send.service.ts";
 import { statsService } from "../stats/stats.service.ts";
+import { suppressionService } from "../suppressions/suppression.service.ts";
 import { templateService } from "../templates/template.service.ts";
 
 export interface ApiServices {
@@ -36,6 +39,7 @@ export interface ApiServices {
   sendProgress: SendProgressQueries;
   deliveryStats: DeliveryStatsReport;
   messages: MessageReader;
+  suppressions: SuppressionManager;
 }
 
 /** Every RPC service we serve, on every surface; the REST routes come from the same list. */
@@ -48,6 +52,7 @@ export const SERVED_SERVICES: DescService[] = [
   SendService,
   StatsService,
   MessageService,
+  SuppressionService,
 ];
 
 export function registerRoutes(router: ConnectRouter, services: ApiServices): void {
@@ -59,6 +64,7 @@ export function registerRoutes(router: ConnectRouter, services: ApiServices): vo
   router.service(SendService, sendService(services.orchestrator, services.sendProgress));
   router.service(StatsService, statsService(services.deliveryStats));
   router.service(MessageService, messageService(services.messages));
+  router.service(SuppressionService, suppressionService(services.suppressions));
   // Public, and gRPC only: not in SERVED_SERVICES, it has no REST routes. Lists every service here.
   registerReflection(router);
 }
