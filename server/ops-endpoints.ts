@@ -10,6 +10,11 @@ export interface OpsOptions {
   readyzDetails: boolean;
   /** Who calls, so an admin sees the details even when they are off for everyone else. */
   authenticate?: Authenticator;
+  /**
+   * The breakers of this process's dispatcher, shown with the details. A provider that is
+   * down does not make the process unready: its messages wait and the others still go out.
+   */
+  providerStates?: () => { provider: string; state: string }[];
 }
 
 /**
@@ -39,7 +44,17 @@ export function createOpsEndpoints(monitor: HealthMonitor, metrics: Metrics, opt
         if (!(await showsDetails(request))) {
           writeJson(response, status, { status: report.overall });
         } else {
-          writeJson(response, status, { status: report.overall, dependencies: detailsOf(report) });
+          writeJson(response, status, {
+            status: report.overall,
+            dependencies: detailsOf(report),
+            ...(options.providerStates
+              ? {
+                  providers: Object.fromEntries(
+                    options.providerStates().map(({ provider, state }) => [provider, { breaker: state }]),
+                  ),
+                }
+              : {}),
+          });
         }
         return true;
       }

@@ -35,6 +35,7 @@ import {
   PostgresSuppressionStore,
   PostgresUnitOfWork,
   PreferenceRepository,
+  ProviderStatusBoard,
   RecipientCipher,
   TemplateRepository,
 } from "../storage/index.ts";
@@ -58,9 +59,10 @@ import { createMetrics, type Metrics } from "./metrics.ts";
 import { ThreadParser } from "./mustache/thread-parser.ts";
 import { createOpsEndpoints } from "./ops-endpoints.ts";
 import type { ProviderSettings } from "./provider-config.ts";
+import type { ConfiguredProvider } from "./providers/provider.service.ts";
 import { PUBLIC_SERVICES } from "./reflection/reflection.service.ts";
 import { retrying } from "./retrying.ts";
-import { startWorker } from "./worker.ts";
+import { createProviderGates, startWorker } from "./worker.ts";
 
 export interface RunningService {
   servers: RunningServer[];
@@ -184,6 +186,36 @@ function createProvider(settings: ProviderSettings): Provider {
   }
 }
 
+/** Every provider as configured, in failover order, without its credentials. */
+function providerCatalog(config: Config): ConfiguredProvider[] {
+  const positions = new Map<string, number>();
+  const positionIn = (channel: string) => {
+    const next = (positions.get(channel) ?? 0) + 1;
+    positions.set(channel, next);
+    return next;
+  };
+  return [
+    ...config.providers.map((provider) => ({
+      name: provider.name,
+      channels: [provider.channel],
+      kind: provider.kind,
+      position: positionIn(provider.channel),
+      ratePerSecond: provider.ratePerSecond ?? 0,
+    })),
+    ...(config.sink.enabled && config.sink.channels.length > 0
+      ? [
+          {
+            name: "sink",
+            channels: config.sink.channels,
+            kind: "sink",
+            position: Math.min(...config.sink.channels.map(positionIn)),
+            ratePerSecond: config.sink.ratePerSecond ?? 0,
+          },
+        ]
+      : []),
+  ];
+}
+
 /** Each configured provider's rate limit, by its name. */
 function providerGateSettings(config: Config): Record<string, ProviderGateSettings> {
   const settings: Record<string, ProviderGateSettings> = {};
@@ -228,9 +260,22 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     shutdown.signal,
   );
   const authenticate = createAuthenticator(config.auth, apiKeyStore, logger);
+  const providerBoard = new ProviderStatusBoard(infra.redis);
+  const gates = runs("worker")
+    ? createProviderGates(
+        config,
+        infra,
+        sending.providerGates,
+        providerBoard,
+        metrics,
+        logger,
+        shutdown.signal,
+      )
+    : undefined;
   const serveOps = createOpsEndpoints(monitor, metrics, {
     readyzDetails: config.readyzDetails,
     authenticate,
+    ...(gates ? { providerStates: () => gates.states() } : {}),
   });
   const api = runs("api") ? buildApi() : undefined;
   function buildApi() {
@@ -242,6 +287,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
         ...useCases,
         orchestrator: sending.orchestrator,
         sendProgress: new PostgresSendProgress(infra.orm),
+        providers: { catalog: providerCatalog(config), board: providerBoard },
       },
       interceptors: [
         callRecordingInterceptor(recordCall),
@@ -295,8 +341,8 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   if (api) {
     servers.push(await startH2cServer("grpc", config.http.host, config.http.grpcPort, api.serve, logger));
   }
-  const worker = runs("worker")
-    ? startWorker(config, infra, sending, metrics, logger, shutdown.signal)
+  const worker = gates
+    ? startWorker(config, infra, { ...sending, gates }, metrics, logger, shutdown.signal)
     : undefined;
   if (runs("gateway")) {
     servers.push(

@@ -1,3 +1,4 @@
+import { hostname } from "node:os";
 import type { Consumer, Kafka } from "kafkajs";
 import {
   DeadLetterTopic,
@@ -27,7 +28,7 @@ import {
   ProviderGates,
   type ProviderRegistry,
 } from "../dispatch/index.ts";
-import { type PostgresOutboxFeed, RedisSendRateLimiter } from "../storage/index.ts";
+import { type PostgresOutboxFeed, type ProviderStatusBoard, RedisSendRateLimiter } from "../storage/index.ts";
 import type { Config } from "./config.ts";
 import type { Infrastructure } from "./infrastructure.ts";
 import type { Metrics } from "./metrics.ts";
@@ -44,8 +45,8 @@ export interface WorkerDomain {
   statusEvents: StatusEventEncoder;
   providers: ProviderRegistry;
   providerFeedback: ProviderFeedback;
-  /** Each provider's rate limit and breaker settings, by name, where configured. */
-  providerGates: Record<string, ProviderGateSettings>;
+  /** The breakers and rate limits between this process's dispatcher and each provider. */
+  gates: ProviderGates;
   outboxFeed: PostgresOutboxFeed;
   /** Resolves once the process's Kafka producer is connected. */
   producerConnected: Promise<void>;
@@ -74,6 +75,52 @@ export const PIPELINE_GROUP_IDS: readonly string[] = [
  * consumer group, so `high` never waits behind `low`), the outbox relay, and the statistics
  * fed from the status events. Each part retries its dependencies until they answer.
  */
+/**
+ * The breakers and shared rate limits of this process's dispatcher, counted in metrics and
+ * posted to the status board (for ProviderService) on every change and every few seconds.
+ */
+export function createProviderGates(
+  config: Config,
+  infra: Infrastructure,
+  byProvider: Record<string, ProviderGateSettings>,
+  board: ProviderStatusBoard,
+  metrics: Metrics,
+  logger: Logger,
+  signal: AbortSignal,
+): ProviderGates {
+  const post = () =>
+    board
+      .post(WORKER_ID, gates.states())
+      .catch((error: unknown) => logger.warn({ err: error }, "posting provider states failed"));
+  const gates: ProviderGates = new ProviderGates({
+    breaker: config.dispatch.breaker,
+    byProvider,
+    limiter: new RedisSendRateLimiter(infra.redis),
+    maxSlotWaitMs: config.dispatch.maxSlotWaitMs,
+    onBreakerChange: (provider, from, to) => {
+      metrics.providers.breakerChanges.inc({ provider, to });
+      (to === "closed" ? logger.info : logger.warn).call(
+        logger,
+        { provider, from, to },
+        "provider circuit breaker changed",
+      );
+      void post();
+    },
+    onLimiterError: (provider, error) => {
+      metrics.providers.rateLimiterErrors.inc({ provider });
+      logger.warn({ provider, err: error }, "the shared rate limiter did not answer; sending without a slot");
+    },
+  });
+  metrics.providers.observeBreakers(() => gates.states());
+  const timer = setInterval(post, PROVIDER_STATES_EVERY_MS);
+  signal.addEventListener("abort", () => clearInterval(timer), { once: true });
+  return gates;
+}
+
+// A breaker half opens by time alone: states are posted again often enough for admins to see it.
+const PROVIDER_STATES_EVERY_MS = 5_000;
+const WORKER_ID = `${hostname()}:${process.pid}`;
+
 export function startWorker(
   config: Config,
   infra: Infrastructure,
@@ -122,32 +169,13 @@ export function startWorker(
     },
     logger: logger.child({ component: "intake" }),
   });
-  const gates = new ProviderGates({
-    breaker: config.dispatch.breaker,
-    byProvider: domain.providerGates,
-    limiter: new RedisSendRateLimiter(infra.redis),
-    maxSlotWaitMs: config.dispatch.maxSlotWaitMs,
-    onBreakerChange: (provider, from, to) => {
-      metrics.providers.breakerChanges.inc({ provider, to });
-      (to === "closed" ? logger.info : logger.warn).call(
-        logger,
-        { provider, from, to },
-        "provider circuit breaker changed",
-      );
-    },
-    onLimiterError: (provider, error) => {
-      metrics.providers.rateLimiterErrors.inc({ provider });
-      logger.warn({ provider, err: error }, "the shared rate limiter did not answer; sending without a slot");
-    },
-  });
-  metrics.providers.observeBreakers(() => gates.states());
   const dispatcher = new Dispatcher({
     unitOfWork: domain.unitOfWork,
     providers: domain.providers,
     statusEvents: domain.statusEvents,
     queue: domain.dispatchQueue,
     concurrency: pipeline.dispatchConcurrency,
-    gates,
+    gates: domain.gates,
     retry: config.dispatch.retry,
     onDestinationsGone: (gone) => domain.providerFeedback.destinationsGone(gone),
   });

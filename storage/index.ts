@@ -25,5 +25,6 @@ export {
 } from "./redis/cached-template-store.ts";
 export { InvalidationSubscriber } from "./redis/invalidation-subscriber.ts";
 export { LocalLru } from "./redis/local-lru.ts";
+export { ProviderStatusBoard, type ProviderWorkerReport } from "./redis/provider-status-board.ts";
 export { RedisSendRateLimiter } from "./redis/send-rate-limiter.ts";
 export { type CacheOutcome, type CacheSerializer, TwoLevelCache } from "./redis/two-level-cache.ts";

@@ -12,6 +12,7 @@ import { ApiKeyService } from "../../gen/platform/notification/v1/api_key_servic
 import { DeviceService } from "../../gen/platform/notification/v1/device_service_pb.ts";
 import { MessageService } from "../../gen/platform/notification/v1/message_service_pb.ts";
 import { PreferenceService } from "../../gen/platform/notification/v1/preference_service_pb.ts";
+import { ProviderService } from "../../gen/platform/notification/v1/provider_service_pb.ts";
 import { SendService } from "../../gen/platform/notification/v1/send_service_pb.ts";
 import { StatsService } from "../../gen/platform/notification/v1/stats_service_pb.ts";
 import { SuppressionService } from "../../gen/platform/notification/v1/suppression_service_pb.ts";
@@ -22,6 +23,7 @@ import { healthService } from "../health/health.service.ts";
 import type { HealthMonitor } from "../health/health-monitor.ts";
 import { messageService } from "../messages/message.service.ts";
 import { preferenceService } from "../preferences/preference.service.ts";
+import { providerService } from "../providers/provider.service.ts";
 import { registerReflection } from "../reflection/reflection.service.ts";
 import { sendService } from "../sending/send.service.ts";
 import { statsService } from "../stats/stats.service.ts";
@@ -40,6 +42,7 @@ export interface ApiServices {
   deliveryStats: DeliveryStatsReport;
   messages: MessageReader;
   suppressions: SuppressionManager;
+  providers: Parameters<typeof providerService>[0];
 }
 
 /** Every RPC service we serve, on every surface; the REST routes come from the same list. */
@@ -53,6 +56,7 @@ export const SERVED_SERVICES: DescService[] = [
   StatsService,
   MessageService,
   SuppressionService,
+  ProviderService,
 ];
 
 export function registerRoutes(router: ConnectRouter, services: ApiServices): void {
@@ -65,6 +69,7 @@ export function registerRoutes(router: ConnectRouter, services: ApiServices): vo
   router.service(StatsService, statsService(services.deliveryStats));
   router.service(MessageService, messageService(services.messages));
   router.service(SuppressionService, suppressionService(services.suppressions));
+  router.service(ProviderService, providerService(services.providers));
   // Public, and gRPC only: not in SERVED_SERVICES, it has no REST routes. Lists every service here.
   registerReflection(router);
 }

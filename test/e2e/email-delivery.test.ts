@@ -193,6 +193,24 @@ describe("email over SMTP", () => {
       await metricSample(service, "notification_provider_breaker_state", { provider: "email-primary" }),
     ).toBe(2);
 
+    // Admins see it from the api, as the worker posted it, and in /readyz's details; never a credential.
+    const listed = (await (
+      await fetch(`${service.httpUrl}/api/v1/notifications/providers`, { headers: authHeaders() })
+    ).json()) as { providers: { name: string; position: number; breaker: string; kind: string }[] };
+    expect(
+      listed.providers.map(({ name, position, breaker, kind }) => ({ name, position, breaker, kind })),
+    ).toEqual(
+      expect.arrayContaining([
+        { name: "email-primary", position: 1, breaker: "BREAKER_STATE_OPEN", kind: "smtp" },
+        { name: "email-secondary", position: 2, breaker: "BREAKER_STATE_CLOSED", kind: "smtp" },
+      ]),
+    );
+    expect(JSON.stringify(listed)).not.toContain("pw-primary");
+    const ready = (await (await fetch(`${service.httpUrl}/readyz`, { headers: authHeaders() })).json()) as {
+      providers?: Record<string, { breaker: string }>;
+    };
+    expect(ready.providers?.["email-primary"]).toEqual({ breaker: "open" });
+
     primary.setFault({ mode: "none" });
     await new Promise((resolve) => setTimeout(resolve, 2_100));
     const after = await send(recipients(20, `back-${run}`));
