@@ -9,3 +9,20 @@ export {
   type SmtpPeerOptions,
   startSmtpPeer,
 } from "./smtp-peer.ts";
+export {
+  UNISENDER_GO_FAULT_MODES,
+  type UnisenderGoFault,
+  type UnisenderGoFaultMode,
+  unisenderGoFault,
+} from "./unisender-go-fault.ts";
+export {
+  type ReceivedUnisenderGoMessage,
+  signUnisenderGoWebhook,
+  startUnisenderGoPeer,
+  type UnisenderGoFailedEmailCode,
+  type UnisenderGoFinalStatus,
+  type UnisenderGoPeer,
+  type UnisenderGoPeerOptions,
+  type UnisenderGoWebhookCall,
+} from "./unisender-go-peer.ts";
+export type { UnisenderGoRecipient, UnisenderGoSendMessage } from "./unisender-go-send-request.ts";
