@@ -11,3 +11,8 @@ export {
 export { ProviderRegistry } from "./provider-registry.ts";
 export { type SinkOptions, SinkProvider, type SinkRecord } from "./providers/sink.provider.ts";
 export { SmtpEmailProvider, type SmtpProviderOptions } from "./providers/smtp.provider.ts";
+export {
+  MESSAGE_ID_METADATA_KEY,
+  UnisenderGoProvider,
+  type UnisenderGoProviderOptions,
+} from "./providers/unisender-go.provider.ts";
