@@ -16,3 +16,8 @@ export {
   UnisenderGoProvider,
   type UnisenderGoProviderOptions,
 } from "./providers/unisender-go.provider.ts";
+export {
+  parseUnisenderGoWebhook,
+  type UnisenderGoEvent,
+  type UnisenderGoWebhook,
+} from "./providers/unisender-go.webhook.ts";

@@ -1,31 +1,74 @@
 import { randomUUID } from "node:crypto";
+import { createServer, type Server } from "node:http";
 import { createServer as createTcpServer } from "node:net";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { fingerprint } from "../../../core/personal-data.ts";
 import type { OutgoingMessage } from "../../../core/sending/index.ts";
-import { UnisenderGoProvider, type UnisenderGoProviderOptions } from "../../../dispatch/index.ts";
 import {
+  parseUnisenderGoWebhook,
+  UnisenderGoProvider,
+  type UnisenderGoProviderOptions,
+} from "../../../dispatch/index.ts";
+import {
+  signUnisenderGoWebhook,
   startUnisenderGoPeer,
   type UnisenderGoFailedEmailCode,
   type UnisenderGoPeer,
 } from "../../../scripts/provider-peers/index.ts";
 
 // The Unisender Go provider against a stand-in for its Web API on a local port
-// (scripts/provider-peers), which checks requests as the API does and misbehaves when told to.
+// (scripts/provider-peers), which checks requests as the API does, misbehaves when told to, and
+// calls a webhook (a small HTTP server here) with signed status events.
 const apiKey = "6d3f0c1e9a7b4e2d8c5a1f0e3b7d9c2a";
 const providerName = "unisender-test";
 
+/** Our side of the webhook: the bodies that came, and the status it answers with next. */
+interface WebhookSink {
+  url: string;
+  bodies: string[];
+  answers: number[];
+  close(): Promise<void>;
+}
+
+async function startWebhookSink(): Promise<WebhookSink> {
+  const sink = { bodies: [] as string[], answers: [] as number[] };
+  const server: Server = createServer((request, response) => {
+    const chunks: Buffer[] = [];
+    request.on("data", (chunk: Buffer) => chunks.push(chunk));
+    request.on("end", () => {
+      sink.bodies.push(Buffer.concat(chunks).toString("utf8"));
+      response.writeHead(sink.answers.shift() ?? 200).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const address = server.address();
+  if (address === null || typeof address === "string") throw new Error("no TCP port");
+  return {
+    ...sink,
+    url: `http://127.0.0.1:${address.port}/webhooks/unisender-go`,
+    close: () => {
+      server.closeAllConnections();
+      return new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
 let peer: UnisenderGoPeer;
+let sink: WebhookSink;
 const providers: UnisenderGoProvider[] = [];
 
 beforeAll(async () => {
-  peer = await startUnisenderGoPeer({ apiKey });
+  sink = await startWebhookSink();
+  peer = await startUnisenderGoPeer({ apiKey, webhookUrl: sink.url, webhookDelayMs: 20 });
 });
 afterAll(async () => {
-  await peer.close();
+  await Promise.all([peer.close(), sink.close()]);
 });
 beforeEach(() => {
   peer.clear();
   peer.setFault({ mode: "none" });
+  sink.bodies.length = 0;
+  sink.answers.length = 0;
 });
 afterEach(async () => {
   await Promise.all(providers.splice(0).map((provider) => provider.close()));
@@ -66,6 +109,13 @@ async function freePort(): Promise<number> {
   await new Promise<void>((resolve) => server.close(() => resolve()));
   if (address === null || typeof address === "string") throw new Error("no TCP port");
   return address.port;
+}
+
+/** The webhook bodies that name `jobId`, once `count` of them came. */
+async function webhookBodiesOf(jobId: string, count = 1): Promise<string[]> {
+  const of = () => sink.bodies.filter((body) => body.includes(`"job_id":"${jobId}"`));
+  await expect.poll(() => of().length, { timeout: 5_000 }).toBe(count);
+  return of();
 }
 
 describe("UnisenderGoProvider", () => {
@@ -285,5 +335,101 @@ describe("UnisenderGoProvider", () => {
     expect(() => new UnisenderGoProvider({ ...base, from: { address: "noreply" } })).toThrow(/sender/);
     expect(() => new UnisenderGoProvider({ ...base, replyTo: "support" })).toThrow(/reply-to/);
     expect(() => new UnisenderGoProvider({ ...base, timeoutMs: 0 })).toThrow(/timeoutMs/);
+  });
+});
+
+describe("Unisender Go's webhook, from the peer", () => {
+  it("parses back into a report per address with our message id, and leaves out sent", async () => {
+    const outcomes: Record<string, "delivered" | "hard_bounced" | "soft_bounced" | "spam" | "unsubscribed"> =
+      {
+        "delivered@example.com": "delivered",
+        "gone@example.com": "hard_bounced",
+        "full@example.com": "soft_bounced",
+        "annoyed@example.com": "spam",
+        "leaving@example.com": "unsubscribed",
+      };
+    const provider = unisender();
+    const from = Math.floor(Date.now() / 1000) * 1000;
+    for (const [to, status] of Object.entries(outcomes)) {
+      if (status !== "delivered") peer.reportAs(to, status);
+      const message = email({}, to);
+      const outcome = await provider.send(message);
+      if (outcome.status !== "sent") throw new Error(`${to} was not sent: ${JSON.stringify(outcome)}`);
+      const [body] = await webhookBodiesOf(outcome.providerMessageId);
+      const parsed = parseUnisenderGoWebhook(body ?? "", apiKey, providerName);
+      if ("refused" in parsed) throw new Error(`${to}: refused: ${parsed.refused}`);
+
+      const base = { provider: providerName, providerMessageId: outcome.providerMessageId };
+      const expectedReport = {
+        delivered: { ...base, kind: "delivered" },
+        hard_bounced: {
+          ...base,
+          kind: "failed",
+          permanent: true,
+          reason: `hard_bounced: err_user_unknown: 550 5.1.1 <${fingerprint(to)}>: Recipient address rejected: User unknown`,
+        },
+        soft_bounced: {
+          ...base,
+          kind: "failed",
+          permanent: false,
+          reason: `soft_bounced: err_mailbox_full: 452 4.2.2 <${fingerprint(to)}>: Mailbox full`,
+        },
+        spam: { ...base, kind: "complaint" },
+        unsubscribed: { ...base, kind: "unsubscribed" },
+      }[status];
+      expect(parsed.events, to).toEqual([
+        { report: { ...expectedReport, at: expect.any(Date) }, messageId: message.messageId },
+      ]);
+      const at = parsed.events[0]?.report.at.getTime() ?? 0;
+      expect(at, to).toBeGreaterThanOrEqual(from);
+      expect(at, to).toBeLessThanOrEqual(Date.now());
+      expect(parsed.ignored, to).toEqual([`sent of job ${outcome.providerMessageId}: not reported yet`]);
+      expect(JSON.stringify(parsed), to).not.toContain(to);
+    }
+  });
+
+  it("calls again until it is answered 200, with the same signed body", async () => {
+    sink.answers.push(204, 503);
+    const outcome = await unisender().send(email());
+    if (outcome.status !== "sent") throw new Error(JSON.stringify(outcome));
+    const bodies = await webhookBodiesOf(outcome.providerMessageId, 3);
+    expect(new Set(bodies).size).toBe(1);
+    await expect
+      .poll(() => peer.webhookCalls().map((call) => [call.attempt, call.status]))
+      .toEqual([
+        [1, 204],
+        [2, 503],
+        [3, 200],
+      ]);
+    const parsed = parseUnisenderGoWebhook(bodies[0] ?? "", apiKey, providerName);
+    expect("events" in parsed && parsed.events.map((event) => event.report.kind)).toEqual(["delivered"]);
+  });
+
+  it("refuses a call that was altered, signed with another key, unsigned, or not JSON", async () => {
+    const outcome = await unisender().send(email());
+    if (outcome.status !== "sent") throw new Error(JSON.stringify(outcome));
+    const [body = ""] = await webhookBodiesOf(outcome.providerMessageId);
+    expect(parseUnisenderGoWebhook(body, apiKey, providerName)).toHaveProperty("events");
+
+    const altered = body.replace('"status":"delivered"', '"status":"spam"');
+    expect(altered).not.toBe(body);
+    expect(parseUnisenderGoWebhook(altered, apiKey, providerName)).toEqual({
+      refused: "auth does not match the body signed with our API key",
+    });
+    expect(parseUnisenderGoWebhook(body, "another-key", providerName)).toEqual({
+      refused: "auth does not match the body signed with our API key",
+    });
+    const { auth: _, ...unsigned } = JSON.parse(body) as Record<string, unknown>;
+    expect(
+      parseUnisenderGoWebhook(signUnisenderGoWebhook(unsigned, "another-key"), apiKey, providerName),
+    ).toEqual({
+      refused: "auth does not match the body signed with our API key",
+    });
+    expect(parseUnisenderGoWebhook(JSON.stringify(unsigned), apiKey, providerName)).toEqual({
+      refused: "the body has no auth field",
+    });
+    expect(parseUnisenderGoWebhook(`${body.slice(0, -1)}`, apiKey, providerName)).toEqual({
+      refused: "the body is not JSON",
+    });
   });
 });
