@@ -8,11 +8,18 @@
 // SMTP_PEER_CA_FILE (.local/provider-peers/smtp-ca.pem), for the service to trust. Every peer
 // listens on 127.0.0.1 only; one JSON object per line goes to stdout, once ready with the
 // addresses of all of them. SIGTERM or SIGINT stops them.
+//
+// Unisender Go: UNISENDER_GO_PEER_PORT (2570) over HTTPS, with a certificate made at each start
+// and written to UNISENDER_GO_PEER_CA_FILE (.local/provider-peers/unisender-go-ca.pem), the
+// provider's baseUrl being https://127.0.0.1:2570; UNISENDER_GO_PEER_API_KEY (dev), which also
+// signs its webhook calls; UNISENDER_GO_PEER_HTTP_PORT (8570) for its page; status events
+// POSTed to UNISENDER_GO_PEER_WEBHOOK_URL, when set, UNISENDER_GO_PEER_WEBHOOK_DELAY_MS (1000)
+// after each message.
 
 import { mkdir, rename, rm, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
-import { startSmtpPeer } from "./index.ts";
+import { startSmtpPeer, startUnisenderGoPeer } from "./index.ts";
 
 function log(level: "info" | "warn" | "error", msg: string, fields: Record<string, unknown> = {}): void {
   process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), level, msg, ...fields })}\n`);
@@ -62,8 +69,46 @@ async function startSmtp(): Promise<RunningPeer> {
   };
 }
 
+async function startUnisenderGo(): Promise<RunningPeer> {
+  const caFile =
+    process.env.UNISENDER_GO_PEER_CA_FILE ||
+    fileURLToPath(new URL("../../.local/provider-peers/unisender-go-ca.pem", import.meta.url));
+  // As for SMTP: whoever waits for the file must not find last run's certificate meanwhile.
+  await rm(caFile, { force: true });
+  const delay = process.env.UNISENDER_GO_PEER_WEBHOOK_DELAY_MS;
+  const webhookDelayMs = delay ? Number(delay) : 1000;
+  if (!(Number.isInteger(webhookDelayMs) && webhookDelayMs >= 0)) {
+    log("error", "invalid UNISENDER_GO_PEER_WEBHOOK_DELAY_MS", { value: delay });
+    process.exit(2);
+  }
+  const webhookUrl = process.env.UNISENDER_GO_PEER_WEBHOOK_URL;
+  const peer = await startUnisenderGoPeer({
+    port: portFromEnv("UNISENDER_GO_PEER_PORT", 2570),
+    httpPort: portFromEnv("UNISENDER_GO_PEER_HTTP_PORT", 8570),
+    apiKey: process.env.UNISENDER_GO_PEER_API_KEY || "dev",
+    ...(webhookUrl ? { webhookUrl, webhookDelayMs } : {}),
+    onError: (error) =>
+      log("warn", "a Unisender Go peer request or webhook call failed", { error: error.message }),
+  });
+  try {
+    await mkdir(dirname(caFile), { recursive: true });
+    await writeFile(`${caFile}.tmp`, peer.ca);
+    await rename(`${caFile}.tmp`, caFile);
+  } catch (error) {
+    await peer.close();
+    throw error;
+  }
+  return {
+    addresses: { url: peer.url, page: peer.httpUrl, ca_file: caFile, webhook: webhookUrl ?? null },
+    close: () => peer.close(),
+  };
+}
+
 // One entry per peer; each starts in turn, and the process starts all of them or none.
-const starters: Record<string, () => Promise<RunningPeer>> = { smtp: startSmtp };
+const starters: Record<string, () => Promise<RunningPeer>> = {
+  smtp: startSmtp,
+  "unisender-go": startUnisenderGo,
+};
 
 const running = new Map<string, RunningPeer>();
 
