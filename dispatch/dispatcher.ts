@@ -218,7 +218,8 @@ export class Dispatcher {
           at: this.now(),
           attempts,
           provider: provider.name,
-          providerMessageId: outcome.providerMessageId,
+          // The column's length: an id longer than any provider gives is cut, not refused.
+          providerMessageId: outcome.providerMessageId.slice(0, 255),
         };
       }
       last = { provider: provider.name, outcome };

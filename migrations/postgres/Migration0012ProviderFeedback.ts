@@ -24,7 +24,7 @@ export class Migration0012ProviderFeedback extends Migration {
           CHECK (reason IN ('hard_bounce', 'complaint', 'invalid_destination', 'manual')),
         details TEXT,
         -- The provider that reported it, or the admin who added it.
-        source VARCHAR(255) NOT NULL,
+        source VARCHAR(320) NOT NULL,
         message_id UUID,
         created_at TIMESTAMPTZ NOT NULL DEFAULT now(),
         UNIQUE (channel_type, recipient_hash)

@@ -20,8 +20,10 @@ import { DeviceService } from "../../gen/platform/notification/v1/device_service
 import { ErrorDetailSchema } from "../../gen/platform/notification/v1/errors_pb.ts";
 import { MessageService } from "../../gen/platform/notification/v1/message_service_pb.ts";
 import { PreferenceService } from "../../gen/platform/notification/v1/preference_service_pb.ts";
+import { ProviderService } from "../../gen/platform/notification/v1/provider_service_pb.ts";
 import { SendService } from "../../gen/platform/notification/v1/send_service_pb.ts";
 import { StatsService } from "../../gen/platform/notification/v1/stats_service_pb.ts";
+import { SuppressionService } from "../../gen/platform/notification/v1/suppression_service_pb.ts";
 import { TemplateService } from "../../gen/platform/notification/v1/template_service_pb.ts";
 import { sharedCipher } from "../support/recipient-cipher.ts";
 import { eventually, type ServiceProcess, startServiceProcess } from "../support/service-process.ts";
@@ -94,6 +96,10 @@ const EXPECTED: Record<string, readonly Who[]> = {
   "platform.notification.v1.SendService/CancelScheduledSend": ["admin", "service"],
   // Aggregates over every user: for people's dashboards, not for end users or machine callers.
   "platform.notification.v1.StatsService/GetDeliveryStats": ["admin", "marketer", "support"],
+  "platform.notification.v1.SuppressionService/ListSuppressions": ["admin", "support"],
+  "platform.notification.v1.SuppressionService/AddSuppression": ["admin"],
+  "platform.notification.v1.SuppressionService/LiftSuppression": ["admin"],
+  "platform.notification.v1.ProviderService/ListProviders": ["admin", "support"],
 };
 
 /** The services the table knows; a routed service missing here fails the coverage test. */
@@ -108,6 +114,8 @@ const KNOWN: readonly DescService[] = [
   ApiKeyService,
   SendService,
   StatsService,
+  SuppressionService,
+  ProviderService,
 ];
 
 const OWN_USER = randomUUID();

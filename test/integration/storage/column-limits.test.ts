@@ -52,6 +52,12 @@ const FROM_SERVER: Record<string, number> = {
   // The message log's short names.
   "notification_message_log.channel_type": "push_apns".length,
   "notification_message_log.provider_name": 64,
+  // Cut to its length where a provider answers one (dispatch/dispatcher.ts).
+  "notification_message_log.provider_message_id": 255,
+  "notification_suppressions.channel_type": "push_apns".length,
+  "notification_suppressions.reason": "invalid_destination".length,
+  // A provider's name, or "admin:" and the admin's subject.
+  "notification_suppressions.source": "admin:".length + MAX_SUBJECT_LENGTH,
   "notification_message_log.priority": "normal".length,
   "notification_message_log.status": "suppressed".length,
   // The outbox: Kafka's own limit on topic names.
