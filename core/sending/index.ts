@@ -18,6 +18,7 @@ export {
   statusesBefore,
 } from "./message-status.ts";
 export type { CommittedEvents, Outbox, OutboxEvent, OutboxFeed } from "./outbox.ts";
+export { normalizePhone } from "./phone-number.ts";
 export {
   addressOf,
   type DeliveryOutcome,
