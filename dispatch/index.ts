@@ -10,6 +10,7 @@ export {
 } from "./failover/index.ts";
 export { ProviderRegistry } from "./provider-registry.ts";
 export { type SinkOptions, SinkProvider, type SinkRecord } from "./providers/sink.provider.ts";
+export { measureSmsText, type SmsEncoding, type SmsTextMeasure } from "./providers/sms-text.ts";
 export { SmtpEmailProvider, type SmtpProviderOptions } from "./providers/smtp.provider.ts";
 export {
   MESSAGE_ID_METADATA_KEY,
