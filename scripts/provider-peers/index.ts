@@ -1,6 +1,16 @@
 // Stand-ins for the providers' servers, for tests and local development: each speaks its
 // vendor's protocol on a local port, keeps what it received and misbehaves when told to.
 
+export { SMS_FAULT_MODES, type SmsFault, type SmsFaultMode, smsFault } from "./sms-fault.ts";
+export type { ReceivedSms } from "./sms-peer-server.ts";
+export { type ReceivedSmsc, type SmscPeer, type SmscPeerOptions, startSmscPeer } from "./smsc-peer.ts";
+export {
+  type ReceivedSmsRu,
+  type SmsRuCallbackCall,
+  type SmsRuPeer,
+  type SmsRuPeerOptions,
+  startSmsRuPeer,
+} from "./smsru-peer.ts";
 export { SMTP_FAULT_MODES, type SmtpFault, type SmtpFaultMode, smtpFault } from "./smtp-fault.ts";
 export {
   type MailAddress,
