@@ -10,7 +10,15 @@ export {
 } from "./failover/index.ts";
 export { ProviderRegistry } from "./provider-registry.ts";
 export { type SinkOptions, SinkProvider, type SinkRecord } from "./providers/sink.provider.ts";
+export type { SmsHttpOptions } from "./providers/sms-provider-base.ts";
 export { measureSmsText, type SmsEncoding, type SmsTextMeasure } from "./providers/sms-text.ts";
+export {
+  SmscProvider,
+  type SmscProviderOptions,
+  SmscStatusPoller,
+  StatusPollError,
+} from "./providers/smsc.provider.ts";
+export { parseSmsRuCallback, SmsRuProvider, type SmsRuProviderOptions } from "./providers/smsru.provider.ts";
 export { SmtpEmailProvider, type SmtpProviderOptions } from "./providers/smtp.provider.ts";
 export {
   MESSAGE_ID_METADATA_KEY,
