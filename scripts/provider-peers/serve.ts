@@ -9,6 +9,13 @@
 // listens on 127.0.0.1 only; one JSON object per line goes to stdout, once ready with the
 // addresses of all of them. SIGTERM or SIGINT stops them.
 //
+// SMS.ru: SMSRU_PEER_PORT (2580), SMSRU_PEER_API_ID (dev); delivery statuses POSTed to
+// SMSRU_PEER_CALLBACK_URL, when set, SMSRU_PEER_CALLBACK_DELAY_MS (1000) after each SMS.
+// SMSC: SMSC_PEER_PORT (2581), SMSC_PEER_LOGIN and SMSC_PEER_PASSWORD (dev, dev). Both over
+// HTTPS with a certificate made at each start, written to SMSRU_PEER_CA_FILE and
+// SMSC_PEER_CA_FILE (.local/provider-peers/smsru-ca.pem, smsc-ca.pem); each page is at / on
+// its port.
+//
 // Unisender Go: UNISENDER_GO_PEER_PORT (2570) over HTTPS, with a certificate made at each start
 // and written to UNISENDER_GO_PEER_CA_FILE (.local/provider-peers/unisender-go-ca.pem), the
 // provider's baseUrl being https://127.0.0.1:2570; UNISENDER_GO_PEER_API_KEY (dev), which also
@@ -19,7 +26,7 @@
 import { mkdir, rename, rm, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
-import { startSmtpPeer, startUnisenderGoPeer } from "./index.ts";
+import { startSmscPeer, startSmsRuPeer, startSmtpPeer, startUnisenderGoPeer } from "./index.ts";
 
 function log(level: "info" | "warn" | "error", msg: string, fields: Record<string, unknown> = {}): void {
   process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), level, msg, ...fields })}\n`);
@@ -69,6 +76,61 @@ async function startSmtp(): Promise<RunningPeer> {
   };
 }
 
+/** Where a peer's certificate goes for the service to trust; never last run's while the peer starts. */
+async function freshCaFile(variable: string, fallback: string): Promise<string> {
+  const file =
+    process.env[variable] ||
+    fileURLToPath(new URL(`../../.local/provider-peers/${fallback}`, import.meta.url));
+  await rm(file, { force: true });
+  return file;
+}
+
+async function publishCa(file: string, ca: string): Promise<void> {
+  await mkdir(dirname(file), { recursive: true });
+  await writeFile(`${file}.tmp`, ca);
+  await rename(`${file}.tmp`, file);
+}
+
+async function startSmsRu(): Promise<RunningPeer> {
+  const caFile = await freshCaFile("SMSRU_PEER_CA_FILE", "smsru-ca.pem");
+  const delay = process.env.SMSRU_PEER_CALLBACK_DELAY_MS;
+  const callbackDelayMs = delay ? Number(delay) : 1000;
+  if (!(Number.isInteger(callbackDelayMs) && callbackDelayMs >= 0)) {
+    log("error", "invalid SMSRU_PEER_CALLBACK_DELAY_MS", { value: delay });
+    process.exit(2);
+  }
+  const callbackUrl = process.env.SMSRU_PEER_CALLBACK_URL;
+  const peer = await startSmsRuPeer({
+    port: portFromEnv("SMSRU_PEER_PORT", 2580),
+    apiId: process.env.SMSRU_PEER_API_ID || "dev",
+    ...(callbackUrl ? { callbackUrl, callbackDelayMs } : {}),
+    onError: (error) => log("warn", "an SMS.ru peer connection failed", { error: error.message }),
+  });
+  await publishCa(caFile, peer.ca).catch(async (error: unknown) => {
+    await peer.close();
+    throw error;
+  });
+  return {
+    addresses: { url: peer.url, ca_file: caFile, callback: callbackUrl ?? null },
+    close: () => peer.close(),
+  };
+}
+
+async function startSmsc(): Promise<RunningPeer> {
+  const caFile = await freshCaFile("SMSC_PEER_CA_FILE", "smsc-ca.pem");
+  const peer = await startSmscPeer({
+    port: portFromEnv("SMSC_PEER_PORT", 2581),
+    login: process.env.SMSC_PEER_LOGIN || "dev",
+    password: process.env.SMSC_PEER_PASSWORD || "dev",
+    onError: (error) => log("warn", "an SMSC peer connection failed", { error: error.message }),
+  });
+  await publishCa(caFile, peer.ca).catch(async (error: unknown) => {
+    await peer.close();
+    throw error;
+  });
+  return { addresses: { url: peer.url, ca_file: caFile }, close: () => peer.close() };
+}
+
 async function startUnisenderGo(): Promise<RunningPeer> {
   const caFile =
     process.env.UNISENDER_GO_PEER_CA_FILE ||
@@ -107,6 +169,8 @@ async function startUnisenderGo(): Promise<RunningPeer> {
 // One entry per peer; each starts in turn, and the process starts all of them or none.
 const starters: Record<string, () => Promise<RunningPeer>> = {
   smtp: startSmtp,
+  smsru: startSmsRu,
+  smsc: startSmsc,
   "unisender-go": startUnisenderGo,
 };
 
