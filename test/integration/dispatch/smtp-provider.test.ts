@@ -165,13 +165,14 @@ describe("SmtpEmailProvider", () => {
     expect(peer.messages()).toEqual([]);
   });
 
-  it("fails for good on 550 at RCPT, with the server's answer and without the address", async () => {
+  it("fails for good on 550 5.1.1 at RCPT, the mailbox gone, with the server's answer and without the address", async () => {
     peer.setFault({ mode: "reject-5xx" });
     const outcome = await smtp().send(email());
     expect(outcome).toEqual({
       status: "failed",
       reason: `550 5.1.1 <${fingerprint(recipient)}>: Recipient address rejected: User unknown in virtual mailbox table (RCPT TO)`,
       retryable: false,
+      destinationGone: true,
     });
     expect(JSON.stringify(outcome)).not.toContain(recipient);
   });
