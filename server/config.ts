@@ -77,6 +77,8 @@ export interface Config {
     breaker: { failuresToOpen: number; openMs: number };
     /** The longest a send waits for its provider's rate slot before it tries another or waits its retry. */
     maxSlotWaitMs: number;
+    /** How often a provider without callbacks (SMSC) is asked how its messages went. */
+    statusPollMs: number;
   };
   /** Where the api role is reached from outside: the start of the links we put in messages. */
   publicBaseUrl: string;
@@ -470,6 +472,7 @@ export function loadConfig(env: Env, roleOverride?: string): Config {
         openMs: read.integer("PROVIDER_BREAKER_OPEN_MS", 30_000, 100, 3_600_000),
       },
       maxSlotWaitMs: read.integer("PROVIDER_RATE_MAX_WAIT_MS", 1_000, 0, 60_000),
+      statusPollMs: read.integer("PROVIDER_STATUS_POLL_MS", 60_000, 100, 3_600_000),
     },
     publicBaseUrl: "",
     ...readLinkSigningKey(read),

@@ -64,6 +64,7 @@ export interface Metrics {
   feedback: {
     unsubscribes: Counter;
     refused: Counter<"endpoint" | "reason">;
+    webhookReports: Counter<"provider">;
   };
   /** Each provider's health as this process's dispatcher sees it. */
   providers: {
@@ -213,6 +214,12 @@ export function createMetrics(): Metrics {
         name: "notification_feedback_refused_total",
         help: "Calls of the unsubscribe and webhook endpoints refused, by endpoint and reason (invalid_link, bad_signature, method, too_large…).",
         labelNames: ["endpoint", "reason"],
+        registers: [registry],
+      }),
+      webhookReports: new Counter({
+        name: "notification_webhook_reports_total",
+        help: "Reports (delivered, bounced, complaint, unsubscribed) taken from providers' webhook calls, by provider.",
+        labelNames: ["provider"],
         registers: [registry],
       }),
     },

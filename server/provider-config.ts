@@ -6,7 +6,12 @@
 
 import { readFileSync } from "node:fs";
 import type { Channel } from "../core/channels.ts";
-import type { SmtpProviderOptions } from "../dispatch/index.ts";
+import type {
+  SmscProviderOptions,
+  SmsRuProviderOptions,
+  SmtpProviderOptions,
+  UnisenderGoProviderOptions,
+} from "../dispatch/index.ts";
 import type { EnvReader } from "./config.ts";
 
 /** One configured provider: what it is, how to reach it, and how fast it may be sent to. */
@@ -15,13 +20,51 @@ export type ProviderSettings = {
   slot: string;
   name: string;
   ratePerSecond?: number;
-} & { channel: "email"; kind: "smtp"; smtp: SmtpProviderOptions };
+} & (
+  | { channel: "email"; kind: "smtp"; smtp: SmtpProviderOptions }
+  | { channel: "email"; kind: "unisender_go"; unisenderGo: UnisenderGoProviderOptions }
+  | { channel: "sms"; kind: "smsru"; smsRu: SmsRuProviderOptions }
+  | { channel: "sms"; kind: "smsc"; smsc: SmscProviderOptions }
+);
 
 const SLOT = /^[a-z][a-z0-9_]{0,30}$/;
 
 /** Every channel's providers, in their failover order. */
 export function readProviders(read: EnvReader): ProviderSettings[] {
-  return readSlots(read, "EMAIL").flatMap((slot) => readEmailProvider(read, slot));
+  return [
+    ...readSlots(read, "EMAIL").flatMap((slot) => readEmailProvider(read, slot)),
+    ...readSlots(read, "SMS").flatMap((slot) => readSmsProvider(read, slot)),
+  ];
+}
+
+function readSmsProvider(read: EnvReader, slot: string): ProviderSettings[] {
+  const prefix = `SMS_PROVIDER_${slot.toUpperCase()}`;
+  const name = `sms-${slot}`;
+  const kind = read.oneOf(`${prefix}_TYPE`, ["smsru", "smsc"] as const, "smsru");
+  const baseUrl = read.string(`${prefix}_BASE_URL`, "") ? read.url(`${prefix}_BASE_URL`, ["https:"]) : "";
+  const sender = read.string(`${prefix}_SENDER`, "");
+  const caFile = read.string(`${prefix}_TLS_CA_FILE`, "");
+  const ca = caFile ? fileText(read, `${prefix}_TLS_CA_FILE`, caFile) : undefined;
+  const rate = read.integer(`${prefix}_RATE_PER_SECOND`, 0, 0, 1_000_000);
+  const common = {
+    name,
+    ...(baseUrl ? { baseUrl } : {}),
+    ...(sender ? { sender } : {}),
+    ...(ca ? { tls: { ca } } : {}),
+    timeoutMs: read.integer(`${prefix}_TIMEOUT_MS`, 10_000, 100, 600_000),
+  };
+  const rated = rate > 0 ? { ratePerSecond: rate } : {};
+  if (kind === "smsru") {
+    // The specification's SMS_PROVIDER_PRIMARY_API_KEY: SMS.ru calls it api_id.
+    const smsRu: SmsRuProviderOptions = { ...common, apiId: read.string(`${prefix}_API_KEY`) };
+    return [{ slot, name, channel: "sms", kind, smsRu, ...rated }];
+  }
+  const smsc: SmscProviderOptions = {
+    ...common,
+    login: read.string(`${prefix}_LOGIN`),
+    password: read.string(`${prefix}_PASSWORD`),
+  };
+  return [{ slot, name, channel: "sms", kind, smsc, ...rated }];
 }
 
 function readSlots(read: EnvReader, channelPrefix: string): string[] {
@@ -43,14 +86,53 @@ function readSlots(read: EnvReader, channelPrefix: string): string[] {
 function readEmailProvider(read: EnvReader, slot: string): ProviderSettings[] {
   const prefix = `EMAIL_PROVIDER_${slot.toUpperCase()}`;
   const name = `email-${slot}`;
-  const kind = read.oneOf(`${prefix}_TYPE`, ["smtp"] as const, "smtp");
+  const kind = read.oneOf(`${prefix}_TYPE`, ["smtp", "unisender_go"] as const, "smtp");
+  return kind === "smtp" ? readSmtp(read, prefix, slot, name) : readUnisenderGo(read, prefix, slot, name);
+}
+
+/** What every email provider takes the same way: the sender, the rate, the timeout, a CA to trust. */
+function readEmailCommon(read: EnvReader, prefix: string) {
+  const from = read.string(`${prefix}_FROM`);
+  if (from && !/^[^\s@]+@[^\s@]+$/.test(from))
+    read.problems.push(`${prefix}_FROM must be an address, got "${from}"`);
+  const fromName = read.string(`${prefix}_FROM_NAME`, "");
+  const replyTo = read.string(`${prefix}_REPLY_TO`, "");
+  const caFile = read.string(`${prefix}_TLS_CA_FILE`, "");
+  const ca = caFile ? fileText(read, `${prefix}_TLS_CA_FILE`, caFile) : undefined;
+  const rate = read.integer(`${prefix}_RATE_PER_SECOND`, 0, 0, 1_000_000);
+  return {
+    from: { address: from, ...(fromName ? { name: fromName } : {}) },
+    ...(replyTo ? { replyTo } : {}),
+    ca,
+    timeoutMs: read.integer(`${prefix}_TIMEOUT_MS`, 30_000, 100, 600_000),
+    rate: rate > 0 ? { ratePerSecond: rate } : {},
+  };
+}
+
+function readUnisenderGo(read: EnvReader, prefix: string, slot: string, name: string): ProviderSettings[] {
+  const common = readEmailCommon(read, prefix);
+  const baseUrl = read.string(`${prefix}_BASE_URL`, "") ? read.url(`${prefix}_BASE_URL`, ["https:"]) : "";
+  const unisenderGo: UnisenderGoProviderOptions = {
+    name,
+    apiKey: read.string(`${prefix}_API_KEY`),
+    ...(baseUrl ? { baseUrl } : {}),
+    from: common.from,
+    ...(common.replyTo ? { replyTo: common.replyTo } : {}),
+    ...(common.ca ? { tls: { ca: common.ca } } : {}),
+    timeoutMs: common.timeoutMs,
+  };
+  return [{ slot, name, channel: "email", kind: "unisender_go", unisenderGo, ...common.rate }];
+}
+
+function readSmtp(read: EnvReader, prefix: string, slot: string, name: string): ProviderSettings[] {
+  const kind = "smtp";
   const security = read.oneOf(`${prefix}_SECURITY`, ["starttls", "implicit"] as const, "starttls");
   const user = read.string(`${prefix}_USER`, "");
   const password = read.string(`${prefix}_PASSWORD`, "");
   if (Boolean(user) !== Boolean(password)) {
     read.problems.push(`${prefix}_USER and ${prefix}_PASSWORD go together: set both or neither`);
   }
-  const caFile = read.string(`${prefix}_TLS_CA_FILE`, "");
+  const common = readEmailCommon(read, prefix);
   const servername = read.string(`${prefix}_TLS_SERVERNAME`, "");
   const dkimDomain = read.string(`${prefix}_DKIM_DOMAIN`, "");
   const dkimSelector = read.string(`${prefix}_DKIM_SELECTOR`, "");
@@ -61,16 +143,9 @@ function readEmailProvider(read: EnvReader, slot: string): ProviderSettings[] {
       `${prefix}_DKIM_DOMAIN, ${prefix}_DKIM_SELECTOR and ${prefix}_DKIM_PRIVATE_KEY_FILE go together: set all or none`,
     );
   }
-  const from = read.string(`${prefix}_FROM`);
-  if (from && !/^[^\s@]+@[^\s@]+$/.test(from))
-    read.problems.push(`${prefix}_FROM must be an address, got "${from}"`);
-  const fromName = read.string(`${prefix}_FROM_NAME`, "");
-  const replyTo = read.string(`${prefix}_REPLY_TO`, "");
-  const ca = caFile ? fileText(read, `${prefix}_TLS_CA_FILE`, caFile) : undefined;
   const dkimKey =
     dkimParts === 3 ? fileText(read, `${prefix}_DKIM_PRIVATE_KEY_FILE`, dkimKeyFile) : undefined;
-  const rate = read.integer(`${prefix}_RATE_PER_SECOND`, 0, 0, 1_000_000);
-  const timeoutMs = read.integer(`${prefix}_TIMEOUT_MS`, 30_000, 100, 600_000);
+  const { ca, timeoutMs } = common;
   const smtp: SmtpProviderOptions = {
     name,
     host: read.string(`${prefix}_HOST`),
@@ -78,15 +153,15 @@ function readEmailProvider(read: EnvReader, slot: string): ProviderSettings[] {
     security,
     ...(ca || servername ? { tls: { ...(ca ? { ca } : {}), ...(servername ? { servername } : {}) } } : {}),
     ...(user && password ? { auth: { user, password } } : {}),
-    from: { address: from, ...(fromName ? { name: fromName } : {}) },
-    ...(replyTo ? { replyTo } : {}),
+    from: common.from,
+    ...(common.replyTo ? { replyTo: common.replyTo } : {}),
     ...(dkimKey ? { dkim: { domainName: dkimDomain, keySelector: dkimSelector, privateKey: dkimKey } } : {}),
     maxConnections: read.integer(`${prefix}_MAX_CONNECTIONS`, 5, 1, 100),
     connectionTimeoutMs: Math.min(timeoutMs, 10_000),
     greetingTimeoutMs: Math.min(timeoutMs, 15_000),
     socketTimeoutMs: timeoutMs,
   };
-  return [{ slot, name, channel: "email", kind, smtp, ...(rate > 0 ? { ratePerSecond: rate } : {}) }];
+  return [{ slot, name, channel: "email", kind, smtp, ...common.rate }];
 }
 
 function fileText(read: EnvReader, variable: string, path: string): string | undefined {

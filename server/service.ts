@@ -17,9 +17,15 @@ import { StoredSendableTemplates, TemplateCatalog, TemplateCompiler } from "../c
 import {
   type ProviderGateSettings,
   ProviderRegistry,
+  parseSmsRuCallback,
+  parseUnisenderGoWebhook,
   type SinkOptions,
   SinkProvider,
+  SmscProvider,
+  SmscStatusPoller,
+  SmsRuProvider,
   SmtpEmailProvider,
+  UnisenderGoProvider,
 } from "../dispatch/index.ts";
 import { ClickHouseDeliveryStatsQueries } from "../stats/index.ts";
 import {
@@ -51,6 +57,7 @@ import { preferenceCache, templateCache } from "./caches.ts";
 import type { Config } from "./config.ts";
 import { registerEventSchemas } from "./event-schemas.ts";
 import { createUnsubscribeEndpoint } from "./feedback/one-click-unsubscribe.ts";
+import { createWebhookEndpoint, type WebhookReader } from "./feedback/provider-webhooks.ts";
 import { dependencyProbes } from "./health/dependency-probes.ts";
 import { HealthMonitor } from "./health/health-monitor.ts";
 import { type RequestHandler, type RunningServer, startH2cServer, startHttp1Server } from "./http-servers.ts";
@@ -160,6 +167,13 @@ function buildDomain(
           : []),
       ]),
       providerGates: providerGateSettings(config),
+      statusPollers: config.providers.flatMap((provider) => {
+        if (provider.kind !== "smsc") return [];
+        const poller = new SmscStatusPoller(provider.smsc);
+        return [
+          { provider: provider.name, poll: (items: { providerMessageId: string }[]) => poller.poll(items) },
+        ];
+      }),
       providerFeedback: new ProviderFeedback({
         unitOfWork,
         statusEvents,
@@ -183,7 +197,45 @@ function createProvider(settings: ProviderSettings): Provider {
   switch (settings.kind) {
     case "smtp":
       return new SmtpEmailProvider(settings.smtp);
+    case "unisender_go":
+      return new UnisenderGoProvider(settings.unisenderGo);
+    case "smsru":
+      return new SmsRuProvider(settings.smsRu);
+    case "smsc":
+      return new SmscProvider(settings.smsc);
   }
+}
+
+/** The webhook reader of each configured provider that calls us back, by its name. */
+function webhookReaders(config: Config): Map<string, WebhookReader> {
+  const readers = new Map<string, WebhookReader>();
+  for (const provider of config.providers) {
+    switch (provider.kind) {
+      case "unisender_go": {
+        const { apiKey } = provider.unisenderGo;
+        readers.set(provider.name, (call) => {
+          const parsed = parseUnisenderGoWebhook(call.body.toString("utf8"), apiKey, provider.name);
+          if ("refused" in parsed) return { refused: "bad_signature", detail: parsed.refused };
+          return { reports: parsed.events.map((event) => event.report) };
+        });
+        break;
+      }
+      case "smsru": {
+        const { apiId } = provider.smsRu;
+        readers.set(provider.name, (call) => {
+          const parsed = parseSmsRuCallback(call.body.toString("utf8"), apiId, provider.name);
+          if ("refused" in parsed) return { refused: "bad_signature", detail: parsed.refused };
+          // SMS.ru calls again until it reads this.
+          return { reports: parsed.reports, answer: { status: 200, contentType: "text/plain", body: "100" } };
+        });
+        break;
+      }
+      case "smtp":
+      case "smsc":
+        break;
+    }
+  }
+  return readers;
 }
 
 /** Every provider as configured, in failover order, without its credentials. */
@@ -299,19 +351,30 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
       // The same authenticator, run before a REST body is read; the interceptor takes its result.
       beforeRestBody: authenticateEarly(authenticate, PUBLIC_SERVICES),
       recordRefusal: recordCall,
-      plainEndpoints: unsubscribeLinks
-        ? [
-            createUnsubscribeEndpoint({
-              links: unsubscribeLinks,
-              preferences: useCases.preferences,
-              metrics: {
-                unsubscribed: () => metrics.feedback.unsubscribes.inc(),
-                refused: (reason) => metrics.feedback.refused.inc({ endpoint: "unsubscribe", reason }),
-              },
-              logger: logger.child({ component: "unsubscribe" }),
-            }),
-          ]
-        : [],
+      plainEndpoints: [
+        createWebhookEndpoint({
+          readers: webhookReaders(config),
+          feedback: sending.providerFeedback,
+          metrics: {
+            accepted: (provider, reports) => metrics.feedback.webhookReports.inc({ provider }, reports),
+            refused: (reason) => metrics.feedback.refused.inc({ endpoint: "webhook", reason }),
+          },
+          logger: logger.child({ component: "webhooks" }),
+        }),
+        ...(unsubscribeLinks
+          ? [
+              createUnsubscribeEndpoint({
+                links: unsubscribeLinks,
+                preferences: useCases.preferences,
+                metrics: {
+                  unsubscribed: () => metrics.feedback.unsubscribes.inc(),
+                  refused: (reason) => metrics.feedback.refused.inc({ endpoint: "unsubscribe", reason }),
+                },
+                logger: logger.child({ component: "unsubscribe" }),
+              }),
+            ]
+          : []),
+      ],
       requestMaxBytes: config.http.requestMaxBytes,
       shutdownSignal: shutdown.signal,
       logger,

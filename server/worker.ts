@@ -18,6 +18,7 @@ import type { Logger } from "../core/logger.ts";
 import type {
   DueSends,
   ProviderFeedback,
+  ProviderReport,
   SendOrchestrator,
   StatusEventEncoder,
   UnitOfWork,
@@ -45,6 +46,8 @@ export interface WorkerDomain {
   statusEvents: StatusEventEncoder;
   providers: ProviderRegistry;
   providerFeedback: ProviderFeedback;
+  /** Providers asked for their messages' statuses, having no callback. */
+  statusPollers: StatusPoller[];
   /** The breakers and rate limits between this process's dispatcher and each provider. */
   gates: ProviderGates;
   outboxFeed: PostgresOutboxFeed;
@@ -53,6 +56,12 @@ export interface WorkerDomain {
   /** Resolves once our event schemas are registered (server/event-schemas.ts). */
   schemasRegistered: Promise<void>;
   decodeSendRequest: SendRequestRecordDecoder;
+}
+
+/** A provider that is asked how its messages went. */
+export interface StatusPoller {
+  provider: string;
+  poll(items: { providerMessageId: string }[]): Promise<ProviderReport[]>;
 }
 
 // Consumer groups: every worker process of the service joins the same ones and shares the partitions.
@@ -217,7 +226,11 @@ export function startWorker(
     await domain.schemasRegistered;
     await domain.producerConnected;
     if (signal.aborted) return;
-    parts = [relay.run(signal), releaseDueSends(domain, config, metrics, logger, signal)];
+    parts = [
+      relay.run(signal),
+      releaseDueSends(domain, config, metrics, logger, signal),
+      ...domain.statusPollers.map((poller) => pollStatuses(poller, domain, infra, config, logger, signal)),
+    ];
     await Promise.all([
       ...consumed.map(([options, handle]) =>
         retrying(`the consumer group ${options.groupId}`, logger, signal, () =>
@@ -278,6 +291,54 @@ async function releaseDueSends(
     if (released < scheduleBatchSize) await sleep(Math.min(schedulePollMs * 2 ** failures, 5_000), signal);
   }
 }
+
+/**
+ * Asks a provider that calls nobody back (SMSC) how its recent messages went, once per
+ * PROVIDER_STATUS_POLL_MS across all workers (a Redis lock: the provider allows about one such
+ * request a minute per account), and applies what it answers like a webhook's reports.
+ */
+async function pollStatuses(
+  poller: StatusPoller,
+  domain: WorkerDomain,
+  infra: Infrastructure,
+  config: Config,
+  logger: Logger,
+  signal: AbortSignal,
+): Promise<void> {
+  const everyMs = config.dispatch.statusPollMs;
+  while (!signal.aborted) {
+    let waitMs = everyMs;
+    try {
+      const mine = await infra.redis.set(
+        `notification:status-poll:${poller.provider}`,
+        WORKER_ID,
+        "PX",
+        everyMs,
+        "NX",
+      );
+      if (mine) {
+        const ids = await domain.unitOfWork.read((stores) =>
+          stores.messages.awaitingReport(poller.provider, new Date(Date.now() - STATUS_POLL_WINDOW_MS), 500),
+        );
+        const reports = await poller.poll(ids.map((providerMessageId) => ({ providerMessageId })));
+        const outcome = await domain.providerFeedback.apply(reports);
+        if (ids.length > 0) {
+          logger.info(
+            { provider: poller.provider, asked: ids.length, ...outcome },
+            "provider statuses polled",
+          );
+        }
+      }
+    } catch (error) {
+      waitMs = Math.max(everyMs, (error as { retryAfterMs?: number }).retryAfterMs ?? 0);
+      logger.warn({ provider: poller.provider, err: error }, "provider statuses not polled");
+    }
+    await sleep(waitMs, signal);
+  }
+}
+
+// Messages older than this with no report are not asked about again: the provider has forgotten them too.
+const STATUS_POLL_WINDOW_MS = 3 * 24 * 60 * 60_000;
 
 /** Per group, the records of its topics not yet committed by it. */
 async function consumerLag(infra: Infrastructure, groups: string[]): Promise<Record<string, number>> {

@@ -2,11 +2,17 @@ import type { Channel } from "../channels.ts";
 import type { DevicePlatform, PushTargets } from "../devices/index.ts";
 import { fingerprint } from "../personal-data.ts";
 import type { DeliveryKey } from "./delivery-claims.ts";
+import { normalizePhone } from "./phone-number.ts";
 import type { Destination } from "./provider.ts";
 import type { SendRequest } from "./send-request.ts";
 
 /** Why a delivery has nowhere to go; the message is recorded as failed with this code. */
-export type MissingAddress = "NO_EMAIL_ADDRESS" | "NO_PHONE_NUMBER" | "NO_DEVICE" | "NO_USER_ID";
+export type MissingAddress =
+  | "NO_EMAIL_ADDRESS"
+  | "NO_PHONE_NUMBER"
+  | "INVALID_PHONE_NUMBER"
+  | "NO_DEVICE"
+  | "NO_USER_ID";
 
 /** One recipient of a request on one channel (and, for push, one of their devices). */
 export type Delivery = { key: DeliveryKey; userId?: string } & (
@@ -71,8 +77,12 @@ function destinationOf(
   switch (channel) {
     case "email":
       return recipient.emailTo ? { channel, email: recipient.emailTo } : "NO_EMAIL_ADDRESS";
-    case "sms":
-      return recipient.phoneTo ? { channel, phone: recipient.phoneTo } : "NO_PHONE_NUMBER";
+    case "sms": {
+      if (!recipient.phoneTo) return "NO_PHONE_NUMBER";
+      // One form for every provider, the claims and the suppression list: +79991234567.
+      const phone = normalizePhone(recipient.phoneTo);
+      return "e164" in phone ? { channel, phone: phone.e164 } : "INVALID_PHONE_NUMBER";
+    }
     case "in_app":
       return recipient.userId ? { channel, userId: recipient.userId } : "NO_USER_ID";
     default:

@@ -77,6 +77,11 @@ export interface MessageLog {
   noteAttempts(attempts: FailedAttempts[]): Promise<void>;
   /** The messages `provider` sent under these ids of its own; ids it does not know are left out. */
   findReported(provider: string, providerMessageIds: string[]): Promise<ReportedMessage[]>;
+  /**
+   * The provider's ids of its messages still `sent` (no report yet) that were sent after
+   * `sentAfter`, oldest first: what a provider that calls nobody back is asked about.
+   */
+  awaitingReport(provider: string, sentAfter: Date, limit: number): Promise<string[]>;
   /** Where each of these messages stands; ids it does not hold are left out. */
   statuses(messageIds: string[]): Promise<Map<string, MessageStatus>>;
   /**

@@ -13,6 +13,9 @@ export class Migration0012ProviderFeedback extends Migration {
     this.addSql("ALTER TABLE notification_message_log ADD COLUMN provider_message_id VARCHAR(255)");
     this.addSql(`CREATE INDEX idx_notification_message_log_provider_message
       ON notification_message_log (provider_name, provider_message_id) WHERE provider_message_id IS NOT NULL`);
+    // What a provider without callbacks is asked about: its messages sent and not yet reported on.
+    this.addSql(`CREATE INDEX idx_notification_message_log_awaiting_report
+      ON notification_message_log (provider_name, sent_at) WHERE status = 'sent'`);
     this.addSql(`
       CREATE TABLE notification_suppressions (
         id UUID PRIMARY KEY,
@@ -39,6 +42,7 @@ export class Migration0012ProviderFeedback extends Migration {
 
   override down(): void {
     this.addSql("DROP TABLE notification_suppressions");
+    this.addSql("DROP INDEX idx_notification_message_log_awaiting_report");
     this.addSql("DROP INDEX idx_notification_message_log_provider_message");
     this.addSql("ALTER TABLE notification_message_log DROP COLUMN provider_message_id");
   }

@@ -33,9 +33,11 @@ export async function startServiceProcess(
     env?: Record<string, string>;
     /** Node's flags; tests map stacks to the TypeScript sources, a benchmark runs as production does. */
     nodeFlags?: string[];
+    /** The HTTP port, when the test must know it before the start (a peer calling back). */
+    httpPort?: number;
   } = {},
 ): Promise<ServiceProcess> {
-  const [http, grpc, gateway] = [await freePort(), await freePort(), await freePort()];
+  const [http, grpc, gateway] = [options.httpPort ?? (await freePort()), await freePort(), await freePort()];
   const child = spawn(
     process.execPath,
     [...(options.nodeFlags ?? ["--enable-source-maps"]), "dist/server/main.js", options.role ?? "all"],

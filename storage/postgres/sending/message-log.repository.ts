@@ -145,6 +145,17 @@ export class PostgresMessageLog implements MessageLog {
     }));
   }
 
+  async awaitingReport(provider: string, sentAfter: Date, limit: number): Promise<string[]> {
+    const rows = await boundQuery<{ provider_message_id: string }>(
+      this.em,
+      `SELECT provider_message_id FROM notification_message_log
+        WHERE provider_name = ? AND status = 'sent' AND sent_at > ? AND provider_message_id IS NOT NULL
+        ORDER BY sent_at LIMIT ?`,
+      [provider, sentAfter.toISOString(), limit],
+    );
+    return rows.map((row) => row.provider_message_id);
+  }
+
   async findReported(provider: string, providerMessageIds: string[]): Promise<ReportedMessage[]> {
     if (providerMessageIds.length === 0) return [];
     const rows = await boundQuery<

@@ -199,14 +199,15 @@ describe("loadConfig", () => {
       ["email-primary", 20],
       ["email-backup", undefined],
     ]);
-    expect(config.providers[0]?.smtp).toMatchObject({
+    expect(config.providers[0]).toMatchObject({ kind: "smtp" });
+    expect((config.providers[0] as { smtp: unknown }).smtp).toMatchObject({
       host: "smtp.example.ru",
       port: 587,
       security: "starttls",
       auth: { user: "mailer", password: "s3cret" },
       from: { address: "noreply@example.ru", name: "Платформа" },
     });
-    expect(config.providers[1]?.smtp).toMatchObject({
+    expect((config.providers[1] as { smtp: unknown }).smtp).toMatchObject({
       port: 465,
       security: "implicit",
       tls: { ca: "-----BEGIN CERTIFICATE-----\n", servername: "localhost" },

@@ -85,6 +85,25 @@ describe("expandDeliveries", () => {
     ]);
   });
 
+  it("sends to a phone number in E.164 whatever form the request gave it in, and fails one that is none", async () => {
+    const deliveries = await expandDeliveries(
+      request({
+        channels: ["sms"],
+        recipients: [
+          { phoneTo: "8 (999) 123-45-67", deviceTokens: [] },
+          { phoneTo: "+7 999 123 45 67", deviceTokens: [] },
+          { phoneTo: "call me maybe", deviceTokens: [] },
+        ],
+      }),
+      stored,
+    );
+    expect(deliveries.map((each) => each.destination ?? ("missing" in each ? each.missing : ""))).toEqual([
+      { channel: "sms", phone: "+79991234567" },
+      { channel: "sms", phone: "+79991234567" },
+      "INVALID_PHONE_NUMBER",
+    ]);
+  });
+
   it("gives the same keys when the same request is expanded again", async () => {
     const same = request({
       channels: ["email", "push_fcm"],
