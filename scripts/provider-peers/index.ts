@@ -1,6 +1,15 @@
 // Stand-ins for the providers' servers, for tests and local development: each speaks its
 // vendor's protocol on a local port, keeps what it received and misbehaves when told to.
 
+export { type ApnsPeer, type ApnsPeerOptions, type ReceivedApnsPush, startApnsPeer } from "./apns-peer.ts";
+export {
+  FCM_HOSTNAMES,
+  type FcmPeer,
+  type FcmPeerOptions,
+  type ReceivedFcmMessage,
+  startFcmPeer,
+} from "./fcm-peer.ts";
+export { PUSH_FAULT_MODES, type PushFault, type PushFaultMode, pushFault } from "./push-fault.ts";
 export { SMS_FAULT_MODES, type SmsFault, type SmsFaultMode, smsFault } from "./sms-fault.ts";
 export type { ReceivedSms } from "./sms-peer-server.ts";
 export { type ReceivedSmsc, type SmscPeer, type SmscPeerOptions, startSmscPeer } from "./smsc-peer.ts";
