@@ -22,11 +22,33 @@
 // signs its webhook calls; UNISENDER_GO_PEER_HTTP_PORT (8570) for its page; status events
 // POSTed to UNISENDER_GO_PEER_WEBHOOK_URL, when set, UNISENDER_GO_PEER_WEBHOOK_DELAY_MS (1000)
 // after each message.
+//
+// FCM: FCM_PEER_PORT (2590) over HTTPS, standing in for fcm.googleapis.com and
+// oauth2.googleapis.com, which firebase-admin cannot be told to leave: the provider reaches it
+// through routedHttpsAgent({ host: 127.0.0.1, port, ca }). Its certificate, for those names, is
+// written to FCM_PEER_CA_FILE (.local/provider-peers/fcm-ca.pem); the service account it takes,
+// made at each start, to FCM_PEER_SERVICE_ACCOUNT_FILE (fcm-service-account.json, Google's
+// format: project_id FCM_PEER_PROJECT_ID (notifications-dev), client_email, private_key).
+// FCM_PEER_HTTP_PORT (8590) for its page.
+// APNs: APNS_PEER_PORT (2591), HTTP/2 over TLS, its certificate written to APNS_PEER_CA_FILE
+// (apns-ca.pem); it takes provider tokens of the key made at each start and written to
+// APNS_PEER_KEY_FILE (apns-auth-key.p8), id APNS_PEER_KEY_ID (DEVKEY0001), of the team
+// APNS_PEER_TEAM_ID (DEVTEAM001), for the topic APNS_PEER_TOPIC (ru.notifications.dev).
+// APNS_PEER_HTTP_PORT (8591) for its page.
 
+import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { mkdir, rename, rm, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
-import { startSmscPeer, startSmsRuPeer, startSmtpPeer, startUnisenderGoPeer } from "./index.ts";
+import {
+  FCM_HOSTNAMES,
+  startApnsPeer,
+  startFcmPeer,
+  startSmscPeer,
+  startSmsRuPeer,
+  startSmtpPeer,
+  startUnisenderGoPeer,
+} from "./index.ts";
 
 function log(level: "info" | "warn" | "error", msg: string, fields: Record<string, unknown> = {}): void {
   process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), level, msg, ...fields })}\n`);
@@ -166,12 +188,115 @@ async function startUnisenderGo(): Promise<RunningPeer> {
   };
 }
 
+/** A key for the service to sign with: written as the certificates are, readable by its owner alone. */
+async function publishSecret(file: string, text: string): Promise<void> {
+  await mkdir(dirname(file), { recursive: true });
+  await writeFile(`${file}.tmp`, text, { mode: 0o600 });
+  await rename(`${file}.tmp`, file);
+}
+
+// Both halves PEM: the public one for the peer to check signatures with, the private one for the service.
+const publicKeyEncoding = { type: "spki", format: "pem" } as const;
+const privateKeyEncoding = { type: "pkcs8", format: "pem" } as const;
+
+async function startFcm(): Promise<RunningPeer> {
+  const caFile = await freshCaFile("FCM_PEER_CA_FILE", "fcm-ca.pem");
+  const accountFile = await freshCaFile("FCM_PEER_SERVICE_ACCOUNT_FILE", "fcm-service-account.json");
+  const projectId = process.env.FCM_PEER_PROJECT_ID || "notifications-dev";
+  const clientEmail = `notifier@${projectId}.iam.gserviceaccount.com`;
+  const { publicKey, privateKey } = generateKeyPairSync("rsa", {
+    modulusLength: 2048,
+    publicKeyEncoding,
+    privateKeyEncoding,
+  });
+  const peer = await startFcmPeer({
+    projectId,
+    clientEmail,
+    publicKey,
+    port: portFromEnv("FCM_PEER_PORT", 2590),
+    httpPort: portFromEnv("FCM_PEER_HTTP_PORT", 8590),
+    onError: (error) => log("warn", "an FCM peer connection failed", { error: error.message }),
+  });
+  const account = {
+    type: "service_account",
+    project_id: projectId,
+    private_key_id: randomBytes(20).toString("hex"),
+    private_key: privateKey,
+    client_email: clientEmail,
+    token_uri: "https://oauth2.googleapis.com/token",
+  };
+  try {
+    await publishSecret(accountFile, `${JSON.stringify(account, null, 2)}\n`);
+    await publishCa(caFile, peer.ca);
+  } catch (error) {
+    await peer.close();
+    throw error;
+  }
+  return {
+    addresses: {
+      host: peer.host,
+      port: peer.port,
+      stands_in_for: FCM_HOSTNAMES,
+      page: peer.httpUrl,
+      ca_file: caFile,
+      service_account_file: accountFile,
+      project_id: projectId,
+    },
+    close: () => peer.close(),
+  };
+}
+
+async function startApns(): Promise<RunningPeer> {
+  const caFile = await freshCaFile("APNS_PEER_CA_FILE", "apns-ca.pem");
+  const keyFile = await freshCaFile("APNS_PEER_KEY_FILE", "apns-auth-key.p8");
+  const keyId = process.env.APNS_PEER_KEY_ID || "DEVKEY0001";
+  const teamId = process.env.APNS_PEER_TEAM_ID || "DEVTEAM001";
+  const topic = process.env.APNS_PEER_TOPIC || "ru.notifications.dev";
+  // As Apple's .p8: a P-256 key in PKCS#8.
+  const { publicKey, privateKey } = generateKeyPairSync("ec", {
+    namedCurve: "prime256v1",
+    publicKeyEncoding,
+    privateKeyEncoding,
+  });
+  const peer = await startApnsPeer({
+    teamId,
+    keyId,
+    publicKey,
+    topic,
+    port: portFromEnv("APNS_PEER_PORT", 2591),
+    httpPort: portFromEnv("APNS_PEER_HTTP_PORT", 8591),
+    onError: (error) => log("warn", "an APNs peer session failed", { error: error.message }),
+  });
+  try {
+    await publishSecret(keyFile, privateKey);
+    await publishCa(caFile, peer.ca);
+  } catch (error) {
+    await peer.close();
+    throw error;
+  }
+  return {
+    addresses: {
+      host: peer.host,
+      port: peer.port,
+      page: peer.httpUrl,
+      ca_file: caFile,
+      key_file: keyFile,
+      key_id: keyId,
+      team_id: teamId,
+      topic,
+    },
+    close: () => peer.close(),
+  };
+}
+
 // One entry per peer; each starts in turn, and the process starts all of them or none.
 const starters: Record<string, () => Promise<RunningPeer>> = {
   smtp: startSmtp,
   smsru: startSmsRu,
   smsc: startSmsc,
   "unisender-go": startUnisenderGo,
+  fcm: startFcm,
+  apns: startApns,
 };
 
 const running = new Map<string, RunningPeer>();
