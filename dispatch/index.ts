@@ -9,6 +9,7 @@ export {
   ProviderGates,
 } from "./failover/index.ts";
 export { ProviderRegistry } from "./provider-registry.ts";
+export { FcmProvider, type FcmProviderOptions } from "./providers/fcm.provider.ts";
 export { type RoutedHttpsAgentOptions, routedHttpsAgent } from "./providers/routed-https-agent.ts";
 export { type SinkOptions, SinkProvider, type SinkRecord } from "./providers/sink.provider.ts";
 export type { SmsHttpOptions } from "./providers/sms-provider-base.ts";
