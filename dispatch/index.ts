@@ -9,6 +9,7 @@ export {
   ProviderGates,
 } from "./failover/index.ts";
 export { ProviderRegistry } from "./provider-registry.ts";
+export { ApnsProvider, type ApnsProviderOptions } from "./providers/apns.provider.ts";
 export { FcmProvider, type FcmProviderOptions } from "./providers/fcm.provider.ts";
 export { type RoutedHttpsAgentOptions, routedHttpsAgent } from "./providers/routed-https-agent.ts";
 export { type SinkOptions, SinkProvider, type SinkRecord } from "./providers/sink.provider.ts";
