@@ -9,6 +9,12 @@ PROVIDER_PEERS_LOG=$LOG_DIR/provider-peers.log
 SMTP_PEER_PORT=${SMTP_PEER_PORT:-2525}
 SMTP_PEER_HTTP_PORT=${SMTP_PEER_HTTP_PORT:-8025}
 SMTP_PEER_CA_FILE=$PROVIDER_PEERS_HOME/smtp-ca.pem
+SMSRU_PEER_PORT=${SMSRU_PEER_PORT:-2580}
+SMSC_PEER_PORT=${SMSC_PEER_PORT:-2581}
+UNISENDER_GO_PEER_PORT=${UNISENDER_GO_PEER_PORT:-2570}
+UNISENDER_GO_PEER_HTTP_PORT=${UNISENDER_GO_PEER_HTTP_PORT:-8570}
+# The peers call back the service that `npm start` runs, as the vendors would.
+PEERS_WEBHOOKS=http://127.0.0.1:${HTTP_PORT:-8080}/api/v1/notifications/webhooks
 
 provider_peers_install() {
   apt_install curl
@@ -22,6 +28,12 @@ provider_peers_start() {
   mkdir -p "$PROVIDER_PEERS_HOME"
   # shellcheck disable=SC2016
   SMTP_PEER_PORT=$SMTP_PEER_PORT SMTP_PEER_HTTP_PORT=$SMTP_PEER_HTTP_PORT SMTP_PEER_CA_FILE=$SMTP_PEER_CA_FILE \
+    SMSRU_PEER_PORT=$SMSRU_PEER_PORT SMSRU_PEER_CA_FILE=$PROVIDER_PEERS_HOME/smsru-ca.pem \
+    SMSRU_PEER_CALLBACK_URL=$PEERS_WEBHOOKS/sms-primary \
+    SMSC_PEER_PORT=$SMSC_PEER_PORT SMSC_PEER_CA_FILE=$PROVIDER_PEERS_HOME/smsc-ca.pem \
+    UNISENDER_GO_PEER_PORT=$UNISENDER_GO_PEER_PORT UNISENDER_GO_PEER_HTTP_PORT=$UNISENDER_GO_PEER_HTTP_PORT \
+    UNISENDER_GO_PEER_CA_FILE=$PROVIDER_PEERS_HOME/unisender-go-ca.pem \
+    UNISENDER_GO_PEER_WEBHOOK_URL=$PEERS_WEBHOOKS/email-backup \
     setsid bash -c 'echo $$ >"$0" && exec "$@"' "$PROVIDER_PEERS_PID" \
     "$NODE_BIN" "$ROOT/scripts/provider-peers/serve.ts" </dev/null >>"$PROVIDER_PEERS_LOG" 2>&1 &
   local deadline=$((SECONDS + 30))
@@ -36,15 +48,25 @@ provider_peers_start() {
 provider_peers_stop() { stop_pidfile provider-peers "$PROVIDER_PEERS_PID"; }
 
 provider_peers_ready() {
-  [ -s "$SMTP_PEER_CA_FILE" ] && curl -fsS --max-time 2 "http://127.0.0.1:$SMTP_PEER_HTTP_PORT/messages" >/dev/null
+  local ca
+  for ca in smtp smsru smsc unisender-go; do [ -s "$PROVIDER_PEERS_HOME/$ca-ca.pem" ] || return 1; done
+  curl -fsS --max-time 2 "http://127.0.0.1:$SMTP_PEER_HTTP_PORT/messages" >/dev/null
 }
 
-provider_peers_url() { printf 'smtp://127.0.0.1:%s  page http://127.0.0.1:%s\n' "$SMTP_PEER_PORT" "$SMTP_PEER_HTTP_PORT"; }
+provider_peers_url() {
+  printf 'smtp %s (page :%s), sms.ru :%s, smsc :%s, unisender go :%s (page :%s)\n' "$SMTP_PEER_PORT" \
+    "$SMTP_PEER_HTTP_PORT" "$SMSRU_PEER_PORT" "$SMSC_PEER_PORT" "$UNISENDER_GO_PEER_PORT" "$UNISENDER_GO_PEER_HTTP_PORT"
+}
 
 # Where the peers are; scripts/dev points the providers at them. Not the providers' own
 # variables: the tests' service processes must keep sending where each test says.
 provider_peers_env() {
+  printf 'PEERS_DIR=%s\n' "$PROVIDER_PEERS_HOME"
   printf 'SMTP_PEER_PORT=%s\n' "$SMTP_PEER_PORT"
   printf 'SMTP_PEER_HTTP_PORT=%s\n' "$SMTP_PEER_HTTP_PORT"
   printf 'SMTP_PEER_CA_FILE=%s\n' "$SMTP_PEER_CA_FILE"
+  printf 'SMSRU_PEER_PORT=%s\n' "$SMSRU_PEER_PORT"
+  printf 'SMSC_PEER_PORT=%s\n' "$SMSC_PEER_PORT"
+  printf 'UNISENDER_GO_PEER_PORT=%s\n' "$UNISENDER_GO_PEER_PORT"
+  printf 'UNISENDER_GO_PEER_HTTP_PORT=%s\n' "$UNISENDER_GO_PEER_HTTP_PORT"
 }
