@@ -7,6 +7,8 @@
 import { readFileSync } from "node:fs";
 import type { Channel } from "../core/channels.ts";
 import type {
+  ApnsProviderOptions,
+  FcmProviderOptions,
   SmscProviderOptions,
   SmsRuProviderOptions,
   SmtpProviderOptions,
@@ -25,6 +27,14 @@ export type ProviderSettings = {
   | { channel: "email"; kind: "unisender_go"; unisenderGo: UnisenderGoProviderOptions }
   | { channel: "sms"; kind: "smsru"; smsRu: SmsRuProviderOptions }
   | { channel: "sms"; kind: "smsc"; smsc: SmscProviderOptions }
+  | {
+      channel: "push_fcm";
+      kind: "fcm";
+      fcm: Omit<FcmProviderOptions, "httpAgent">;
+      /** Dev and tests only: every FCM and OAuth request goes to this peer instead of Google's hosts. */
+      routeTo?: { host: string; port: number; ca: string };
+    }
+  | { channel: "push_apns"; kind: "apns"; apns: ApnsProviderOptions }
 );
 
 const SLOT = /^[a-z][a-z0-9_]{0,30}$/;
@@ -34,6 +44,84 @@ export function readProviders(read: EnvReader): ProviderSettings[] {
   return [
     ...readSlots(read, "EMAIL").flatMap((slot) => readEmailProvider(read, slot)),
     ...readSlots(read, "SMS").flatMap((slot) => readSmsProvider(read, slot)),
+    ...readFcm(read),
+    ...readApns(read),
+  ];
+}
+
+/** FCM, when a service account is configured: FCM_SERVICE_ACCOUNT_FILE (Google's JSON key file). */
+function readFcm(read: EnvReader): ProviderSettings[] {
+  const file = read.string("FCM_SERVICE_ACCOUNT_FILE", "");
+  if (!file) return [];
+  const text = fileText(read, "FCM_SERVICE_ACCOUNT_FILE", file);
+  let account: { project_id?: unknown; client_email?: unknown; private_key?: unknown } = {};
+  try {
+    account = text ? JSON.parse(text) : {};
+  } catch {
+    read.problems.push("FCM_SERVICE_ACCOUNT_FILE is not JSON (a service account key file)");
+  }
+  for (const field of ["project_id", "client_email", "private_key"] as const) {
+    if (text && typeof account[field] !== "string") {
+      read.problems.push(`FCM_SERVICE_ACCOUNT_FILE has no ${field}`);
+    }
+  }
+  const name = "push_fcm-fcm";
+  const endpoint = read.string("FCM_ENDPOINT", "");
+  const caFile = read.string("FCM_TLS_CA_FILE", "");
+  const [host = "", port = ""] = endpoint.split(":");
+  if (endpoint && !(host && /^\d{1,5}$/.test(port)))
+    read.problems.push(`FCM_ENDPOINT must be host:port, got "${endpoint}"`);
+  if (endpoint && !caFile)
+    read.problems.push("FCM_ENDPOINT needs FCM_TLS_CA_FILE: the peer's certificate to trust");
+  const ca = endpoint && caFile ? fileText(read, "FCM_TLS_CA_FILE", caFile) : undefined;
+  const rate = read.integer("FCM_RATE_PER_SECOND", 0, 0, 1_000_000);
+  return [
+    {
+      slot: "fcm",
+      name,
+      channel: "push_fcm",
+      kind: "fcm",
+      fcm: {
+        name,
+        projectId: String(account.project_id ?? ""),
+        clientEmail: String(account.client_email ?? ""),
+        privateKey: String(account.private_key ?? ""),
+        timeoutMs: read.integer("FCM_TIMEOUT_MS", 10_000, 100, 600_000),
+      },
+      ...(ca ? { routeTo: { host, port: Number(port), ca } } : {}),
+      ...(rate > 0 ? { ratePerSecond: rate } : {}),
+    },
+  ];
+}
+
+/** APNs with token-based auth, when APNS_KEY_FILE (the .p8 key) is set, with APNS_KEY_ID and APNS_TEAM_ID. */
+function readApns(read: EnvReader): ProviderSettings[] {
+  const keyFile = read.string("APNS_KEY_FILE", "");
+  if (!keyFile) return [];
+  const name = "push_apns-apns";
+  const caFile = read.string("APNS_TLS_CA_FILE", "");
+  const address = read.string("APNS_ADDRESS", "");
+  const ca = caFile ? fileText(read, "APNS_TLS_CA_FILE", caFile) : undefined;
+  const rate = read.integer("APNS_RATE_PER_SECOND", 0, 0, 1_000_000);
+  return [
+    {
+      slot: "apns",
+      name,
+      channel: "push_apns",
+      kind: "apns",
+      apns: {
+        name,
+        key: fileText(read, "APNS_KEY_FILE", keyFile) ?? "",
+        keyId: read.string("APNS_KEY_ID"),
+        teamId: read.string("APNS_TEAM_ID"),
+        topic: read.string("APNS_TOPIC"),
+        production: read.boolean("APNS_PRODUCTION", false),
+        ...(address ? { address, port: read.port("APNS_PORT", 443) } : {}),
+        ...(ca ? { ca } : {}),
+        timeoutMs: read.integer("APNS_TIMEOUT_MS", 10_000, 100, 600_000),
+      },
+      ...(rate > 0 ? { ratePerSecond: rate } : {}),
+    },
   ];
 }
 

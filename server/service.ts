@@ -15,10 +15,13 @@ import { MessageReader, type Provider, ProviderFeedback, SendOrchestrator } from
 import { SuppressionManager } from "../core/suppressions/index.ts";
 import { StoredSendableTemplates, TemplateCatalog, TemplateCompiler } from "../core/templates/index.ts";
 import {
+  ApnsProvider,
+  FcmProvider,
   type ProviderGateSettings,
   ProviderRegistry,
   parseSmsRuCallback,
   parseUnisenderGoWebhook,
+  routedHttpsAgent,
   type SinkOptions,
   SinkProvider,
   SmscProvider,
@@ -203,6 +206,13 @@ function createProvider(settings: ProviderSettings): Provider {
       return new SmsRuProvider(settings.smsRu);
     case "smsc":
       return new SmscProvider(settings.smsc);
+    case "fcm":
+      return new FcmProvider({
+        ...settings.fcm,
+        ...(settings.routeTo ? { httpAgent: routedHttpsAgent(settings.routeTo) } : {}),
+      });
+    case "apns":
+      return new ApnsProvider(settings.apns);
   }
 }
 
@@ -232,6 +242,8 @@ function webhookReaders(config: Config): Map<string, WebhookReader> {
       }
       case "smtp":
       case "smsc":
+      case "fcm":
+      case "apns":
         break;
     }
   }

@@ -13,6 +13,10 @@ SMSRU_PEER_PORT=${SMSRU_PEER_PORT:-2580}
 SMSC_PEER_PORT=${SMSC_PEER_PORT:-2581}
 UNISENDER_GO_PEER_PORT=${UNISENDER_GO_PEER_PORT:-2570}
 UNISENDER_GO_PEER_HTTP_PORT=${UNISENDER_GO_PEER_HTTP_PORT:-8570}
+FCM_PEER_PORT=${FCM_PEER_PORT:-2590}
+FCM_PEER_HTTP_PORT=${FCM_PEER_HTTP_PORT:-8590}
+APNS_PEER_PORT=${APNS_PEER_PORT:-2591}
+APNS_PEER_HTTP_PORT=${APNS_PEER_HTTP_PORT:-8591}
 # The peers call back the service that `npm start` runs, as the vendors would.
 PEERS_WEBHOOKS=http://127.0.0.1:${HTTP_PORT:-8080}/api/v1/notifications/webhooks
 
@@ -34,6 +38,8 @@ provider_peers_start() {
     UNISENDER_GO_PEER_PORT=$UNISENDER_GO_PEER_PORT UNISENDER_GO_PEER_HTTP_PORT=$UNISENDER_GO_PEER_HTTP_PORT \
     UNISENDER_GO_PEER_CA_FILE=$PROVIDER_PEERS_HOME/unisender-go-ca.pem \
     UNISENDER_GO_PEER_WEBHOOK_URL=$PEERS_WEBHOOKS/email-backup \
+    FCM_PEER_PORT=$FCM_PEER_PORT FCM_PEER_HTTP_PORT=$FCM_PEER_HTTP_PORT \
+    APNS_PEER_PORT=$APNS_PEER_PORT APNS_PEER_HTTP_PORT=$APNS_PEER_HTTP_PORT \
     setsid bash -c 'echo $$ >"$0" && exec "$@"' "$PROVIDER_PEERS_PID" \
     "$NODE_BIN" "$ROOT/scripts/provider-peers/serve.ts" </dev/null >>"$PROVIDER_PEERS_LOG" 2>&1 &
   local deadline=$((SECONDS + 30))
@@ -49,13 +55,14 @@ provider_peers_stop() { stop_pidfile provider-peers "$PROVIDER_PEERS_PID"; }
 
 provider_peers_ready() {
   local ca
-  for ca in smtp smsru smsc unisender-go; do [ -s "$PROVIDER_PEERS_HOME/$ca-ca.pem" ] || return 1; done
+  for ca in smtp smsru smsc unisender-go fcm apns; do [ -s "$PROVIDER_PEERS_HOME/$ca-ca.pem" ] || return 1; done
   curl -fsS --max-time 2 "http://127.0.0.1:$SMTP_PEER_HTTP_PORT/messages" >/dev/null
 }
 
 provider_peers_url() {
-  printf 'smtp %s (page :%s), sms.ru :%s, smsc :%s, unisender go :%s (page :%s)\n' "$SMTP_PEER_PORT" \
-    "$SMTP_PEER_HTTP_PORT" "$SMSRU_PEER_PORT" "$SMSC_PEER_PORT" "$UNISENDER_GO_PEER_PORT" "$UNISENDER_GO_PEER_HTTP_PORT"
+  printf 'smtp %s (page :%s), sms.ru :%s, smsc :%s, unisender go :%s (page :%s), fcm :%s (page :%s), apns :%s (page :%s)\n' \
+    "$SMTP_PEER_PORT" "$SMTP_PEER_HTTP_PORT" "$SMSRU_PEER_PORT" "$SMSC_PEER_PORT" "$UNISENDER_GO_PEER_PORT" \
+    "$UNISENDER_GO_PEER_HTTP_PORT" "$FCM_PEER_PORT" "$FCM_PEER_HTTP_PORT" "$APNS_PEER_PORT" "$APNS_PEER_HTTP_PORT"
 }
 
 # Where the peers are; scripts/dev points the providers at them. Not the providers' own
@@ -69,4 +76,8 @@ provider_peers_env() {
   printf 'SMSC_PEER_PORT=%s\n' "$SMSC_PEER_PORT"
   printf 'UNISENDER_GO_PEER_PORT=%s\n' "$UNISENDER_GO_PEER_PORT"
   printf 'UNISENDER_GO_PEER_HTTP_PORT=%s\n' "$UNISENDER_GO_PEER_HTTP_PORT"
+  printf 'FCM_PEER_PORT=%s\n' "$FCM_PEER_PORT"
+  printf 'FCM_PEER_HTTP_PORT=%s\n' "$FCM_PEER_HTTP_PORT"
+  printf 'APNS_PEER_PORT=%s\n' "$APNS_PEER_PORT"
+  printf 'APNS_PEER_HTTP_PORT=%s\n' "$APNS_PEER_HTTP_PORT"
 }

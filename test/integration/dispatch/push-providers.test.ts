@@ -1,4 +1,4 @@
-import { generateKeyPairSync, randomBytes, randomUUID } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import type { Agent } from "node:https";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { fingerprint } from "../../../core/personal-data.ts";
@@ -18,20 +18,13 @@ import {
   startApnsPeer,
   startFcmPeer,
 } from "../../../scripts/provider-peers/index.ts";
+import { pemKeyPair } from "../../support/key-pairs.ts";
 
 // Both push providers on their real SDKs against local peers that speak FCM's and APNs'
 // protocols (scripts/provider-peers): firebase-admin is routed to the FCM peer by its HTTP
 // agent, its hosts unchanged; node-apn is given the APNs peer's address and certificate.
-/** A fresh key pair, both halves PEM: RSA as a Google service account's, P-256 as an APNs .p8. */
-function keyPair(type: "rsa" | "ec"): { publicKey: string; privateKey: string } {
-  const publicKeyEncoding = { type: "spki", format: "pem" } as const;
-  const privateKeyEncoding = { type: "pkcs8", format: "pem" } as const;
-  return type === "rsa"
-    ? generateKeyPairSync("rsa", { modulusLength: 2048, publicKeyEncoding, privateKeyEncoding })
-    : generateKeyPairSync("ec", { namedCurve: "prime256v1", publicKeyEncoding, privateKeyEncoding });
-}
-const serviceAccount = keyPair("rsa");
-const apnsKey = keyPair("ec");
+const serviceAccount = pemKeyPair("rsa");
+const apnsKey = pemKeyPair("ec");
 const projectId = "notify-push-test";
 const clientEmail = `sender@${projectId}.iam.gserviceaccount.com`;
 const apple = { teamId: "TEAM123456", keyId: "KEY1234567", topic: "ru.notify.app" };
@@ -365,7 +358,7 @@ describe("FcmProvider", () => {
       retryable: true,
     });
     fcmPeer.setFault({ mode: "none" });
-    const stranger = keyPair("rsa");
+    const stranger = pemKeyPair("rsa");
     expect(await fcm({ privateKey: stranger.privateKey }).send(push(toFcm()))).toEqual({
       status: "failed",
       reason:
@@ -589,7 +582,7 @@ describe("ApnsProvider", () => {
     });
     expect(apnsPeer.requests() - before).toBe(1);
     apnsPeer.setFault({ mode: "none" });
-    const stranger = keyPair("ec");
+    const stranger = pemKeyPair("ec");
     expect(await apns({ key: stranger.privateKey }).send(push(toApns()))).toEqual({
       status: "failed",
       reason: "403 InvalidProviderToken",

@@ -1,11 +1,4 @@
-import {
-  createPrivateKey,
-  generateKeyPairSync,
-  type KeyObject,
-  randomBytes,
-  randomUUID,
-  sign,
-} from "node:crypto";
+import { createPrivateKey, type KeyObject, randomBytes, randomUUID, sign } from "node:crypto";
 import { connect, constants } from "node:http2";
 import { type Agent, request } from "node:https";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -16,19 +9,12 @@ import {
   startApnsPeer,
   startFcmPeer,
 } from "../../../scripts/provider-peers/index.ts";
+import { pemKeyPair } from "../../support/key-pairs.ts";
 
 // The push peers' own surface: that they refuse what FCM, Google's token endpoint and APNs
 // refuse, so that what they accept from the providers means something, and their pages.
-/** A fresh key pair, both halves PEM: RSA as a Google service account's, P-256 as an APNs .p8. */
-function keyPair(type: "rsa" | "ec"): { publicKey: string; privateKey: string } {
-  const publicKeyEncoding = { type: "spki", format: "pem" } as const;
-  const privateKeyEncoding = { type: "pkcs8", format: "pem" } as const;
-  return type === "rsa"
-    ? generateKeyPairSync("rsa", { modulusLength: 2048, publicKeyEncoding, privateKeyEncoding })
-    : generateKeyPairSync("ec", { namedCurve: "prime256v1", publicKeyEncoding, privateKeyEncoding });
-}
-const serviceAccount = keyPair("rsa");
-const apnsKey = keyPair("ec");
+const serviceAccount = pemKeyPair("rsa");
+const apnsKey = pemKeyPair("ec");
 const projectId = "notify-peer-test";
 const clientEmail = `sender@${projectId}.iam.gserviceaccount.com`;
 const apple = { teamId: "TEAM123456", keyId: "KEY1234567", topic: "ru.notify.app" };
@@ -209,7 +195,7 @@ describe("FCM peer", () => {
       ],
       [`${assertion().split(".").slice(0, 2).join(".")}.AAAA`, "invalid_grant", "Invalid JWT Signature"],
     ];
-    const stranger = createPrivateKey(keyPair("rsa").privateKey);
+    const stranger = createPrivateKey(pemKeyPair("rsa").privateKey);
     const foreign = jwt(
       { alg: "RS256" },
       {
@@ -379,7 +365,7 @@ describe("APNs peer", () => {
   it("refuses provider tokens APNs would refuse", async () => {
     const token = (header: object, claims: object, key: KeyObject = teamKey) =>
       `bearer ${jwt(header, claims, key, "ES256")}`;
-    const stranger = createPrivateKey(keyPair("ec").privateKey);
+    const stranger = createPrivateKey(pemKeyPair("ec").privateKey);
     const cases: [string | undefined, string][] = [
       [undefined, "MissingProviderToken"],
       ["bearer not.a.jwt", "InvalidProviderToken"],
