@@ -11,7 +11,7 @@ import { setTimeout as delay } from "node:timers/promises";
 import { decodeJws, signedWith } from "./jws.ts";
 import { FaultSwitch, type PushFault } from "./push-fault.ts";
 import { readLimited, servePushPeerPage } from "./push-peer-http.ts";
-import { ReceivedLog } from "./received-log.ts";
+import { type ReceivedItems, ReceivedLog } from "./received-log.ts";
 import { selfSignedCertificate } from "./self-signed.ts";
 
 // Apple's limits: a provider token is taken for an hour, a payload is at most 4 KiB.
@@ -72,16 +72,13 @@ export interface ApnsPeerOptions {
   onError?: (error: Error) => void;
 }
 
-export interface ApnsPeer {
+export interface ApnsPeer extends ReceivedItems<ReceivedApnsPush> {
   readonly host: string;
   readonly port: number;
   /** The HTTP page: `GET /`, `GET` and `DELETE /messages`, `GET` and `POST /fault`, `POST /gone`. */
   readonly httpUrl: string;
   /** The peer's self-signed certificate, for localhost and 127.0.0.1: what a client trusts. */
   readonly ca: string;
-  messages(): ReceivedApnsPush[];
-  waitFor(predicate: (push: ReceivedApnsPush) => boolean, timeoutMs?: number): Promise<ReceivedApnsPush>;
-  clear(): void;
   fault(): PushFault;
   setFault(fault: PushFault): void;
   /** Pushes to `token` get 410 Unregistered from now on, with `at` (now by default) as its timestamp. */

@@ -7,7 +7,7 @@ import { decodeJws, signedWith } from "./jws.ts";
 import { listen, stop } from "./peer-http.ts";
 import { FaultSwitch, type PushFault } from "./push-fault.ts";
 import { readLimited, servePushPeerPage } from "./push-peer-http.ts";
-import { ReceivedLog } from "./received-log.ts";
+import { type ReceivedItems, ReceivedLog } from "./received-log.ts";
 import { selfSignedCertificate } from "./self-signed.ts";
 
 /** The hosts firebase-admin sends to, which the peer's certificate carries (see routedHttpsAgent). */
@@ -59,19 +59,13 @@ export interface FcmPeerOptions {
   onError?: (error: Error) => void;
 }
 
-export interface FcmPeer {
+export interface FcmPeer extends ReceivedItems<ReceivedFcmMessage> {
   readonly host: string;
   readonly port: number;
   /** The HTTP page: `GET /`, `GET` and `DELETE /messages`, `GET` and `POST /fault`, `POST /gone`. */
   readonly httpUrl: string;
   /** The peer's self-signed certificate, valid for FCM_HOSTNAMES and localhost: what a client trusts. */
   readonly ca: string;
-  messages(): ReceivedFcmMessage[];
-  waitFor(
-    predicate: (message: ReceivedFcmMessage) => boolean,
-    timeoutMs?: number,
-  ): Promise<ReceivedFcmMessage>;
-  clear(): void;
   fault(): PushFault;
   setFault(fault: PushFault): void;
   /** Sends to `token` are answered 404 UNREGISTERED from now on, as after the app was removed. */

@@ -3,19 +3,31 @@ interface Waiter<T> {
   resolve: (item: T) => void;
 }
 
+/** What every peer offers on what it received. */
+export interface ReceivedItems<T> {
+  /** What it received, oldest first, within what it remembers. */
+  messages(): T[];
+  /** The first item, received or to come, that `predicate` accepts; rejects after `timeoutMs` (5 s by default). */
+  waitFor(predicate: (item: T) => boolean, timeoutMs?: number): Promise<T>;
+  clear(): void;
+}
+
 /** What a peer accepted, oldest first and bounded, and the tests waiting for something to arrive. */
 export class ReceivedLog<T> {
   private readonly items: T[] = [];
   private readonly waiters = new Set<Waiter<T>>();
   private readonly what: string;
   private readonly remember: number;
+  private readonly noun: string;
 
-  constructor(what: string, remember: number) {
+  /** `what` names the peer in errors ("the SMTP peer"), `noun` what it keeps ("message", "SMS"). */
+  constructor(what: string, remember: number, noun = "message") {
     if (!(Number.isInteger(remember) && remember >= 1)) {
-      throw new Error(`${what} must remember at least one message, got ${remember}`);
+      throw new Error(`${what} must remember at least one ${noun}, got ${remember}`);
     }
     this.what = what;
     this.remember = remember;
+    this.noun = noun;
   }
 
   keep(item: T): void {
@@ -26,6 +38,10 @@ export class ReceivedLog<T> {
 
   all(): T[] {
     return [...this.items];
+  }
+
+  find(predicate: (item: T) => boolean): T | undefined {
+    return this.items.find(predicate);
   }
 
   clear(): void {
@@ -47,9 +63,18 @@ export class ReceivedLog<T> {
       };
       const timer = setTimeout(() => {
         this.waiters.delete(waiter);
-        reject(new Error(`${this.what} received no such message within ${timeoutMs} ms`));
+        reject(new Error(`${this.what} received no such ${this.noun} within ${timeoutMs} ms`));
       }, timeoutMs);
       this.waiters.add(waiter);
     });
+  }
+
+  /** The log as a peer offers it: `messages`, `waitFor` and `clear`, to spread into the peer. */
+  asReceivedItems(): ReceivedItems<T> {
+    return {
+      messages: () => this.all(),
+      waitFor: (predicate, timeoutMs) => this.waitFor(predicate, timeoutMs),
+      clear: () => this.clear(),
+    };
   }
 }

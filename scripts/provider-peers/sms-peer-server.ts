@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { createServer } from "node:https";
 import { setTimeout as delay } from "node:timers/promises";
 import type { SmsEncoding } from "../../dispatch/providers/sms-text.ts";
+import type { ReceivedLog } from "./received-log.ts";
 import type { SelfSignedCertificate } from "./self-signed.ts";
 import { type SmsFault, smsFault } from "./sms-fault.ts";
 import { FormFields } from "./sms-form.ts";
@@ -38,7 +39,7 @@ export interface SmsPeerServerOptions<T extends ReceivedSms> {
   certificate: SelfSignedCertificate;
   /** The vendor's API by path; faults apply there and nowhere else. */
   api: Record<string, ApiHandler>;
-  inbox: Inbox<T>;
+  received: ReceivedLog<T>;
   /** Told of failed connections (a client that distrusts the certificate, one that hangs up). */
   onError?: (error: Error) => void;
 }
@@ -69,66 +70,6 @@ class PageError extends Error {
   }
 }
 
-interface Waiter<T> {
-  predicate: (item: T) => boolean;
-  resolve: (item: T) => void;
-}
-
-/** The SMS a peer accepted, oldest first, within what it remembers; and who waits for one. */
-export class Inbox<T extends ReceivedSms> {
-  private readonly label: string;
-  private readonly remember: number;
-  private readonly items: T[] = [];
-  private readonly waiters = new Set<Waiter<T>>();
-
-  constructor(label: string, remember: number) {
-    this.label = label;
-    this.remember = remember;
-    if (!(Number.isInteger(remember) && remember >= 1)) {
-      throw new Error(`the ${label} must remember at least one SMS, got ${remember}`);
-    }
-  }
-
-  keep(item: T): void {
-    this.items.push(item);
-    if (this.items.length > this.remember) this.items.shift();
-    for (const waiter of this.waiters) if (waiter.predicate(item)) waiter.resolve(item);
-  }
-
-  list(): T[] {
-    return [...this.items];
-  }
-
-  find(predicate: (item: T) => boolean): T | undefined {
-    return this.items.find(predicate);
-  }
-
-  clear(): void {
-    this.items.length = 0;
-  }
-
-  /** The first SMS, received or to come, that `predicate` accepts; rejects after `timeoutMs`. */
-  waitFor(predicate: (item: T) => boolean, timeoutMs = 5000): Promise<T> {
-    const found = this.items.find(predicate);
-    if (found) return Promise.resolve(found);
-    return new Promise<T>((resolve, reject) => {
-      const waiter: Waiter<T> = {
-        predicate,
-        resolve: (item) => {
-          clearTimeout(timer);
-          this.waiters.delete(waiter);
-          resolve(item);
-        },
-      };
-      const timer = setTimeout(() => {
-        this.waiters.delete(waiter);
-        reject(new Error(`the ${this.label} received no such SMS within ${timeoutMs} ms`));
-      }, timeoutMs);
-      this.waiters.add(waiter);
-    });
-  }
-}
-
 /**
  * A vendor's HTTPS API on a local port, with its faults and a page beside it: `GET /` (what
  * arrived, for a person), `GET` and `DELETE /messages`, `GET` and `POST /fault`.
@@ -155,10 +96,10 @@ export async function startSmsPeerServer<T extends ReceivedSms>(
     const handler = options.api[url.pathname];
     if (handler) return api(handler, url, request, response);
     if (url.pathname === "/" && method === "GET")
-      return html(response, page(options.title, options.inbox, fault));
-    if (url.pathname === "/messages" && method === "GET") return json(response, 200, options.inbox.list());
+      return html(response, page(options.title, options.received, fault));
+    if (url.pathname === "/messages" && method === "GET") return json(response, 200, options.received.all());
     if (url.pathname === "/messages" && method === "DELETE") {
-      options.inbox.clear();
+      options.received.clear();
       response.writeHead(204).end();
       return;
     }
@@ -281,8 +222,8 @@ function html(response: ServerResponse, body: string): void {
     .end(body);
 }
 
-function page<T extends ReceivedSms>(title: string, inbox: Inbox<T>, fault: SmsFault): string {
-  const received = inbox.list().reverse();
+function page<T extends ReceivedSms>(title: string, log: ReceivedLog<T>, fault: SmsFault): string {
+  const received = log.all().reverse();
   const rows = received
     .map((sms) =>
       [sms.receivedAt, sms.id, sms.to, sms.sender ?? "", sms.text, `${sms.encoding} × ${sms.segments}`]

@@ -1,8 +1,9 @@
 import { measureSmsText } from "../../dispatch/providers/sms-text.ts";
+import { type ReceivedItems, ReceivedLog } from "./received-log.ts";
 import { type SelfSignedCertificate, selfSignedCertificate } from "./self-signed.ts";
 import type { SmsFault } from "./sms-fault.ts";
 import type { FormFields } from "./sms-form.ts";
-import { Inbox, type PeerAnswer, type ReceivedSms, startSmsPeerServer } from "./sms-peer-server.ts";
+import { type PeerAnswer, type ReceivedSms, startSmsPeerServer } from "./sms-peer-server.ts";
 
 export interface SmscPeerOptions {
   /** 127.0.0.1 unless told otherwise: the peer keeps numbers and texts in clear. */
@@ -31,15 +32,14 @@ export interface ReceivedSmsc extends ReceivedSms {
   charset: string;
 }
 
-export interface SmscPeer {
+export interface SmscPeer extends ReceivedItems<ReceivedSmsc> {
   readonly host: string;
   readonly port: number;
   /** The API (`/sys/send.php`, `/sys/status.php`) and the page: `GET /`, `GET` and `DELETE /messages`, `GET` and `POST /fault`. */
   readonly url: string;
   /** The certificate presented: what a client trusts to reach the peer. */
   readonly ca: string;
-  messages(): ReceivedSmsc[];
-  waitFor(predicate: (sms: ReceivedSmsc) => boolean, timeoutMs?: number): Promise<ReceivedSmsc>;
+  /** Forgets the SMS, the statuses set and the requests seen. */
   clear(): void;
   fault(): SmsFault;
   setFault(fault: SmsFault): void;
@@ -84,7 +84,7 @@ export async function startSmscPeer(options: SmscPeerOptions = {}): Promise<Smsc
   const login = options.login ?? "dev";
   const password = options.password ?? "dev";
   const deliverAfterMs = options.deliverAfterMs ?? 0;
-  const inbox = new Inbox<ReceivedSmsc>("SMSC peer", options.remember ?? 1000);
+  const received = new ReceivedLog<ReceivedSmsc>("the SMSC peer", options.remember ?? 1000, "SMS");
   const statuses = new Map<string, StatusChange>();
   const recentRequests = new Map<string, number>();
   let sequence = 1;
@@ -128,7 +128,7 @@ export async function startSmscPeer(options: SmscPeerOptions = {}): Promise<Smsc
 
     const measure = measureSmsText(text);
     for (const to of numbers) {
-      inbox.keep({
+      received.keep({
         id,
         receivedAt: new Date(now).toISOString(),
         to,
@@ -144,7 +144,7 @@ export async function startSmscPeer(options: SmscPeerOptions = {}): Promise<Smsc
   };
 
   const statusOf = (id: string, to: string) => {
-    const sms = inbox.find((kept) => kept.id === id && kept.to === to);
+    const sms = received.find((kept) => kept.id === id && kept.to === to);
     if (!sms) return { status: -3, at: Date.now(), err: 0 };
     const changed = statuses.get(`${id}:${to}`);
     if (changed) return changed;
@@ -189,7 +189,7 @@ export async function startSmscPeer(options: SmscPeerOptions = {}): Promise<Smsc
     port: options.port ?? 0,
     certificate,
     api: { "/sys/send.php": send, "/sys/status.php": status },
-    inbox,
+    received,
     ...(options.onError ? { onError: options.onError } : {}),
   });
 
@@ -198,10 +198,9 @@ export async function startSmscPeer(options: SmscPeerOptions = {}): Promise<Smsc
     port: server.port,
     url: server.url,
     ca: certificate.cert,
-    messages: () => inbox.list(),
-    waitFor: (predicate, timeoutMs) => inbox.waitFor(predicate, timeoutMs),
+    ...received.asReceivedItems(),
     clear: () => {
-      inbox.clear();
+      received.clear();
       statuses.clear();
       recentRequests.clear();
     },

@@ -1,9 +1,10 @@
 import { createHash, randomInt } from "node:crypto";
 import { measureSmsText } from "../../dispatch/providers/sms-text.ts";
+import { type ReceivedItems, ReceivedLog } from "./received-log.ts";
 import { type SelfSignedCertificate, selfSignedCertificate } from "./self-signed.ts";
 import type { SmsFault } from "./sms-fault.ts";
 import type { FormFields } from "./sms-form.ts";
-import { Inbox, type PeerAnswer, type ReceivedSms, startSmsPeerServer } from "./sms-peer-server.ts";
+import { type PeerAnswer, type ReceivedSms, startSmsPeerServer } from "./sms-peer-server.ts";
 
 export interface SmsRuPeerOptions {
   /** 127.0.0.1 unless told otherwise: the peer keeps numbers and texts in clear. */
@@ -42,16 +43,13 @@ export interface SmsRuCallbackCall {
   answer: string;
 }
 
-export interface SmsRuPeer {
+export interface SmsRuPeer extends ReceivedItems<ReceivedSmsRu> {
   readonly host: string;
   readonly port: number;
   /** The API (`/sms/send`) and the page: `GET /`, `GET` and `DELETE /messages`, `GET` and `POST /fault`. */
   readonly url: string;
   /** The certificate presented: what a client trusts to reach the peer. */
   readonly ca: string;
-  messages(): ReceivedSmsRu[];
-  waitFor(predicate: (sms: ReceivedSmsRu) => boolean, timeoutMs?: number): Promise<ReceivedSmsRu>;
-  clear(): void;
   fault(): SmsFault;
   setFault(fault: SmsFault): void;
   /** Every call of the callback so far, oldest first. */
@@ -81,7 +79,7 @@ const CALLBACK_TIMEOUT_MS = 5_000;
 export async function startSmsRuPeer(options: SmsRuPeerOptions = {}): Promise<SmsRuPeer> {
   const apiId = options.apiId ?? "dev";
   const callbackDelayMs = options.callbackDelayMs ?? 0;
-  const inbox = new Inbox<ReceivedSmsRu>("SMS.ru peer", options.remember ?? 1000);
+  const received = new ReceivedLog<ReceivedSmsRu>("the SMS.ru peer", options.remember ?? 1000, "SMS");
   const callbacks: SmsRuCallbackCall[] = [];
   const timers = new Set<NodeJS.Timeout>();
   const calling = new Set<Promise<SmsRuCallbackCall>>();
@@ -168,7 +166,7 @@ export async function startSmsRuPeer(options: SmsRuPeerOptions = {}): Promise<Sm
 
     const id = `${String(randomInt(1_000_000)).padStart(6, "0")}-${sequence++}`;
     balance = Math.round((balance - 2.5 * measure.segments) * 100) / 100;
-    inbox.keep({
+    received.keep({
       id,
       receivedAt: new Date().toISOString(),
       to,
@@ -203,7 +201,7 @@ export async function startSmsRuPeer(options: SmsRuPeerOptions = {}): Promise<Sm
     port: options.port ?? 0,
     certificate,
     api: { "/sms/send": send },
-    inbox,
+    received,
     ...(options.onError ? { onError: options.onError } : {}),
   });
 
@@ -212,9 +210,7 @@ export async function startSmsRuPeer(options: SmsRuPeerOptions = {}): Promise<Sm
     port: server.port,
     url: server.url,
     ca: certificate.cert,
-    messages: () => inbox.list(),
-    waitFor: (predicate, timeoutMs) => inbox.waitFor(predicate, timeoutMs),
-    clear: () => inbox.clear(),
+    ...received.asReceivedItems(),
     fault: server.fault,
     setFault: server.setFault,
     callbacks: () => [...callbacks],

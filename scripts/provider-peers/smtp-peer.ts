@@ -3,6 +3,7 @@ import type { Socket } from "node:net";
 import { setTimeout as delay } from "node:timers/promises";
 import { type AddressObject, type ParsedMail, simpleParser } from "mailparser";
 import { SMTPServer, type SMTPServerSession } from "smtp-server";
+import { type ReceivedItems, ReceivedLog } from "./received-log.ts";
 import { selfSignedCertificate } from "./self-signed.ts";
 import { type SmtpFault, smtpFault } from "./smtp-fault.ts";
 import { servePeerPage } from "./smtp-peer-page.ts";
@@ -60,18 +61,13 @@ export interface SmtpPeerOptions {
   onError?: (error: Error) => void;
 }
 
-export interface SmtpPeer {
+export interface SmtpPeer extends ReceivedItems<ReceivedEmail> {
   readonly host: string;
   readonly port: number;
   /** The HTTP page: `GET /`, `GET /messages`, `DELETE /messages`, `GET` and `POST /fault`. */
   readonly httpUrl: string;
   /** The peer's self-signed certificate, made at its start: what a client trusts to reach it over TLS. */
   readonly ca: string;
-  /** What it received, oldest first, within what it remembers. */
-  messages(): ReceivedEmail[];
-  /** The first message, received or to come, that `predicate` accepts; rejects after `timeoutMs`. */
-  waitFor(predicate: (message: ReceivedEmail) => boolean, timeoutMs?: number): Promise<ReceivedEmail>;
-  clear(): void;
   /** Refuses these addresses from now on as a mailbox server refuses one that does not exist (550 5.1.1). */
   forgetMailboxes(addresses: string[]): void;
   fault(): SmtpFault;
@@ -81,11 +77,6 @@ export interface SmtpPeer {
   connectionsAccepted(): number;
   /** Cuts every open session and stops both servers. */
   close(): Promise<void>;
-}
-
-interface Waiter {
-  predicate: (message: ReceivedEmail) => boolean;
-  resolve: (message: ReceivedEmail) => void;
 }
 
 /**
@@ -99,13 +90,8 @@ export async function startSmtpPeer(options: SmtpPeerOptions = {}): Promise<Smtp
   const user = options.user ?? "dev";
   const password = options.password ?? "dev";
   const tls = options.tls ?? "starttls";
-  const remember = options.remember ?? 1000;
-  if (!(Number.isInteger(remember) && remember >= 1)) {
-    throw new Error(`the SMTP peer must remember at least one message, got ${remember}`);
-  }
+  const received = new ReceivedLog<ReceivedEmail>("the SMTP peer", options.remember ?? 1000);
   const certificate = await selfSignedCertificate();
-  const received: ReceivedEmail[] = [];
-  const waiters = new Set<Waiter>();
   // The topmost socket of each open session by its client's port (the TLS one once it is up),
   // so that `drop` and close() can cut a session from the outside.
   const sockets = new Map<number, Socket>();
@@ -116,12 +102,6 @@ export async function startSmtpPeer(options: SmtpPeerOptions = {}): Promise<Smtp
   const answerDelay = (): Promise<void> => delay(fault.mode === "slow" ? (fault.delayMs ?? 0) : 0);
   const answer = (callback: (error?: Error | null) => void, error?: Error): void => {
     void answerDelay().then(() => callback(error));
-  };
-
-  const keep = (message: ReceivedEmail): void => {
-    received.push(message);
-    if (received.length > remember) received.shift();
-    for (const waiter of waiters) if (waiter.predicate(message)) waiter.resolve(message);
   };
 
   const server = new SMTPServer({
@@ -182,7 +162,8 @@ export async function startSmtpPeer(options: SmtpPeerOptions = {}): Promise<Smtp
             return callback(smtpError(554, `5.6.0 the message could not be parsed: ${String(error)}`));
           }
           const queueId = randomBytes(5).toString("hex").toUpperCase();
-          keep(receivedEmail(queueId, session, parsed, raw.length));
+          const message = receivedEmail(queueId, session, parsed, raw.length);
+          received.keep(message);
           callback(null, `2.0.0 Ok: queued as ${queueId}`);
         });
       });
@@ -217,31 +198,9 @@ export async function startSmtpPeer(options: SmtpPeerOptions = {}): Promise<Smtp
     host,
     port: address.port,
     ca: certificate.cert,
-    messages: () => [...received],
-    waitFor: (predicate: (message: ReceivedEmail) => boolean, timeoutMs = 5000) => {
-      const found = received.find(predicate);
-      if (found) return Promise.resolve(found);
-      return new Promise<ReceivedEmail>((resolve, reject) => {
-        const waiter: Waiter = {
-          predicate,
-          resolve: (message) => {
-            clearTimeout(timer);
-            waiters.delete(waiter);
-            resolve(message);
-          },
-        };
-        const timer = setTimeout(() => {
-          waiters.delete(waiter);
-          reject(new Error(`the SMTP peer received no such message within ${timeoutMs} ms`));
-        }, timeoutMs);
-        waiters.add(waiter);
-      });
-    },
+    ...received.asReceivedItems(),
     forgetMailboxes: (addresses: string[]) => {
       for (const address of addresses) unknownMailboxes.add(address.toLowerCase());
-    },
-    clear: () => {
-      received.length = 0;
     },
     fault: () => fault,
     setFault: (next: SmtpFault) => {

@@ -8,6 +8,7 @@ import {
 import { createServer as createHttpsServer } from "node:https";
 import { setTimeout as delay } from "node:timers/promises";
 import { HttpError, listen, readBody, sendJson, stop } from "./peer-http.ts";
+import { type ReceivedItems, ReceivedLog } from "./received-log.ts";
 import { selfSignedCertificate } from "./self-signed.ts";
 import { type UnisenderGoFault, unisenderGoFault } from "./unisender-go-fault.ts";
 import { serveUnisenderGoPage } from "./unisender-go-peer-page.ts";
@@ -74,19 +75,13 @@ export interface UnisenderGoPeerOptions {
   onError?: (error: Error) => void;
 }
 
-export interface UnisenderGoPeer {
+export interface UnisenderGoPeer extends ReceivedItems<ReceivedUnisenderGoMessage> {
   /** Where email/send.json lives under: the provider's baseUrl. */
   readonly url: string;
   /** The HTML page: `GET /`, `GET /messages`, `DELETE /messages`, `GET /webhooks`, `GET` and `POST /fault`. */
   readonly httpUrl: string;
   /** The peer's self-signed certificate, made at its start; empty without TLS. */
   readonly ca: string;
-  messages(): ReceivedUnisenderGoMessage[];
-  /** The first message, received or to come, that `predicate` accepts; rejects after `timeoutMs`. */
-  waitFor(
-    predicate: (message: ReceivedUnisenderGoMessage) => boolean,
-    timeoutMs?: number,
-  ): Promise<ReceivedUnisenderGoMessage>;
   webhookCalls(): UnisenderGoWebhookCall[];
   /** From now on email/send refuses `address` with `code` in failed_emails (case does not matter). */
   refuse(address: string, code: UnisenderGoFailedEmailCode): void;
@@ -98,11 +93,6 @@ export interface UnisenderGoPeer {
   setFault(fault: UnisenderGoFault): void;
   /** Cuts every open request, gives up the webhook calls to come, and stops both servers. */
   close(): Promise<void>;
-}
-
-interface Waiter {
-  predicate: (message: ReceivedUnisenderGoMessage) => boolean;
-  resolve: (message: ReceivedUnisenderGoMessage) => void;
 }
 
 // The API's own limit on a request (the docs: 10 MB, answered 413).
@@ -124,30 +114,21 @@ export async function startUnisenderGoPeer(options: UnisenderGoPeerOptions): Pro
   if (!apiKey) throw new Error("the Unisender Go peer needs an API key");
   const host = options.host ?? "127.0.0.1";
   const remember = options.remember ?? 1000;
+  const received = new ReceivedLog<ReceivedUnisenderGoMessage>("the Unisender Go peer", remember);
+  const calls = new ReceivedLog<UnisenderGoWebhookCall>("the Unisender Go peer", remember, "webhook call");
   const webhookDelayMs = options.webhookDelayMs ?? 100;
   const webhookAttempts = options.webhookAttempts ?? 3;
-  if (!(Number.isInteger(remember) && remember >= 1)) {
-    throw new Error(`the Unisender Go peer must remember at least one message, got ${remember}`);
-  }
   if (!(Number.isInteger(webhookAttempts) && webhookAttempts >= 1)) {
     throw new Error(`webhookAttempts must be a whole number above 0, got ${webhookAttempts}`);
   }
   const webhookUrl = options.webhookUrl === undefined ? undefined : new URL(options.webhookUrl);
 
-  const received: ReceivedUnisenderGoMessage[] = [];
-  const calls: UnisenderGoWebhookCall[] = [];
-  const waiters = new Set<Waiter>();
   const refusals = new Map<string, UnisenderGoFailedEmailCode>();
   const finalStatuses = new Map<string, UnisenderGoFinalStatus>();
   // The answer each idempotence key was given: a repeat gets it again and sends nothing.
   const answered = new Map<string, unknown>();
   const webhooks = new AbortController();
   let fault: UnisenderGoFault = { mode: "none" };
-
-  const keep = <T>(list: T[], item: T): void => {
-    list.push(item);
-    if (list.length > remember) list.shift();
-  };
 
   const callWebhook = async (url: URL, jobId: string, body: string): Promise<void> => {
     for (let attempt = 1; attempt <= webhookAttempts; attempt++) {
@@ -166,7 +147,7 @@ export async function startUnisenderGoPeer(options: UnisenderGoPeerOptions): Pro
         if (webhooks.signal.aborted) return;
         call.error = error instanceof Error ? error.message : String(error);
       }
-      keep(calls, call);
+      calls.keep(call);
       // 200 and nothing else: Unisender Go counts any other answer as a failed call.
       if (call.status === 200) return;
     }
@@ -201,8 +182,7 @@ export async function startUnisenderGoPeer(options: UnisenderGoPeerOptions): Pro
       emails,
       failedEmails,
     };
-    keep(received, kept);
-    for (const waiter of waiters) if (waiter.predicate(kept)) waiter.resolve(kept);
+    received.keep(kept);
     if (webhookUrl && emails.length > 0) {
       const body = signUnisenderGoWebhook(webhookPayload(kept, finalStatuses), apiKey);
       void callWebhook(webhookUrl, jobId, body).catch((error: unknown) => {
@@ -277,27 +257,8 @@ export async function startUnisenderGoPeer(options: UnisenderGoPeerOptions): Pro
   const peer = {
     url: `${tls ? "https" : "http"}://${host}:${port}`,
     ca: certificate?.cert ?? "",
-    messages: () => [...received],
-    waitFor: (predicate: (message: ReceivedUnisenderGoMessage) => boolean, timeoutMs = 5000) => {
-      const found = received.find(predicate);
-      if (found) return Promise.resolve(found);
-      return new Promise<ReceivedUnisenderGoMessage>((resolve, reject) => {
-        const waiter: Waiter = {
-          predicate,
-          resolve: (message) => {
-            clearTimeout(timer);
-            waiters.delete(waiter);
-            resolve(message);
-          },
-        };
-        const timer = setTimeout(() => {
-          waiters.delete(waiter);
-          reject(new Error(`the Unisender Go peer received no such message within ${timeoutMs} ms`));
-        }, timeoutMs);
-        waiters.add(waiter);
-      });
-    },
-    webhookCalls: () => [...calls],
+    ...received.asReceivedItems(),
+    webhookCalls: () => calls.all(),
     refuse: (address: string, code: UnisenderGoFailedEmailCode) => {
       refusals.set(address.toLowerCase(), code);
     },
@@ -305,8 +266,8 @@ export async function startUnisenderGoPeer(options: UnisenderGoPeerOptions): Pro
       finalStatuses.set(address.toLowerCase(), status);
     },
     clear: () => {
-      received.length = 0;
-      calls.length = 0;
+      received.clear();
+      calls.clear();
       answered.clear();
       refusals.clear();
       finalStatuses.clear();
