@@ -37,7 +37,9 @@ const MAX_REASON_LENGTH = 500;
  * key in place of the digest. The body is checked as it came, never as parsed and written
  * again: Unisender Go escapes slashes and orders keys its own way.
  *
- * delivered → delivered; hard_bounced → failed for good; soft_bounced → failed, not for good
+ * delivered → delivered; hard_bounced → failed for good; soft_bounced is left out: Unisender Go
+ * keeps trying after it, and a delivered or hard_bounced follows, which a failure recorded
+ * now would shut out
  * (Unisender Go goes on trying); spam → complaint; unsubscribed (through Unisender Go's own
  * link) → unsubscribed. sent, opened, clicked and subscribed, and transactional_spam_block
  * (a block of our sending by a mailbox provider, about no one message), are left out.
@@ -121,8 +123,6 @@ function reportOf(
       return { ...base, kind: "delivered" };
     case "hard_bounced":
       return { ...base, kind: "failed", permanent: true, reason: bounceReason(status, deliveryInfo) };
-    case "soft_bounced":
-      return { ...base, kind: "failed", permanent: false, reason: bounceReason(status, deliveryInfo) };
     case "spam":
       return { ...base, kind: "complaint" };
     case "unsubscribed":
