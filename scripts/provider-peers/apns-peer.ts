@@ -9,7 +9,8 @@ import {
 } from "node:http2";
 import { setTimeout as delay } from "node:timers/promises";
 import { decodeJws, signedWith } from "./jws.ts";
-import { FaultSwitch, type PushFault } from "./push-fault.ts";
+import { FaultSwitch } from "./peer-fault.ts";
+import { type PushFault, pushFault } from "./push-fault.ts";
 import { readLimited, servePushPeerPage } from "./push-peer-http.ts";
 import { type ReceivedItems, ReceivedLog } from "./received-log.ts";
 import { selfSignedCertificate } from "./self-signed.ts";
@@ -94,7 +95,7 @@ export interface ApnsPeer extends ReceivedItems<ReceivedApnsPush> {
 interface PeerState {
   options: ApnsPeerOptions;
   publicKey: KeyObject;
-  faults: FaultSwitch;
+  faults: FaultSwitch<PushFault>;
   /** Provider tokens by when they were first seen. */
   tokensSeen: Map<string, number>;
   gone: Map<string, number>;
@@ -119,7 +120,7 @@ export async function startApnsPeer(options: ApnsPeerOptions): Promise<ApnsPeer>
   const state: PeerState = {
     options,
     publicKey,
-    faults: new FaultSwitch(),
+    faults: new FaultSwitch(pushFault),
     tokensSeen: new Map(),
     gone: new Map(),
     received: new ReceivedLog<ReceivedApnsPush>("the APNs peer", options.remember ?? 1000),

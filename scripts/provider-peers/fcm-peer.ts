@@ -4,8 +4,9 @@ import { createServer as createHttpsServer } from "node:https";
 import { setTimeout as delay } from "node:timers/promises";
 import { fcmMessageProblem } from "./fcm-validation.ts";
 import { decodeJws, signedWith } from "./jws.ts";
+import { FaultSwitch } from "./peer-fault.ts";
 import { listen, stop } from "./peer-http.ts";
-import { FaultSwitch, type PushFault } from "./push-fault.ts";
+import { type PushFault, pushFault } from "./push-fault.ts";
 import { readLimited, servePushPeerPage } from "./push-peer-http.ts";
 import { type ReceivedItems, ReceivedLog } from "./received-log.ts";
 import { selfSignedCertificate } from "./self-signed.ts";
@@ -102,7 +103,7 @@ export async function startFcmPeer(options: FcmPeerOptions): Promise<FcmPeer> {
   const publicKey = createPublicKey(options.publicKey);
   const certificate = await selfSignedCertificate(FCM_HOSTNAMES);
   const received = new ReceivedLog<ReceivedFcmMessage>("the FCM peer", options.remember ?? 1000);
-  const faults = new FaultSwitch();
+  const faults = new FaultSwitch(pushFault);
   const issued = new Map<string, IssuedToken>();
   const gone = new Set<string>();
   let sends = 0;
@@ -191,7 +192,7 @@ interface RequestContext {
   options: FcmPeerOptions;
   publicKey: KeyObject;
   lifetime: number;
-  faults: FaultSwitch;
+  faults: FaultSwitch<PushFault>;
   issued: Map<string, IssuedToken>;
   gone: Set<string>;
   received: ReceivedLog<ReceivedFcmMessage>;

@@ -1,3 +1,5 @@
+import { delayMs, faultParser, retryAfterSeconds, wholeNumber } from "./peer-fault.ts";
+
 export const PUSH_FAULT_MODES = [
   "none",
   "5xx",
@@ -36,82 +38,23 @@ export interface PushFault {
   times?: number;
 }
 
-const MAX_DELAY_MS = 60_000;
-const MAX_RETRY_AFTER_SECONDS = 3600;
 const MAX_TIMES = 1000;
 
 /** `value` as a fault, or an error that says what is wrong with it (it comes from HTTP too). */
-export function pushFault(value: unknown): PushFault {
-  if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    throw new Error("a fault is an object with a mode");
-  }
-  const { mode, delayMs, status, retryAfterSeconds, times, ...rest } = value as Record<string, unknown>;
-  const unknown = Object.keys(rest);
-  if (unknown.length > 0) throw new Error(`a fault has no ${unknown.join(", ")}`);
-  if (!isFaultMode(mode)) throw new Error(`a fault's mode is one of ${PUSH_FAULT_MODES.join(", ")}`);
-  const fault: PushFault = { mode };
-  if (mode === "slow") fault.delayMs = wholeNumber("a slow peer's delayMs", delayMs, 1, MAX_DELAY_MS);
-  else if (delayMs !== undefined) throw new Error("only a slow peer takes delayMs");
-  if (status !== undefined) {
-    if (mode !== "5xx") throw new Error("only 5xx takes a status");
-    if (status !== 500 && status !== 503) throw new Error("a 5xx status is 500 or 503");
-    fault.status = status;
-  }
-  if (retryAfterSeconds !== undefined) {
-    if (mode !== "rate-limit") throw new Error("only rate-limit takes retryAfterSeconds");
-    fault.retryAfterSeconds = wholeNumber("retryAfterSeconds", retryAfterSeconds, 1, MAX_RETRY_AFTER_SECONDS);
-  }
-  if (times !== undefined) {
-    if (mode === "none") throw new Error("none takes no times");
-    fault.times = wholeNumber("times", times, 1, MAX_TIMES);
-  }
-  return fault;
-}
-
-/**
- * The fault in force, with its own count: `hit()` tells whether a request meets it, and spends
- * one of its `times`.
- */
-export class FaultSwitch {
-  private current: PushFault = { mode: "none" };
-  private left: number | undefined;
-  private since = Date.now();
-
-  get(): PushFault {
-    return this.left === undefined ? this.current : { ...this.current, times: this.left };
-  }
-
-  set(fault: PushFault): void {
-    this.current = pushFault(fault);
-    this.left = this.current.times;
-    this.since = Date.now();
-  }
-
-  /** When the fault in force was set: `expired-token` expires what is older. */
-  setAt(): number {
-    return this.since;
-  }
-
-  /** The fault this request meets (`none` once its times are spent). */
-  hit(): PushFault {
-    const fault = this.current;
-    if (fault.mode === "none" || this.left === undefined) return fault;
-    this.left -= 1;
-    if (this.left <= 0) {
-      this.current = { mode: "none" };
-      this.left = undefined;
-    }
-    return fault;
-  }
-}
-
-function wholeNumber(label: string, value: unknown, min: number, max: number): number {
-  if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
-    throw new Error(`${label} is a whole number from ${min} to ${max}`);
-  }
-  return value;
-}
-
-function isFaultMode(value: unknown): value is PushFaultMode {
-  return (PUSH_FAULT_MODES as readonly unknown[]).includes(value);
-}
+export const pushFault = faultParser<PushFault>(PUSH_FAULT_MODES, {
+  delayMs,
+  status: {
+    takenBy: ["5xx"],
+    takers: "5xx",
+    check: (value) => {
+      if (value !== 500 && value !== 503) throw new Error("a 5xx status is 500 or 503");
+      return value;
+    },
+  },
+  retryAfterSeconds,
+  times: {
+    takenBy: PUSH_FAULT_MODES.filter((mode) => mode !== "none"),
+    takers: "a fault other than none",
+    check: wholeNumber("times", 1, MAX_TIMES),
+  },
+});

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { createServer } from "node:https";
 import { setTimeout as delay } from "node:timers/promises";
 import type { SmsEncoding } from "../../dispatch/providers/sms-text.ts";
+import { type FaultControls, FaultSwitch } from "./peer-fault.ts";
 import type { ReceivedLog } from "./received-log.ts";
 import type { SelfSignedCertificate } from "./self-signed.ts";
 import { type SmsFault, smsFault } from "./sms-fault.ts";
@@ -44,13 +45,11 @@ export interface SmsPeerServerOptions<T extends ReceivedSms> {
   onError?: (error: Error) => void;
 }
 
-export interface SmsPeerServer {
+export interface SmsPeerServer extends FaultControls<SmsFault> {
   readonly host: string;
   readonly port: number;
   /** https://host:port: the vendor's API and, beside it, the page. */
   readonly url: string;
-  fault(): SmsFault;
-  setFault(fault: SmsFault): void;
   /** Cuts every open connection, hanging requests included, and stops. */
   close(): Promise<void>;
 }
@@ -77,7 +76,7 @@ class PageError extends Error {
 export async function startSmsPeerServer<T extends ReceivedSms>(
   options: SmsPeerServerOptions<T>,
 ): Promise<SmsPeerServer> {
-  let fault: SmsFault = { mode: "none" };
+  const faults = new FaultSwitch(smsFault);
   const server = createServer(
     { key: options.certificate.key, cert: options.certificate.cert },
     (request, response) => {
@@ -96,14 +95,14 @@ export async function startSmsPeerServer<T extends ReceivedSms>(
     const handler = options.api[url.pathname];
     if (handler) return api(handler, url, request, response);
     if (url.pathname === "/" && method === "GET")
-      return html(response, page(options.title, options.received, fault));
+      return html(response, page(options.title, options.received, faults.get()));
     if (url.pathname === "/messages" && method === "GET") return json(response, 200, options.received.all());
     if (url.pathname === "/messages" && method === "DELETE") {
       options.received.clear();
       response.writeHead(204).end();
       return;
     }
-    if (url.pathname === "/fault" && method === "GET") return json(response, 200, fault);
+    if (url.pathname === "/fault" && method === "GET") return json(response, 200, faults.get());
     if (url.pathname === "/fault" && method === "POST") {
       let body: unknown;
       try {
@@ -113,11 +112,11 @@ export async function startSmsPeerServer<T extends ReceivedSms>(
         throw new PageError(400, "the body is not JSON");
       }
       try {
-        fault = smsFault(body);
+        faults.set(body);
       } catch (error) {
         throw new PageError(400, error instanceof Error ? error.message : String(error));
       }
-      return json(response, 200, fault);
+      return json(response, 200, faults.get());
     }
     const allowed = { "/": "GET", "/messages": "GET, DELETE", "/fault": "GET, POST" }[url.pathname];
     if (allowed) {
@@ -137,7 +136,7 @@ export async function startSmsPeerServer<T extends ReceivedSms>(
     response: ServerResponse,
   ): Promise<void> {
     const body = await readBody(request, MAX_REQUEST_BYTES);
-    const current = fault;
+    const current = faults.get();
     if (current.mode === "slow") await delay(current.delayMs ?? 0);
     // Left unanswered: close() cuts the connection.
     if (current.mode === "hang") return;
@@ -182,10 +181,7 @@ export async function startSmsPeerServer<T extends ReceivedSms>(
     host: options.host,
     port: address.port,
     url: `https://${options.host}:${address.port}`,
-    fault: () => fault,
-    setFault: (next: SmsFault) => {
-      fault = smsFault(next);
-    },
+    ...faults.asFaultControls(),
     close: () => {
       const closed = new Promise<void>((resolve, reject) =>
         server.close((error) => (error ? reject(error) : resolve())),

@@ -3,6 +3,7 @@ import type { Socket } from "node:net";
 import { setTimeout as delay } from "node:timers/promises";
 import { type AddressObject, type ParsedMail, simpleParser } from "mailparser";
 import { SMTPServer, type SMTPServerSession } from "smtp-server";
+import { type FaultControls, FaultSwitch } from "./peer-fault.ts";
 import { type ReceivedItems, ReceivedLog } from "./received-log.ts";
 import { selfSignedCertificate } from "./self-signed.ts";
 import { type SmtpFault, smtpFault } from "./smtp-fault.ts";
@@ -61,7 +62,7 @@ export interface SmtpPeerOptions {
   onError?: (error: Error) => void;
 }
 
-export interface SmtpPeer extends ReceivedItems<ReceivedEmail> {
+export interface SmtpPeer extends ReceivedItems<ReceivedEmail>, FaultControls<SmtpFault> {
   readonly host: string;
   readonly port: number;
   /** The HTTP page: `GET /`, `GET /messages`, `DELETE /messages`, `GET` and `POST /fault`. */
@@ -70,7 +71,6 @@ export interface SmtpPeer extends ReceivedItems<ReceivedEmail> {
   readonly ca: string;
   /** Refuses these addresses from now on as a mailbox server refuses one that does not exist (550 5.1.1). */
   forgetMailboxes(addresses: string[]): void;
-  fault(): SmtpFault;
   /** Applies to every command from now on, in open sessions too. */
   setFault(fault: SmtpFault): void;
   /** TCP connections accepted since the start. */
@@ -95,11 +95,14 @@ export async function startSmtpPeer(options: SmtpPeerOptions = {}): Promise<Smtp
   // The topmost socket of each open session by its client's port (the TLS one once it is up),
   // so that `drop` and close() can cut a session from the outside.
   const sockets = new Map<number, Socket>();
-  let fault: SmtpFault = { mode: "none" };
+  const faults = new FaultSwitch(smtpFault);
   let accepted = 0;
   const unknownMailboxes = new Set<string>();
 
-  const answerDelay = (): Promise<void> => delay(fault.mode === "slow" ? (fault.delayMs ?? 0) : 0);
+  const answerDelay = (): Promise<void> => {
+    const fault = faults.get();
+    return delay(fault.mode === "slow" ? (fault.delayMs ?? 0) : 0);
+  };
   const answer = (callback: (error?: Error | null) => void, error?: Error): void => {
     void answerDelay().then(() => callback(error));
   };
@@ -136,7 +139,7 @@ export async function startSmtpPeer(options: SmtpPeerOptions = {}): Promise<Smtp
         callback,
         unknownMailboxes.has(address.address.toLowerCase())
           ? unknownMailbox(address.address)
-          : refusal(fault, "rcpt", address.address),
+          : refusal(faults.get(), "rcpt", address.address),
       ),
     onData: (stream, session, callback) => {
       const chunks: Buffer[] = [];
@@ -146,6 +149,7 @@ export async function startSmtpPeer(options: SmtpPeerOptions = {}): Promise<Smtp
       });
       stream.once("end", () => {
         void answerDelay().then(async () => {
+          const fault = faults.get();
           if (fault.mode === "hang") return;
           if (fault.mode === "drop") {
             sockets.get(session.remotePort)?.destroy();
@@ -202,10 +206,7 @@ export async function startSmtpPeer(options: SmtpPeerOptions = {}): Promise<Smtp
     forgetMailboxes: (addresses: string[]) => {
       for (const address of addresses) unknownMailboxes.add(address.toLowerCase());
     },
-    fault: () => fault,
-    setFault: (next: SmtpFault) => {
-      fault = smtpFault(next);
-    },
+    ...faults.asFaultControls(),
     connectionsAccepted: () => accepted,
   };
 

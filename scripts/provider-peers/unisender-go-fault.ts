@@ -1,3 +1,5 @@
+import { delayMs, faultParser, retryAfterSeconds } from "./peer-fault.ts";
+
 export const UNISENDER_GO_FAULT_MODES = [
   "none",
   "5xx",
@@ -24,43 +26,8 @@ export interface UnisenderGoFault {
   retryAfterSeconds?: number;
 }
 
-const MAX_DELAY_MS = 60_000;
-const MAX_RETRY_AFTER_SECONDS = 3600;
-
 /** `value` as a fault, or an error that says what is wrong with it (it comes from HTTP too). */
-export function unisenderGoFault(value: unknown): UnisenderGoFault {
-  if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    throw new Error("a fault is an object with a mode");
-  }
-  const { mode, delayMs, retryAfterSeconds, ...rest } = value as Record<string, unknown>;
-  const unknown = Object.keys(rest);
-  if (unknown.length > 0) throw new Error(`a fault has no ${unknown.join(", ")}`);
-  if (!isFaultMode(mode)) {
-    throw new Error(`a fault's mode is one of ${UNISENDER_GO_FAULT_MODES.join(", ")}`);
-  }
-  if (mode !== "slow" && delayMs !== undefined) throw new Error("only a slow peer takes delayMs");
-  if (mode !== "rate-limit" && retryAfterSeconds !== undefined) {
-    throw new Error("only a rate limit takes retryAfterSeconds");
-  }
-  if (mode === "slow") {
-    if (!isWhole(delayMs, 1, MAX_DELAY_MS)) {
-      throw new Error(`a slow peer's delayMs is a whole number from 1 to ${MAX_DELAY_MS}`);
-    }
-    return { mode, delayMs };
-  }
-  if (mode === "rate-limit" && retryAfterSeconds !== undefined) {
-    if (!isWhole(retryAfterSeconds, 0, MAX_RETRY_AFTER_SECONDS)) {
-      throw new Error(`retryAfterSeconds is a whole number from 0 to ${MAX_RETRY_AFTER_SECONDS}`);
-    }
-    return { mode, retryAfterSeconds };
-  }
-  return { mode };
-}
-
-function isWhole(value: unknown, min: number, max: number): value is number {
-  return typeof value === "number" && Number.isInteger(value) && value >= min && value <= max;
-}
-
-function isFaultMode(value: unknown): value is UnisenderGoFaultMode {
-  return (UNISENDER_GO_FAULT_MODES as readonly unknown[]).includes(value);
-}
+export const unisenderGoFault = faultParser<UnisenderGoFault>(UNISENDER_GO_FAULT_MODES, {
+  delayMs,
+  retryAfterSeconds,
+});

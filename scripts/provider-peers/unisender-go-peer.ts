@@ -7,6 +7,7 @@ import {
 } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import { setTimeout as delay } from "node:timers/promises";
+import { type FaultControls, FaultSwitch } from "./peer-fault.ts";
 import { HttpError, listen, readBody, sendJson, stop } from "./peer-http.ts";
 import { type ReceivedItems, ReceivedLog } from "./received-log.ts";
 import { selfSignedCertificate } from "./self-signed.ts";
@@ -75,7 +76,9 @@ export interface UnisenderGoPeerOptions {
   onError?: (error: Error) => void;
 }
 
-export interface UnisenderGoPeer extends ReceivedItems<ReceivedUnisenderGoMessage> {
+export interface UnisenderGoPeer
+  extends ReceivedItems<ReceivedUnisenderGoMessage>,
+    FaultControls<UnisenderGoFault> {
   /** Where email/send.json lives under: the provider's baseUrl. */
   readonly url: string;
   /** The HTML page: `GET /`, `GET /messages`, `DELETE /messages`, `GET /webhooks`, `GET` and `POST /fault`. */
@@ -89,8 +92,6 @@ export interface UnisenderGoPeer extends ReceivedItems<ReceivedUnisenderGoMessag
   reportAs(address: string, status: UnisenderGoFinalStatus): void;
   /** Forgets the messages, the webhook calls, the idempotence keys and every mark. */
   clear(): void;
-  fault(): UnisenderGoFault;
-  setFault(fault: UnisenderGoFault): void;
   /** Cuts every open request, gives up the webhook calls to come, and stops both servers. */
   close(): Promise<void>;
 }
@@ -128,7 +129,7 @@ export async function startUnisenderGoPeer(options: UnisenderGoPeerOptions): Pro
   // The answer each idempotence key was given: a repeat gets it again and sends nothing.
   const answered = new Map<string, unknown>();
   const webhooks = new AbortController();
-  let fault: UnisenderGoFault = { mode: "none" };
+  const faults = new FaultSwitch(unisenderGoFault);
 
   const callWebhook = async (url: URL, jobId: string, body: string): Promise<void> => {
     for (let attempt = 1; attempt <= webhookAttempts; attempt++) {
@@ -199,6 +200,7 @@ export async function startUnisenderGoPeer(options: UnisenderGoPeerOptions): Pro
       throw new HttpError(404, `no method at ${path}: this peer has email/send.json`);
     if (request.method !== "POST") throw new HttpError(405, "every method takes POST");
     const raw = await readBody(request, MAX_REQUEST_BYTES);
+    const fault = faults.get();
     if (fault.mode === "slow") await delay(fault.delayMs ?? 0);
     switch (fault.mode) {
       case "hang":
@@ -272,10 +274,7 @@ export async function startUnisenderGoPeer(options: UnisenderGoPeerOptions): Pro
       refusals.clear();
       finalStatuses.clear();
     },
-    fault: () => fault,
-    setFault: (next: UnisenderGoFault) => {
-      fault = unisenderGoFault(next);
-    },
+    ...faults.asFaultControls(),
   };
 
   const page = await serveUnisenderGoPage(peer, host, options.httpPort ?? 0).catch(async (error: unknown) => {
