@@ -186,6 +186,8 @@ export class Dispatcher {
     let last: { provider: string; outcome: Exclude<DeliveryOutcome, { status: "sent" }> } | undefined;
     let attempts = 0;
     let transient = false;
+    // Whether any provider failed or was shut by its breaker, rather than only busy (its rate slot far off).
+    let unwell = false;
     // When a provider passed over (breaker open, rate slot far off) could be tried again.
     let availableAt = Number.POSITIVE_INFINITY;
     let retryAfterMs = 0;
@@ -193,6 +195,7 @@ export class Dispatcher {
       const breaker = this.gates.breakerOf(provider.name);
       if (!breaker.tryAcquire()) {
         transient = true;
+        unwell = true;
         availableAt = Math.min(availableAt, breaker.availableAt());
         continue;
       }
@@ -226,6 +229,7 @@ export class Dispatcher {
       if (outcome.status === "failed" && outcome.retryable) {
         breaker.failed();
         transient = true;
+        unwell = true;
         retryAfterMs = Math.max(retryAfterMs, outcome.retryAfterMs ?? 0);
         continue;
       }
@@ -235,7 +239,11 @@ export class Dispatcher {
     const outcome = last?.outcome;
     const refused = outcome?.status === "failed" && !outcome.retryable;
     const gone = outcome?.status === "failed" && outcome.destinationGone === true;
-    if (transient && !refused) return this.later(job, attempts, last, availableAt, retryAfterMs);
+    if (transient && !refused) {
+      return unwell
+        ? this.later(job, attempts, last, availableAt, retryAfterMs)
+        : this.whenFree(job, availableAt);
+    }
     return {
       status: "failed",
       at: this.now(),
@@ -245,6 +253,29 @@ export class Dispatcher {
         outcome?.status === "skipped" ? "PROVIDER_SKIPPED" : gone ? "DESTINATION_GONE" : "PROVIDER_REFUSED",
       reasonDetail: (outcome?.reason ?? "").slice(0, 1000),
       ...(gone ? { destinationGone: true } : {}),
+    };
+  }
+
+  /**
+   * A message every provider was too busy for (their rate slots far off): it comes back when
+   * the first slot does, spread over the second after it, without counting as a failed round.
+   */
+  private whenFree(job: DispatchJob, availableAt: number): SendResult {
+    const now = this.now();
+    const { expiresAt } = job.message;
+    const retryAt = Math.min(
+      availableAt + this.random() * 1_000,
+      expiresAt?.getTime() ?? Number.POSITIVE_INFINITY,
+    );
+    return {
+      status: "deferred",
+      at: now,
+      attempts: 0,
+      reason: "PROVIDER_RATE_LIMITED",
+      reasonDetail: "every provider of the channel is at its rate limit",
+      retryAt: new Date(retryAt),
+      round: job.retry?.round ?? 0,
+      firstFailedAt: job.retry?.firstFailedAt ?? now.getTime(),
     };
   }
 

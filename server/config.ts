@@ -471,7 +471,7 @@ export function loadConfig(env: Env, roleOverride?: string): Config {
         failuresToOpen: read.integer("PROVIDER_BREAKER_FAILURES", 5, 1, 10_000),
         openMs: read.integer("PROVIDER_BREAKER_OPEN_MS", 30_000, 100, 3_600_000),
       },
-      maxSlotWaitMs: read.integer("PROVIDER_RATE_MAX_WAIT_MS", 1_000, 0, 60_000),
+      maxSlotWaitMs: read.integer("PROVIDER_RATE_MAX_WAIT_MS", 10_000, 0, 60_000),
       statusPollMs: read.integer("PROVIDER_STATUS_POLL_MS", 60_000, 100, 3_600_000),
     },
     publicBaseUrl: "",

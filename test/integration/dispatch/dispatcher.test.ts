@@ -294,4 +294,24 @@ describe("Dispatcher", () => {
       provider_name: "primary",
     });
   });
+
+  it("brings back a job every provider was too busy for when its slot comes, without counting a failed round", async () => {
+    const busy = counting("busy", () => ({ status: "sent", providerMessageId: "b" }));
+    const gates = new ProviderGates({
+      byProvider: { busy: { ratePerSecond: 1 } },
+      limiter: { tryAcquire: async () => 5_000 },
+      maxSlotWaitMs: 100,
+    });
+    const job = await queued();
+    const before = Date.now();
+    const report = await dispatcher([busy.provider], { gates, random: () => 0.5 }).dispatch([job]);
+    expect(report.outcomes).toMatchObject([{ outcome: "deferred", reason: "PROVIDER_RATE_LIMITED" }]);
+    expect(busy.asked).toEqual([]);
+    expect(await logged(job.message.messageId)).toMatchObject({ status: "queued", attempts: 0 });
+    const [waiting] = await waitingJobs(job.message.messageId);
+    expect(waiting?.job.retry?.round).toBe(0);
+    const waitedMs = (waiting?.notBefore.getTime() ?? 0) - before;
+    expect(waitedMs).toBeGreaterThanOrEqual(5_000);
+    expect(waitedMs).toBeLessThanOrEqual(5_000 + 500 + 1_000 + 200);
+  });
 });
