@@ -2,16 +2,17 @@ import { createPublicKey, type KeyObject, randomUUID } from "node:crypto";
 import {
   constants,
   createSecureServer,
-  type Http2SecureServer,
   type IncomingHttpHeaders,
   type ServerHttp2Session,
   type ServerHttp2Stream,
 } from "node:http2";
 import { setTimeout as delay } from "node:timers/promises";
 import { decodeJws, signedWith } from "./jws.ts";
-import { FaultSwitch } from "./peer-fault.ts";
+import { type FaultControls, FaultSwitch } from "./peer-fault.ts";
+import { listen, readLimited } from "./peer-http.ts";
+import { servePeerPage } from "./peer-page.ts";
 import { type PushFault, pushFault } from "./push-fault.ts";
-import { readLimited, servePushPeerPage } from "./push-peer-http.ts";
+import { goneRoute } from "./push-peer-page.ts";
 import { type ReceivedItems, ReceivedLog } from "./received-log.ts";
 import { selfSignedCertificate } from "./self-signed.ts";
 
@@ -73,15 +74,13 @@ export interface ApnsPeerOptions {
   onError?: (error: Error) => void;
 }
 
-export interface ApnsPeer extends ReceivedItems<ReceivedApnsPush> {
+export interface ApnsPeer extends ReceivedItems<ReceivedApnsPush>, FaultControls<PushFault> {
   readonly host: string;
   readonly port: number;
   /** The HTTP page: `GET /`, `GET` and `DELETE /messages`, `GET` and `POST /fault`, `POST /gone`. */
   readonly httpUrl: string;
   /** The peer's self-signed certificate, for localhost and 127.0.0.1: what a client trusts. */
   readonly ca: string;
-  fault(): PushFault;
-  setFault(fault: PushFault): void;
   /** Pushes to `token` get 410 Unregistered from now on, with `at` (now by default) as its timestamp. */
   markGone(token: string, at?: Date): void;
   /** The distinct provider tokens presented since the start (the latest thousand), oldest first. */
@@ -143,42 +142,39 @@ export async function startApnsPeer(options: ApnsPeerOptions): Promise<ApnsPeer>
       if (!stream.headersSent && !stream.destroyed) answer(stream, 500, randomUUID(), "InternalServerError");
     });
   });
-  const port = await listenSecure(server, host, options.port ?? 0);
+  const port = await listen(server, options.port ?? 0, host);
   const closeApi = async (): Promise<void> => {
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     for (const session of sessions) session.destroy();
     await closed;
   };
 
-  const peer = {
-    title: "APNs peer",
-    columns: ["received", "token", "title", "body", "headers"],
-    rows: () =>
-      state.received
-        .all()
-        .reverse()
-        .map((push) => {
-          const alert = ((push.payload.aps as Record<string, unknown> | undefined)?.alert ?? {}) as Record<
-            string,
-            unknown
-          >;
-          return [
-            push.receivedAt,
-            `${push.deviceToken.slice(0, 8)}…${push.deviceToken.slice(-4)}`,
-            String(alert.title ?? ""),
-            String(alert.body ?? ""),
-            JSON.stringify(push.headers),
-          ];
-        }),
-    messages: () => state.received.all(),
-    clear: () => state.received.clear(),
-    fault: () => state.faults.get(),
-    setFault: (fault: PushFault) => state.faults.set(fault),
-    markGone: (token: string, at = new Date()) => {
-      state.gone.set(token.toLowerCase(), at.getTime());
-    },
+  const markGone = (token: string, at = new Date()): void => {
+    state.gone.set(token.toLowerCase(), at.getTime());
   };
-  const page = await servePushPeerPage(peer, host, options.httpPort ?? 0).catch(async (error: unknown) => {
+  const page = await servePeerPage(
+    {
+      title: "APNs peer",
+      columns: ["received", "token", "title", "body", "headers"],
+      row: (push: ReceivedApnsPush) => {
+        const aps = push.payload.aps as Record<string, unknown> | undefined;
+        const alert = (aps?.alert ?? {}) as Record<string, unknown>;
+        return [
+          push.receivedAt,
+          `${push.deviceToken.slice(0, 8)}…${push.deviceToken.slice(-4)}`,
+          String(alert.title ?? ""),
+          String(alert.body ?? ""),
+          JSON.stringify(push.headers),
+        ];
+      },
+      messages: () => state.received.all(),
+      clear: () => state.received.clear(),
+      faults: state.faults,
+      routes: { "/gone": goneRoute((token) => markGone(token)) },
+    },
+    host,
+    options.httpPort ?? 0,
+  ).catch(async (error: unknown) => {
     await closeApi();
     throw error;
   });
@@ -188,12 +184,9 @@ export async function startApnsPeer(options: ApnsPeerOptions): Promise<ApnsPeer>
     port,
     httpUrl: page.url,
     ca: certificate.cert,
-    messages: peer.messages,
-    waitFor: (predicate, timeoutMs) => state.received.waitFor(predicate, timeoutMs),
-    clear: peer.clear,
-    fault: peer.fault,
-    setFault: peer.setFault,
-    markGone: peer.markGone,
+    ...state.received.asReceivedItems(),
+    ...state.faults.asFaultControls(),
+    markGone,
     providerTokens: () => [...state.tokensSeen.keys()],
     requests: () => requests,
     close: async () => {
@@ -334,20 +327,6 @@ function apnsHeaders(headers: IncomingHttpHeaders): Record<string, string> {
     if (name.startsWith("apns-") && text !== undefined) kept[name] = text;
   }
   return kept;
-}
-
-/** Listens on `host:port` (0 takes a free one): peer-http's listen() is for HTTP/1 servers. */
-async function listenSecure(server: Http2SecureServer, host: string, port: number): Promise<number> {
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(port, host, () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
-  const address = server.address();
-  if (address === null || typeof address === "string") throw new Error("the APNs peer is not on a TCP port");
-  return address.port;
 }
 
 function single(value: string | string[] | undefined): string | undefined {

@@ -4,10 +4,11 @@ import { createServer as createHttpsServer } from "node:https";
 import { setTimeout as delay } from "node:timers/promises";
 import { fcmMessageProblem } from "./fcm-validation.ts";
 import { decodeJws, signedWith } from "./jws.ts";
-import { FaultSwitch } from "./peer-fault.ts";
-import { listen, stop } from "./peer-http.ts";
+import { type FaultControls, FaultSwitch } from "./peer-fault.ts";
+import { listen, readLimited, stop } from "./peer-http.ts";
+import { servePeerPage } from "./peer-page.ts";
 import { type PushFault, pushFault } from "./push-fault.ts";
-import { readLimited, servePushPeerPage } from "./push-peer-http.ts";
+import { goneRoute } from "./push-peer-page.ts";
 import { type ReceivedItems, ReceivedLog } from "./received-log.ts";
 import { selfSignedCertificate } from "./self-signed.ts";
 
@@ -60,15 +61,13 @@ export interface FcmPeerOptions {
   onError?: (error: Error) => void;
 }
 
-export interface FcmPeer extends ReceivedItems<ReceivedFcmMessage> {
+export interface FcmPeer extends ReceivedItems<ReceivedFcmMessage>, FaultControls<PushFault> {
   readonly host: string;
   readonly port: number;
   /** The HTTP page: `GET /`, `GET` and `DELETE /messages`, `GET` and `POST /fault`, `POST /gone`. */
   readonly httpUrl: string;
   /** The peer's self-signed certificate, valid for FCM_HOSTNAMES and localhost: what a client trusts. */
   readonly ca: string;
-  fault(): PushFault;
-  setFault(fault: PushFault): void;
   /** Sends to `token` are answered 404 UNREGISTERED from now on, as after the app was removed. */
   markGone(token: string): void;
   /** The access tokens issued since the start and not yet expired, oldest first. */
@@ -138,32 +137,31 @@ export async function startFcmPeer(options: FcmPeerOptions): Promise<FcmPeer> {
   const port = await listen(server, options.port ?? 0, host);
   const closeApi = () => stop(server);
 
-  const peer = {
-    title: "FCM peer",
-    columns: ["received", "token", "title", "body", "data"],
-    rows: () =>
-      received
-        .all()
-        .reverse()
-        .map((item) => {
-          const notification = (item.message.notification ?? {}) as Record<string, unknown>;
-          return [
-            item.receivedAt,
-            shortToken(String(item.message.token ?? "")),
-            String(notification.title ?? ""),
-            String(notification.body ?? ""),
-            JSON.stringify(item.message.data ?? {}),
-          ];
-        }),
-    messages: () => received.all(),
-    clear: () => received.clear(),
-    fault: () => faults.get(),
-    setFault: (fault: PushFault) => faults.set(fault),
-    markGone: (token: string) => {
-      gone.add(token);
-    },
+  const markGone = (token: string): void => {
+    gone.add(token);
   };
-  const page = await servePushPeerPage(peer, host, options.httpPort ?? 0).catch(async (error: unknown) => {
+  const page = await servePeerPage(
+    {
+      title: "FCM peer",
+      columns: ["received", "token", "title", "body", "data"],
+      row: (item: ReceivedFcmMessage) => {
+        const notification = (item.message.notification ?? {}) as Record<string, unknown>;
+        return [
+          item.receivedAt,
+          shortToken(String(item.message.token ?? "")),
+          String(notification.title ?? ""),
+          String(notification.body ?? ""),
+          JSON.stringify(item.message.data ?? {}),
+        ];
+      },
+      messages: () => received.all(),
+      clear: () => received.clear(),
+      faults,
+      routes: { "/gone": goneRoute(markGone) },
+    },
+    host,
+    options.httpPort ?? 0,
+  ).catch(async (error: unknown) => {
     await closeApi();
     throw error;
   });
@@ -173,12 +171,9 @@ export async function startFcmPeer(options: FcmPeerOptions): Promise<FcmPeer> {
     port,
     httpUrl: page.url,
     ca: certificate.cert,
-    messages: peer.messages,
-    waitFor: (predicate, timeoutMs) => received.waitFor(predicate, timeoutMs),
-    clear: peer.clear,
-    fault: peer.fault,
-    setFault: peer.setFault,
-    markGone: peer.markGone,
+    ...received.asReceivedItems(),
+    ...faults.asFaultControls(),
+    markGone,
     accessTokens: () =>
       [...issued].filter(([, grant]) => grant.expiresAt > Date.now()).map(([token]) => token),
     sendRequests: () => sends,

@@ -1,4 +1,5 @@
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
+import type { Server as NetServer } from "node:net";
 
 /** An answer a page or a stand-in API gives on purpose, with its status. */
 export class HttpError extends Error {
@@ -20,6 +21,24 @@ export async function readBody(request: IncomingMessage, maxBytes: number): Prom
     chunks.push(chunk);
   }
   return Buffer.concat(chunks);
+}
+
+/**
+ * The body, or undefined when it passes `maxBytes`, each caller answering that as its vendor
+ * does. The rest is read and dropped rather than left unread: breaking off would destroy the
+ * stream, and with it the answer.
+ */
+export async function readLimited(
+  body: AsyncIterable<Buffer>,
+  maxBytes: number,
+): Promise<Buffer | undefined> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    size += chunk.length;
+    if (size <= maxBytes) chunks.push(chunk);
+  }
+  return size <= maxBytes ? Buffer.concat(chunks) : undefined;
 }
 
 export async function readJson(request: IncomingMessage, maxBytes: number): Promise<unknown> {
@@ -65,8 +84,8 @@ export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (char) => ENTITIES[char] ?? char);
 }
 
-/** Listens on `host:port` and gives the port taken (0 takes a free one). */
-export async function listen(server: Server, port: number, host: string): Promise<number> {
+/** Listens on `host:port` and gives the port taken (0 takes a free one): HTTP/1, HTTP/2 or SMTP alike. */
+export async function listen(server: NetServer, port: number, host: string): Promise<number> {
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(port, host, () => {
@@ -79,7 +98,7 @@ export async function listen(server: Server, port: number, host: string): Promis
   return address.port;
 }
 
-/** Stops listening and cuts what is still open, answered or not. */
+/** Stops an HTTP/1 server and cuts what is still open, answered or not. */
 export function stop(server: Server): Promise<void> {
   const closed = new Promise<void>((resolve, reject) =>
     server.close((error) => (error ? reject(error) : resolve())),

@@ -4,10 +4,11 @@ import { setTimeout as delay } from "node:timers/promises";
 import { type AddressObject, type ParsedMail, simpleParser } from "mailparser";
 import { SMTPServer, type SMTPServerSession } from "smtp-server";
 import { type FaultControls, FaultSwitch } from "./peer-fault.ts";
+import { listen } from "./peer-http.ts";
+import { servePeerPage } from "./peer-page.ts";
 import { type ReceivedItems, ReceivedLog } from "./received-log.ts";
 import { selfSignedCertificate } from "./self-signed.ts";
 import { type SmtpFault, smtpFault } from "./smtp-fault.ts";
-import { servePeerPage } from "./smtp-peer-page.ts";
 
 export interface MailAddress {
   name: string;
@@ -182,15 +183,7 @@ export async function startSmtpPeer(options: SmtpPeerOptions = {}): Promise<Smtp
     socket.once("close", () => sockets.delete(port));
   });
 
-  await new Promise<void>((resolve, reject) => {
-    server.server.once("error", reject);
-    server.listen(options.port ?? 0, host, () => {
-      server.server.off("error", reject);
-      resolve();
-    });
-  });
-  const address = server.server.address();
-  if (address === null || typeof address === "string") throw new Error("the SMTP peer is not on a TCP port");
+  const port = await listen(server.server, options.port ?? 0, host);
 
   const closeSmtp = async (): Promise<void> => {
     const closed = new Promise<void>((resolve) => server.close(resolve));
@@ -200,7 +193,7 @@ export async function startSmtpPeer(options: SmtpPeerOptions = {}): Promise<Smtp
 
   const peer = {
     host,
-    port: address.port,
+    port,
     ca: certificate.cert,
     ...received.asReceivedItems(),
     forgetMailboxes: (addresses: string[]) => {
@@ -210,7 +203,23 @@ export async function startSmtpPeer(options: SmtpPeerOptions = {}): Promise<Smtp
     connectionsAccepted: () => accepted,
   };
 
-  const page = await servePeerPage(peer, host, options.httpPort ?? 0).catch(async (error: unknown) => {
+  const page = await servePeerPage(
+    {
+      title: "SMTP peer",
+      columns: ["received", "to", "subject", "session"],
+      row: (message: ReceivedEmail) => [
+        message.receivedAt,
+        message.envelope.to.join(", "),
+        message.subject,
+        message.secure ? "TLS" : "plain",
+      ],
+      messages: () => received.all(),
+      clear: () => received.clear(),
+      faults,
+    },
+    host,
+    options.httpPort ?? 0,
+  ).catch(async (error: unknown) => {
     await closeSmtp();
     throw error;
   });

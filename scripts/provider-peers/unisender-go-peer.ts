@@ -9,10 +9,10 @@ import { createServer as createHttpsServer } from "node:https";
 import { setTimeout as delay } from "node:timers/promises";
 import { type FaultControls, FaultSwitch } from "./peer-fault.ts";
 import { HttpError, listen, readBody, sendJson, stop } from "./peer-http.ts";
+import { servePeerPage } from "./peer-page.ts";
 import { type ReceivedItems, ReceivedLog } from "./received-log.ts";
 import { selfSignedCertificate } from "./self-signed.ts";
 import { type UnisenderGoFault, unisenderGoFault } from "./unisender-go-fault.ts";
-import { serveUnisenderGoPage } from "./unisender-go-peer-page.ts";
 import { type UnisenderGoSendMessage, validSendRequest } from "./unisender-go-send-request.ts";
 
 /** What email/send.json puts in failed_emails for an address it does not send to. */
@@ -277,7 +277,31 @@ export async function startUnisenderGoPeer(options: UnisenderGoPeerOptions): Pro
     ...faults.asFaultControls(),
   };
 
-  const page = await serveUnisenderGoPage(peer, host, options.httpPort ?? 0).catch(async (error: unknown) => {
+  const page = await servePeerPage(
+    {
+      title: "Unisender Go peer",
+      columns: ["received", "job", "to", "subject", "failed", "webhook"],
+      row: (message: ReceivedUnisenderGoMessage) => {
+        const last = calls.all().findLast((call) => call.jobId === message.jobId);
+        return [
+          message.receivedAt,
+          message.jobId,
+          message.message.recipients.map((recipient) => recipient.email).join(", "),
+          message.message.subject,
+          Object.entries(message.failedEmails)
+            .map(([email, code]) => `${email}: ${code}`)
+            .join(", "),
+          last ? `try ${last.attempt}: ${last.status ?? last.error ?? ""}` : "",
+        ];
+      },
+      messages: () => received.all(),
+      clear: peer.clear,
+      faults,
+      routes: { "/webhooks": { GET: (_request, response) => sendJson(response, 200, calls.all()) } },
+    },
+    host,
+    options.httpPort ?? 0,
+  ).catch(async (error: unknown) => {
     await stop(api);
     throw error;
   });
