@@ -64,19 +64,62 @@ function portFromEnv(name: string, fallback: number): number {
   return port;
 }
 
+/** A whole number of milliseconds from `name`, or `fallback` when it is not set. */
+function delayFromEnv(name: string, fallback: number): number {
+  const raw = process.env[name];
+  const delay = raw ? Number(raw) : fallback;
+  if (!(Number.isInteger(delay) && delay >= 0)) {
+    log("error", `invalid ${name}`, { value: raw });
+    process.exit(2);
+  }
+  return delay;
+}
+
 /** A started peer: what the ready line says of it, and how it stops. */
 interface RunningPeer {
   addresses: Record<string, unknown>;
   close(): Promise<void>;
 }
 
+/** A file a peer hands the service: its certificate, or a key to sign with. */
+interface PeerFile {
+  path: string;
+  /** Written beside and renamed, so that it is read whole or not at all; a secret for its owner alone. */
+  write(text: string): Promise<void>;
+}
+
+/**
+ * The file in `variable`, or `fallback` under .local/provider-peers, removed at once: a file left
+ * by an earlier run must not pass for this one's while the peer starts, since whoever waits for
+ * it then trusts what it finds.
+ */
+async function peerFile(variable: string, fallback: string, secret = false): Promise<PeerFile> {
+  const path =
+    process.env[variable] ||
+    fileURLToPath(new URL(`../../.local/provider-peers/${fallback}`, import.meta.url));
+  await rm(path, { force: true });
+  return {
+    path,
+    write: async (text) => {
+      await mkdir(dirname(path), { recursive: true });
+      await writeFile(`${path}.tmp`, text, secret ? { mode: 0o600 } : {});
+      await rename(`${path}.tmp`, path);
+    },
+  };
+}
+
+/** Writes what a started peer hands the service; a peer whose files cannot be written is stopped. */
+async function handOver(peer: { close(): Promise<void> }, files: [PeerFile, string][]): Promise<void> {
+  try {
+    for (const [file, text] of files) await file.write(text);
+  } catch (error) {
+    await peer.close();
+    throw error;
+  }
+}
+
 async function startSmtp(): Promise<RunningPeer> {
-  const caFile =
-    process.env.SMTP_PEER_CA_FILE ||
-    fileURLToPath(new URL("../../.local/provider-peers/smtp-ca.pem", import.meta.url));
-  // A certificate left by an earlier run must not pass for this one's while it starts: whoever
-  // waits for the file then trusts the certificate the peer presents.
-  await rm(caFile, { force: true });
+  const caFile = await peerFile("SMTP_PEER_CA_FILE", "smtp-ca.pem");
   const peer = await startSmtpPeer({
     port: portFromEnv("SMTP_PEER_PORT", 2525),
     httpPort: portFromEnv("SMTP_PEER_HTTP_PORT", 8025),
@@ -84,43 +127,16 @@ async function startSmtp(): Promise<RunningPeer> {
     password: process.env.SMTP_PEER_PASSWORD || "dev",
     onError: (error) => log("warn", "an SMTP session failed", { error: error.message }),
   });
-  try {
-    await mkdir(dirname(caFile), { recursive: true });
-    await writeFile(`${caFile}.tmp`, peer.ca);
-    await rename(`${caFile}.tmp`, caFile);
-  } catch (error) {
-    await peer.close();
-    throw error;
-  }
+  await handOver(peer, [[caFile, peer.ca]]);
   return {
-    addresses: { host: peer.host, port: peer.port, page: peer.httpUrl, ca_file: caFile },
+    addresses: { host: peer.host, port: peer.port, page: peer.httpUrl, ca_file: caFile.path },
     close: () => peer.close(),
   };
 }
 
-/** Where a peer's certificate goes for the service to trust; never last run's while the peer starts. */
-async function freshCaFile(variable: string, fallback: string): Promise<string> {
-  const file =
-    process.env[variable] ||
-    fileURLToPath(new URL(`../../.local/provider-peers/${fallback}`, import.meta.url));
-  await rm(file, { force: true });
-  return file;
-}
-
-async function publishCa(file: string, ca: string): Promise<void> {
-  await mkdir(dirname(file), { recursive: true });
-  await writeFile(`${file}.tmp`, ca);
-  await rename(`${file}.tmp`, file);
-}
-
 async function startSmsRu(): Promise<RunningPeer> {
-  const caFile = await freshCaFile("SMSRU_PEER_CA_FILE", "smsru-ca.pem");
-  const delay = process.env.SMSRU_PEER_CALLBACK_DELAY_MS;
-  const callbackDelayMs = delay ? Number(delay) : 1000;
-  if (!(Number.isInteger(callbackDelayMs) && callbackDelayMs >= 0)) {
-    log("error", "invalid SMSRU_PEER_CALLBACK_DELAY_MS", { value: delay });
-    process.exit(2);
-  }
+  const caFile = await peerFile("SMSRU_PEER_CA_FILE", "smsru-ca.pem");
+  const callbackDelayMs = delayFromEnv("SMSRU_PEER_CALLBACK_DELAY_MS", 1000);
   const callbackUrl = process.env.SMSRU_PEER_CALLBACK_URL;
   const peer = await startSmsRuPeer({
     port: portFromEnv("SMSRU_PEER_PORT", 2580),
@@ -128,43 +144,28 @@ async function startSmsRu(): Promise<RunningPeer> {
     ...(callbackUrl ? { callbackUrl, callbackDelayMs } : {}),
     onError: (error) => log("warn", "an SMS.ru peer connection failed", { error: error.message }),
   });
-  await publishCa(caFile, peer.ca).catch(async (error: unknown) => {
-    await peer.close();
-    throw error;
-  });
+  await handOver(peer, [[caFile, peer.ca]]);
   return {
-    addresses: { url: peer.url, ca_file: caFile, callback: callbackUrl ?? null },
+    addresses: { url: peer.url, ca_file: caFile.path, callback: callbackUrl ?? null },
     close: () => peer.close(),
   };
 }
 
 async function startSmsc(): Promise<RunningPeer> {
-  const caFile = await freshCaFile("SMSC_PEER_CA_FILE", "smsc-ca.pem");
+  const caFile = await peerFile("SMSC_PEER_CA_FILE", "smsc-ca.pem");
   const peer = await startSmscPeer({
     port: portFromEnv("SMSC_PEER_PORT", 2581),
     login: process.env.SMSC_PEER_LOGIN || "dev",
     password: process.env.SMSC_PEER_PASSWORD || "dev",
     onError: (error) => log("warn", "an SMSC peer connection failed", { error: error.message }),
   });
-  await publishCa(caFile, peer.ca).catch(async (error: unknown) => {
-    await peer.close();
-    throw error;
-  });
-  return { addresses: { url: peer.url, ca_file: caFile }, close: () => peer.close() };
+  await handOver(peer, [[caFile, peer.ca]]);
+  return { addresses: { url: peer.url, ca_file: caFile.path }, close: () => peer.close() };
 }
 
 async function startUnisenderGo(): Promise<RunningPeer> {
-  const caFile =
-    process.env.UNISENDER_GO_PEER_CA_FILE ||
-    fileURLToPath(new URL("../../.local/provider-peers/unisender-go-ca.pem", import.meta.url));
-  // As for SMTP: whoever waits for the file must not find last run's certificate meanwhile.
-  await rm(caFile, { force: true });
-  const delay = process.env.UNISENDER_GO_PEER_WEBHOOK_DELAY_MS;
-  const webhookDelayMs = delay ? Number(delay) : 1000;
-  if (!(Number.isInteger(webhookDelayMs) && webhookDelayMs >= 0)) {
-    log("error", "invalid UNISENDER_GO_PEER_WEBHOOK_DELAY_MS", { value: delay });
-    process.exit(2);
-  }
+  const caFile = await peerFile("UNISENDER_GO_PEER_CA_FILE", "unisender-go-ca.pem");
+  const webhookDelayMs = delayFromEnv("UNISENDER_GO_PEER_WEBHOOK_DELAY_MS", 1000);
   const webhookUrl = process.env.UNISENDER_GO_PEER_WEBHOOK_URL;
   const peer = await startUnisenderGoPeer({
     port: portFromEnv("UNISENDER_GO_PEER_PORT", 2570),
@@ -174,25 +175,11 @@ async function startUnisenderGo(): Promise<RunningPeer> {
     onError: (error) =>
       log("warn", "a Unisender Go peer request or webhook call failed", { error: error.message }),
   });
-  try {
-    await mkdir(dirname(caFile), { recursive: true });
-    await writeFile(`${caFile}.tmp`, peer.ca);
-    await rename(`${caFile}.tmp`, caFile);
-  } catch (error) {
-    await peer.close();
-    throw error;
-  }
+  await handOver(peer, [[caFile, peer.ca]]);
   return {
-    addresses: { url: peer.url, page: peer.httpUrl, ca_file: caFile, webhook: webhookUrl ?? null },
+    addresses: { url: peer.url, page: peer.httpUrl, ca_file: caFile.path, webhook: webhookUrl ?? null },
     close: () => peer.close(),
   };
-}
-
-/** A key for the service to sign with: written as the certificates are, readable by its owner alone. */
-async function publishSecret(file: string, text: string): Promise<void> {
-  await mkdir(dirname(file), { recursive: true });
-  await writeFile(`${file}.tmp`, text, { mode: 0o600 });
-  await rename(`${file}.tmp`, file);
 }
 
 // Both halves PEM: the public one for the peer to check signatures with, the private one for the service.
@@ -200,8 +187,8 @@ const publicKeyEncoding = { type: "spki", format: "pem" } as const;
 const privateKeyEncoding = { type: "pkcs8", format: "pem" } as const;
 
 async function startFcm(): Promise<RunningPeer> {
-  const caFile = await freshCaFile("FCM_PEER_CA_FILE", "fcm-ca.pem");
-  const accountFile = await freshCaFile("FCM_PEER_SERVICE_ACCOUNT_FILE", "fcm-service-account.json");
+  const caFile = await peerFile("FCM_PEER_CA_FILE", "fcm-ca.pem");
+  const accountFile = await peerFile("FCM_PEER_SERVICE_ACCOUNT_FILE", "fcm-service-account.json", true);
   const projectId = process.env.FCM_PEER_PROJECT_ID || "notifications-dev";
   const clientEmail = `notifier@${projectId}.iam.gserviceaccount.com`;
   const { publicKey, privateKey } = generateKeyPairSync("rsa", {
@@ -225,21 +212,18 @@ async function startFcm(): Promise<RunningPeer> {
     client_email: clientEmail,
     token_uri: "https://oauth2.googleapis.com/token",
   };
-  try {
-    await publishSecret(accountFile, `${JSON.stringify(account, null, 2)}\n`);
-    await publishCa(caFile, peer.ca);
-  } catch (error) {
-    await peer.close();
-    throw error;
-  }
+  await handOver(peer, [
+    [accountFile, `${JSON.stringify(account, null, 2)}\n`],
+    [caFile, peer.ca],
+  ]);
   return {
     addresses: {
       host: peer.host,
       port: peer.port,
       stands_in_for: FCM_HOSTNAMES,
       page: peer.httpUrl,
-      ca_file: caFile,
-      service_account_file: accountFile,
+      ca_file: caFile.path,
+      service_account_file: accountFile.path,
       project_id: projectId,
     },
     close: () => peer.close(),
@@ -247,8 +231,8 @@ async function startFcm(): Promise<RunningPeer> {
 }
 
 async function startApns(): Promise<RunningPeer> {
-  const caFile = await freshCaFile("APNS_PEER_CA_FILE", "apns-ca.pem");
-  const keyFile = await freshCaFile("APNS_PEER_KEY_FILE", "apns-auth-key.p8");
+  const caFile = await peerFile("APNS_PEER_CA_FILE", "apns-ca.pem");
+  const keyFile = await peerFile("APNS_PEER_KEY_FILE", "apns-auth-key.p8", true);
   const keyId = process.env.APNS_PEER_KEY_ID || "DEVKEY0001";
   const teamId = process.env.APNS_PEER_TEAM_ID || "DEVTEAM001";
   const topic = process.env.APNS_PEER_TOPIC || "ru.notifications.dev";
@@ -267,20 +251,17 @@ async function startApns(): Promise<RunningPeer> {
     httpPort: portFromEnv("APNS_PEER_HTTP_PORT", 8591),
     onError: (error) => log("warn", "an APNs peer session failed", { error: error.message }),
   });
-  try {
-    await publishSecret(keyFile, privateKey);
-    await publishCa(caFile, peer.ca);
-  } catch (error) {
-    await peer.close();
-    throw error;
-  }
+  await handOver(peer, [
+    [keyFile, privateKey],
+    [caFile, peer.ca],
+  ]);
   return {
     addresses: {
       host: peer.host,
       port: peer.port,
       page: peer.httpUrl,
-      ca_file: caFile,
-      key_file: keyFile,
+      ca_file: caFile.path,
+      key_file: keyFile.path,
       key_id: keyId,
       team_id: teamId,
       topic,
