@@ -2,6 +2,13 @@
 // checked here, each vendor naming the modes it takes and the fields of its own, because a
 // fault comes over HTTP too and must be refused there with what is wrong with it.
 
+/**
+ * The modes of every peer of an HTTP API, each meaning the same there: `5xx` answers a server
+ * error, `hang` never answers, `drop` cuts the connection instead of answering, `slow` answers
+ * after `delayMs`, `rate-limit` answers 429. Each vendor's list starts with these.
+ */
+export const HTTP_FAULT_MODES = ["none", "5xx", "hang", "drop", "slow", "rate-limit"] as const;
+
 /** One field a fault may carry besides its mode. */
 export interface FaultField<V> {
   /** The modes that take it: a fault of any other mode that carries it is refused. */

@@ -1,15 +1,6 @@
-import { delayMs, faultParser, retryAfterSeconds, wholeNumber } from "./peer-fault.ts";
+import { delayMs, faultParser, HTTP_FAULT_MODES, retryAfterSeconds, wholeNumber } from "./peer-fault.ts";
 
-export const PUSH_FAULT_MODES = [
-  "none",
-  "5xx",
-  "hang",
-  "drop",
-  "slow",
-  "rate-limit",
-  "expired-token",
-  "invalid-token",
-] as const;
+export const PUSH_FAULT_MODES = [...HTTP_FAULT_MODES, "expired-token", "invalid-token"] as const;
 
 /**
  * How a push peer (FCM, APNs) misbehaves, each as its vendor does:

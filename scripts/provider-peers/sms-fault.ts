@@ -1,15 +1,6 @@
-import { delayMs, faultParser, retryAfterSeconds } from "./peer-fault.ts";
+import { delayMs, faultParser, HTTP_FAULT_MODES, retryAfterSeconds } from "./peer-fault.ts";
 
-export const SMS_FAULT_MODES = [
-  "none",
-  "5xx",
-  "hang",
-  "drop",
-  "slow",
-  "rate-limit",
-  "auth",
-  "bad-number",
-] as const;
+export const SMS_FAULT_MODES = [...HTTP_FAULT_MODES, "auth", "bad-number"] as const;
 
 /**
  * How an SMS peer misbehaves on its API (never on its page): `5xx` answers 503 from the

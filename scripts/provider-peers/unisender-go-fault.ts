@@ -1,14 +1,6 @@
-import { delayMs, faultParser, retryAfterSeconds } from "./peer-fault.ts";
+import { delayMs, faultParser, HTTP_FAULT_MODES, retryAfterSeconds } from "./peer-fault.ts";
 
-export const UNISENDER_GO_FAULT_MODES = [
-  "none",
-  "5xx",
-  "hang",
-  "drop",
-  "slow",
-  "rate-limit",
-  "auth",
-] as const;
+export const UNISENDER_GO_FAULT_MODES = [...HTTP_FAULT_MODES, "auth"] as const;
 
 /**
  * How the Unisender Go peer misbehaves on email/send: `5xx` answers 500, `hang` never answers,
