@@ -8,12 +8,12 @@ import {
 } from "node:http2";
 import { setTimeout as delay } from "node:timers/promises";
 import { decodeJws, signedWith } from "./jws.ts";
-import { type FaultControls, FaultSwitch } from "./peer-fault.ts";
-import { listen, readLimited } from "./peer-http.ts";
+import { FaultSwitch } from "./peer-fault.ts";
+import { closingOnFailure, listen, readLimited } from "./peer-http.ts";
 import { servePeerPage } from "./peer-page.ts";
 import { type PushFault, pushFault } from "./push-fault.ts";
-import { goneRoute } from "./push-peer-page.ts";
-import { type ReceivedItems, ReceivedLog } from "./received-log.ts";
+import { goneRoute, type PushPeer } from "./push-peer-page.ts";
+import { ReceivedLog } from "./received-log.ts";
 import { selfSignedCertificate } from "./self-signed.ts";
 
 // Apple's limits: a provider token is taken for an hour, a payload is at most 4 KiB.
@@ -74,11 +74,7 @@ export interface ApnsPeerOptions {
   onError?: (error: Error) => void;
 }
 
-export interface ApnsPeer extends ReceivedItems<ReceivedApnsPush>, FaultControls<PushFault> {
-  readonly host: string;
-  readonly port: number;
-  /** The HTTP page: `GET /`, `GET` and `DELETE /messages`, `GET` and `POST /fault`, `POST /gone`. */
-  readonly httpUrl: string;
+export interface ApnsPeer extends PushPeer<ReceivedApnsPush> {
   /** The peer's self-signed certificate, for localhost and 127.0.0.1: what a client trusts. */
   readonly ca: string;
   /** Pushes to `token` get 410 Unregistered from now on, with `at` (now by default) as its timestamp. */
@@ -87,8 +83,6 @@ export interface ApnsPeer extends ReceivedItems<ReceivedApnsPush>, FaultControls
   providerTokens(): string[];
   /** Requests to /3/device since the start, refused ones too. */
   requests(): number;
-  /** Cuts every session and stops both servers. */
-  close(): Promise<void>;
 }
 
 interface PeerState {
@@ -167,17 +161,13 @@ export async function startApnsPeer(options: ApnsPeerOptions): Promise<ApnsPeer>
           JSON.stringify(push.headers),
         ];
       },
-      messages: () => state.received.all(),
-      clear: () => state.received.clear(),
+      received: state.received.asReceivedItems(),
       faults: state.faults,
       routes: { "/gone": goneRoute((token) => markGone(token)) },
     },
     host,
     options.httpPort ?? 0,
-  ).catch(async (error: unknown) => {
-    await closeApi();
-    throw error;
-  });
+  ).catch(closingOnFailure(closeApi));
 
   return {
     host,

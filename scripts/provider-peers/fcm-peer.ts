@@ -4,12 +4,12 @@ import { createServer as createHttpsServer } from "node:https";
 import { setTimeout as delay } from "node:timers/promises";
 import { fcmMessageProblem } from "./fcm-validation.ts";
 import { decodeJws, signedWith } from "./jws.ts";
-import { type FaultControls, FaultSwitch } from "./peer-fault.ts";
-import { listen, readLimited, stop } from "./peer-http.ts";
+import { FaultSwitch } from "./peer-fault.ts";
+import { closingOnFailure, listen, readLimited, stop } from "./peer-http.ts";
 import { servePeerPage } from "./peer-page.ts";
 import { type PushFault, pushFault } from "./push-fault.ts";
-import { goneRoute } from "./push-peer-page.ts";
-import { type ReceivedItems, ReceivedLog } from "./received-log.ts";
+import { goneRoute, type PushPeer } from "./push-peer-page.ts";
+import { ReceivedLog } from "./received-log.ts";
 import { selfSignedCertificate } from "./self-signed.ts";
 
 /** The hosts firebase-admin sends to, which the peer's certificate carries (see routedHttpsAgent). */
@@ -61,11 +61,7 @@ export interface FcmPeerOptions {
   onError?: (error: Error) => void;
 }
 
-export interface FcmPeer extends ReceivedItems<ReceivedFcmMessage>, FaultControls<PushFault> {
-  readonly host: string;
-  readonly port: number;
-  /** The HTTP page: `GET /`, `GET` and `DELETE /messages`, `GET` and `POST /fault`, `POST /gone`. */
-  readonly httpUrl: string;
+export interface FcmPeer extends PushPeer<ReceivedFcmMessage> {
   /** The peer's self-signed certificate, valid for FCM_HOSTNAMES and localhost: what a client trusts. */
   readonly ca: string;
   /** Sends to `token` are answered 404 UNREGISTERED from now on, as after the app was removed. */
@@ -74,8 +70,6 @@ export interface FcmPeer extends ReceivedItems<ReceivedFcmMessage>, FaultControl
   accessTokens(): string[];
   /** Requests to messages:send since the start, refused ones too. */
   sendRequests(): number;
-  /** Cuts every connection and stops both servers. */
-  close(): Promise<void>;
 }
 
 interface IssuedToken {
@@ -154,17 +148,13 @@ export async function startFcmPeer(options: FcmPeerOptions): Promise<FcmPeer> {
           JSON.stringify(item.message.data ?? {}),
         ];
       },
-      messages: () => received.all(),
-      clear: () => received.clear(),
+      received: received.asReceivedItems(),
       faults,
       routes: { "/gone": goneRoute(markGone) },
     },
     host,
     options.httpPort ?? 0,
-  ).catch(async (error: unknown) => {
-    await closeApi();
-    throw error;
-  });
+  ).catch(closingOnFailure(closeApi));
 
   return {
     host,

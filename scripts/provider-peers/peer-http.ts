@@ -98,6 +98,14 @@ export async function listen(server: NetServer, port: number, host: string): Pro
   return address.port;
 }
 
+/** What a start that failed after another server was up does: closes that one, and fails as it did. */
+export function closingOnFailure(close: () => Promise<void>): (error: unknown) => Promise<never> {
+  return async (error) => {
+    await close();
+    throw error;
+  };
+}
+
 /** Stops an HTTP/1 server and cuts what is still open, answered or not. */
 export function stop(server: Server): Promise<void> {
   const closed = new Promise<void>((resolve, reject) =>

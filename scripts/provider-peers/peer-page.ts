@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { escapeHtml, HttpError, listen, readJson, sendHtml, sendJson, stop } from "./peer-http.ts";
+import type { ReceivedItems } from "./received-log.ts";
 
 /** Answers one request; what it throws is answered as `{"error": …}`, with its status if an HttpError. */
 export type PageHandler = (request: IncomingMessage, response: ServerResponse) => void | Promise<void>;
@@ -14,9 +15,8 @@ export interface PeerPage<T> {
   columns: readonly string[];
   /** One message as plain text, a cell per column: the page escapes it. */
   row(message: T): string[];
-  /** What arrived, oldest first; the page lists it newest first. */
-  messages(): T[];
-  clear(): void;
+  /** What arrived (listed newest first), and what `DELETE /messages` forgets. */
+  received: Pick<ReceivedItems<T>, "messages" | "clear">;
   /** The fault in force; `set` takes what came over HTTP and throws what is wrong with it. */
   faults: { get(): unknown; set(value: unknown): unknown };
   /** The peer's own paths, e.g. push's `POST /gone`, an SMS vendor's API. */
@@ -38,9 +38,9 @@ export function peerPageListener<T>(
     ...page.routes,
     "/": { GET: (_request, response) => sendHtml(response, html(page)) },
     "/messages": {
-      GET: (_request, response) => sendJson(response, 200, page.messages()),
+      GET: (_request, response) => sendJson(response, 200, page.received.messages()),
       DELETE: (_request, response) => {
-        page.clear();
+        page.received.clear();
         response.writeHead(204).end();
       },
     },
@@ -104,7 +104,7 @@ async function route(
 }
 
 function html<T>(page: PeerPage<T>): string {
-  const messages = page.messages().reverse();
+  const messages = page.received.messages().reverse();
   const head = page.columns.map((column) => `<th>${escapeHtml(column)}</th>`).join("");
   const rows = messages
     .map(

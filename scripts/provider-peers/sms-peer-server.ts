@@ -6,7 +6,7 @@ import { type FaultControls, FaultSwitch } from "./peer-fault.ts";
 import { listen, readBody, stop } from "./peer-http.ts";
 import { type PageRoute, peerPageListener } from "./peer-page.ts";
 import type { ReceivedLog } from "./received-log.ts";
-import type { SelfSignedCertificate } from "./self-signed.ts";
+import { type SelfSignedCertificate, selfSignedCertificate } from "./self-signed.ts";
 import { type SmsFault, smsFault } from "./sms-fault.ts";
 import { FormFields } from "./sms-form.ts";
 
@@ -34,17 +34,27 @@ export interface PeerAnswer {
 /** One method of the vendor's API: the request's parameters, and the fault in force. */
 export type ApiHandler = (fields: FormFields, fault: SmsFault) => PeerAnswer | Promise<PeerAnswer>;
 
+/** What every SMS peer takes besides its vendor's own. */
+export interface SmsPeerOptions {
+  /** 127.0.0.1 unless told otherwise: the peer keeps numbers and texts in clear. */
+  host?: string;
+  /** 0 (the default) takes a free port. */
+  port?: number;
+  /** The key and certificate presented; a fresh self-signed pair by default. */
+  tls?: SelfSignedCertificate;
+  /** How many accepted SMS are kept; the oldest go first. */
+  remember?: number;
+  /** Told of failed connections (a client that distrusts the certificate, one that hangs up). */
+  onError?: (error: Error) => void;
+}
+
 export interface SmsPeerServerOptions<T extends ReceivedSms> {
   /** The page's heading, e.g. "SMS.ru peer". */
   title: string;
-  host: string;
-  port: number;
-  certificate: SelfSignedCertificate;
+  options: SmsPeerOptions;
   /** The vendor's API by path; faults apply there and nowhere else. */
   api: Record<string, ApiHandler>;
   received: ReceivedLog<T>;
-  /** Told of failed connections (a client that distrusts the certificate, one that hangs up). */
-  onError?: (error: Error) => void;
 }
 
 export interface SmsPeerServer extends FaultControls<SmsFault> {
@@ -52,6 +62,8 @@ export interface SmsPeerServer extends FaultControls<SmsFault> {
   readonly port: number;
   /** https://host:port: the vendor's API and, beside it, the page. */
   readonly url: string;
+  /** The certificate presented: what a client trusts to reach the peer. */
+  readonly ca: string;
   /** Cuts every open connection, hanging requests included, and stops. */
   close(): Promise<void>;
 }
@@ -64,20 +76,25 @@ const DEFAULT_RETRY_AFTER_SECONDS = 30;
  * A vendor's HTTPS API on a local port, with its faults and the peer's page beside it: `GET /`
  * (what arrived, for a person), `GET` and `DELETE /messages`, `GET` and `POST /fault`.
  */
-export async function startSmsPeerServer<T extends ReceivedSms>(
-  options: SmsPeerServerOptions<T>,
-): Promise<SmsPeerServer> {
+export async function startSmsPeerServer<T extends ReceivedSms>({
+  title,
+  options,
+  api: vendorApi,
+  received,
+}: SmsPeerServerOptions<T>): Promise<SmsPeerServer> {
+  const host = options.host ?? "127.0.0.1";
+  const certificate = options.tls ?? (await selfSignedCertificate());
   const faults = new FaultSwitch(smsFault);
   const api: Record<string, PageRoute> = Object.fromEntries(
-    Object.entries(options.api).map(([path, handler]) => [
+    Object.entries(vendorApi).map(([path, handler]) => [
       path,
       (request: IncomingMessage, response: ServerResponse) => answer(handler, request, response),
     ]),
   );
   const server = createServer(
-    { key: options.certificate.key, cert: options.certificate.cert },
+    { key: certificate.key, cert: certificate.cert },
     peerPageListener({
-      title: options.title,
+      title,
       columns: ["received", "id", "to", "sender", "text", "SMS"],
       row: (sms: T) => [
         sms.receivedAt,
@@ -87,8 +104,7 @@ export async function startSmsPeerServer<T extends ReceivedSms>(
         sms.text,
         `${sms.encoding} × ${sms.segments}`,
       ],
-      messages: () => options.received.all(),
-      clear: () => options.received.clear(),
+      received: received.asReceivedItems(),
       faults,
       routes: api,
     }),
@@ -133,11 +149,12 @@ export async function startSmsPeerServer<T extends ReceivedSms>(
       .end(result.body);
   }
 
-  const port = await listen(server, options.port, options.host);
+  const port = await listen(server, options.port ?? 0, host);
   return {
-    host: options.host,
+    host,
     port,
-    url: `https://${options.host}:${port}`,
+    url: `https://${host}:${port}`,
+    ca: certificate.cert,
     ...faults.asFaultControls(),
     close: () => stop(server),
   };

@@ -1,15 +1,16 @@
 import { measureSmsText } from "../../dispatch/providers/sms-text.ts";
+import type { FaultControls } from "./peer-fault.ts";
 import { type ReceivedItems, ReceivedLog } from "./received-log.ts";
-import { type SelfSignedCertificate, selfSignedCertificate } from "./self-signed.ts";
 import type { SmsFault } from "./sms-fault.ts";
 import type { FormFields } from "./sms-form.ts";
-import { type PeerAnswer, type ReceivedSms, startSmsPeerServer } from "./sms-peer-server.ts";
+import {
+  type PeerAnswer,
+  type ReceivedSms,
+  type SmsPeerOptions,
+  startSmsPeerServer,
+} from "./sms-peer-server.ts";
 
-export interface SmscPeerOptions {
-  /** 127.0.0.1 unless told otherwise: the peer keeps numbers and texts in clear. */
-  host?: string;
-  /** 0 (the default) takes a free port. */
-  port?: number;
+export interface SmscPeerOptions extends SmsPeerOptions {
   /** The only credentials accepted; `dev` and `dev` by default. */
   login?: string;
   password?: string;
@@ -17,11 +18,6 @@ export interface SmscPeerOptions {
   senders?: string[];
   /** How long after sending an SMS shows as delivered (1) rather than passed to the operator (0); 0 by default. */
   deliverAfterMs?: number;
-  /** The key and certificate presented; a fresh self-signed pair by default. */
-  tls?: SelfSignedCertificate;
-  /** How many accepted SMS are kept; the oldest go first. */
-  remember?: number;
-  onError?: (error: Error) => void;
 }
 
 /** One SMS the peer accepted, with what only SMSC sees. */
@@ -32,7 +28,7 @@ export interface ReceivedSmsc extends ReceivedSms {
   charset: string;
 }
 
-export interface SmscPeer extends ReceivedItems<ReceivedSmsc> {
+export interface SmscPeer extends ReceivedItems<ReceivedSmsc>, FaultControls<SmsFault> {
   readonly host: string;
   readonly port: number;
   /** The API (`/sys/send.php`, `/sys/status.php`) and the page: `GET /`, `GET` and `DELETE /messages`, `GET` and `POST /fault`. */
@@ -41,8 +37,6 @@ export interface SmscPeer extends ReceivedItems<ReceivedSmsc> {
   readonly ca: string;
   /** Forgets the SMS, the statuses set and the requests seen. */
   clear(): void;
-  fault(): SmsFault;
-  setFault(fault: SmsFault): void;
   /** What the status call answers from now on for the SMS with this id to this number (digits). */
   setStatus(id: string, to: string, status: number, err?: number): void;
   close(): Promise<void>;
@@ -182,34 +176,24 @@ export async function startSmscPeer(options: SmscPeerOptions = {}): Promise<Smsc
     return { body: JSON.stringify(answers[0]?.entry) };
   };
 
-  const certificate = options.tls ?? (await selfSignedCertificate());
   const server = await startSmsPeerServer({
     title: "SMSC peer",
-    host: options.host ?? "127.0.0.1",
-    port: options.port ?? 0,
-    certificate,
+    options,
     api: { "/sys/send.php": send, "/sys/status.php": status },
     received,
-    ...(options.onError ? { onError: options.onError } : {}),
   });
 
   return {
-    host: server.host,
-    port: server.port,
-    url: server.url,
-    ca: certificate.cert,
+    ...server,
     ...received.asReceivedItems(),
     clear: () => {
       received.clear();
       statuses.clear();
       recentRequests.clear();
     },
-    fault: server.fault,
-    setFault: server.setFault,
     setStatus: (id, to, code, err = 0) => {
       statuses.set(`${id}:${to}`, { status: code, err, at: Date.now() });
     },
-    close: server.close,
   };
 }
 

@@ -1,16 +1,17 @@
 import { createHash, randomInt } from "node:crypto";
 import { measureSmsText } from "../../dispatch/providers/sms-text.ts";
+import type { FaultControls } from "./peer-fault.ts";
 import { type ReceivedItems, ReceivedLog } from "./received-log.ts";
-import { type SelfSignedCertificate, selfSignedCertificate } from "./self-signed.ts";
 import type { SmsFault } from "./sms-fault.ts";
 import type { FormFields } from "./sms-form.ts";
-import { type PeerAnswer, type ReceivedSms, startSmsPeerServer } from "./sms-peer-server.ts";
+import {
+  type PeerAnswer,
+  type ReceivedSms,
+  type SmsPeerOptions,
+  startSmsPeerServer,
+} from "./sms-peer-server.ts";
 
-export interface SmsRuPeerOptions {
-  /** 127.0.0.1 unless told otherwise: the peer keeps numbers and texts in clear. */
-  host?: string;
-  /** 0 (the default) takes a free port. */
-  port?: number;
+export interface SmsRuPeerOptions extends SmsPeerOptions {
   /** The only api_id accepted; `dev` by default. */
   apiId?: string;
   /** The sender names approved for the account; any name when left out. */
@@ -19,11 +20,6 @@ export interface SmsRuPeerOptions {
   callbackUrl?: string;
   /** How long after accepting an SMS its "delivered" status is called back (0 by default). */
   callbackDelayMs?: number;
-  /** The key and certificate presented; a fresh self-signed pair by default. */
-  tls?: SelfSignedCertificate;
-  /** How many accepted SMS are kept; the oldest go first. */
-  remember?: number;
-  onError?: (error: Error) => void;
 }
 
 /** One SMS the peer accepted, with what only SMS.ru sees. */
@@ -43,15 +39,13 @@ export interface SmsRuCallbackCall {
   answer: string;
 }
 
-export interface SmsRuPeer extends ReceivedItems<ReceivedSmsRu> {
+export interface SmsRuPeer extends ReceivedItems<ReceivedSmsRu>, FaultControls<SmsFault> {
   readonly host: string;
   readonly port: number;
   /** The API (`/sms/send`) and the page: `GET /`, `GET` and `DELETE /messages`, `GET` and `POST /fault`. */
   readonly url: string;
   /** The certificate presented: what a client trusts to reach the peer. */
   readonly ca: string;
-  fault(): SmsFault;
-  setFault(fault: SmsFault): void;
   /** Every call of the callback so far, oldest first. */
   callbacks(): SmsRuCallbackCall[];
   /** Calls the callback now with `statusCode` for `smsId`, signed as SMS.ru signs. */
@@ -194,25 +188,16 @@ export async function startSmsRuPeer(options: SmsRuPeerOptions = {}): Promise<Sm
     );
   };
 
-  const certificate = options.tls ?? (await selfSignedCertificate());
   const server = await startSmsPeerServer({
     title: "SMS.ru peer",
-    host: options.host ?? "127.0.0.1",
-    port: options.port ?? 0,
-    certificate,
+    options,
     api: { "/sms/send": send },
     received,
-    ...(options.onError ? { onError: options.onError } : {}),
   });
 
   return {
-    host: server.host,
-    port: server.port,
-    url: server.url,
-    ca: certificate.cert,
+    ...server,
     ...received.asReceivedItems(),
-    fault: server.fault,
-    setFault: server.setFault,
     callbacks: () => [...callbacks],
     callBack,
     close: async () => {

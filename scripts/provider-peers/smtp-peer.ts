@@ -4,7 +4,7 @@ import { setTimeout as delay } from "node:timers/promises";
 import { type AddressObject, type ParsedMail, simpleParser } from "mailparser";
 import { SMTPServer, type SMTPServerSession } from "smtp-server";
 import { type FaultControls, FaultSwitch } from "./peer-fault.ts";
-import { listen } from "./peer-http.ts";
+import { closingOnFailure, listen } from "./peer-http.ts";
 import { servePeerPage } from "./peer-page.ts";
 import { type ReceivedItems, ReceivedLog } from "./received-log.ts";
 import { selfSignedCertificate } from "./self-signed.ts";
@@ -213,16 +213,12 @@ export async function startSmtpPeer(options: SmtpPeerOptions = {}): Promise<Smtp
         message.subject,
         message.secure ? "TLS" : "plain",
       ],
-      messages: () => received.all(),
-      clear: () => received.clear(),
+      received: received.asReceivedItems(),
       faults,
     },
     host,
     options.httpPort ?? 0,
-  ).catch(async (error: unknown) => {
-    await closeSmtp();
-    throw error;
-  });
+  ).catch(closingOnFailure(closeSmtp));
 
   return {
     ...peer,

@@ -8,7 +8,7 @@ import {
 import { createServer as createHttpsServer } from "node:https";
 import { setTimeout as delay } from "node:timers/promises";
 import { type FaultControls, FaultSwitch } from "./peer-fault.ts";
-import { HttpError, listen, readBody, sendJson, stop } from "./peer-http.ts";
+import { closingOnFailure, HttpError, listen, readBody, sendJson, stop } from "./peer-http.ts";
 import { servePeerPage } from "./peer-page.ts";
 import { type ReceivedItems, ReceivedLog } from "./received-log.ts";
 import { selfSignedCertificate } from "./self-signed.ts";
@@ -294,17 +294,13 @@ export async function startUnisenderGoPeer(options: UnisenderGoPeerOptions): Pro
           last ? `try ${last.attempt}: ${last.status ?? last.error ?? ""}` : "",
         ];
       },
-      messages: () => received.all(),
-      clear: peer.clear,
+      received: peer,
       faults,
       routes: { "/webhooks": { GET: (_request, response) => sendJson(response, 200, calls.all()) } },
     },
     host,
     options.httpPort ?? 0,
-  ).catch(async (error: unknown) => {
-    await stop(api);
-    throw error;
-  });
+  ).catch(closingOnFailure(() => stop(api)));
 
   return {
     ...peer,
