@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import type { Agent } from "node:https";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { fingerprint } from "../../../core/personal-data.ts";
 import type { DeliveryOutcome, OutgoingMessage } from "../../../core/sending/index.ts";
 import {
@@ -15,20 +15,24 @@ import {
   type FcmPeer,
   type ReceivedApnsPush,
   type ReceivedFcmMessage,
-  startApnsPeer,
   startFcmPeer,
 } from "../../../scripts/provider-peers/index.ts";
 import { pemKeyPair } from "../../support/key-pairs.ts";
+import {
+  fcmPeerOptions,
+  type PushPeers,
+  pushAccounts,
+  resetPeersBeforeEach,
+  startPushPeers,
+} from "../../support/provider-peers.ts";
 
 // Both push providers on their real SDKs against local peers that speak FCM's and APNs'
 // protocols (scripts/provider-peers): firebase-admin is routed to the FCM peer by its HTTP
 // agent, its hosts unchanged; node-apn is given the APNs peer's address and certificate.
-const serviceAccount = pemKeyPair("rsa");
-const apnsKey = pemKeyPair("ec");
-const projectId = "notify-push-test";
-const clientEmail = `sender@${projectId}.iam.gserviceaccount.com`;
-const apple = { teamId: "TEAM123456", keyId: "KEY1234567", topic: "ru.notify.app" };
+const accounts = pushAccounts("notify-push-test");
+const { serviceAccount, apnsKey, projectId, clientEmail, apple } = accounts;
 
+let peers: PushPeers;
 let fcmPeer: FcmPeer;
 let apnsPeer: ApnsPeer;
 let agent: Agent;
@@ -37,22 +41,13 @@ const providers: { close(): Promise<void> }[] = [];
 let made = 0;
 
 beforeAll(async () => {
-  [fcmPeer, apnsPeer] = await Promise.all([
-    startFcmPeer({ projectId, clientEmail, publicKey: serviceAccount.publicKey }),
-    startApnsPeer({ ...apple, publicKey: apnsKey.publicKey }),
-  ]);
-  agent = routedHttpsAgent({ host: fcmPeer.host, port: fcmPeer.port, ca: fcmPeer.ca });
+  peers = await startPushPeers(accounts);
+  ({ fcm: fcmPeer, apns: apnsPeer, agent } = peers);
 });
 afterAll(async () => {
-  agent.destroy();
-  await Promise.all([fcmPeer.close(), apnsPeer.close(), ...extraPeers.map((peer) => peer.close())]);
+  await Promise.all([peers.close(), ...extraPeers.map((peer) => peer.close())]);
 });
-beforeEach(() => {
-  for (const peer of [fcmPeer, apnsPeer]) {
-    peer.clear();
-    peer.setFault({ mode: "none" });
-  }
-});
+resetPeersBeforeEach(() => [fcmPeer, apnsPeer]);
 afterEach(async () => {
   await Promise.all(providers.splice(0).map((provider) => provider.close()));
 });
@@ -325,12 +320,7 @@ describe("FcmProvider", () => {
 
   it("renews an access token about to expire before it sends", async () => {
     // firebase-admin renews within five minutes of the end: a one-minute token lasts one send.
-    const shortLived = await startFcmPeer({
-      projectId,
-      clientEmail,
-      publicKey: serviceAccount.publicKey,
-      accessTokenLifetimeSeconds: 60,
-    });
+    const shortLived = await startFcmPeer(fcmPeerOptions(accounts, { accessTokenLifetimeSeconds: 60 }));
     extraPeers.push(shortLived);
     const routed = routedHttpsAgent({ host: shortLived.host, port: shortLived.port, ca: shortLived.ca });
     try {

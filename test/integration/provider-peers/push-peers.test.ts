@@ -1,46 +1,35 @@
 import { createPrivateKey, type KeyObject, randomBytes, randomUUID, sign } from "node:crypto";
 import { connect, constants } from "node:http2";
 import { type Agent, request } from "node:https";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { routedHttpsAgent } from "../../../dispatch/index.ts";
-import {
-  type ApnsPeer,
-  type FcmPeer,
-  startApnsPeer,
-  startFcmPeer,
-} from "../../../scripts/provider-peers/index.ts";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { ApnsPeer, FcmPeer } from "../../../scripts/provider-peers/index.ts";
 import { pemKeyPair } from "../../support/key-pairs.ts";
+import {
+  expectNotFaultsRefused,
+  type PushPeers,
+  peerPageHtml,
+  pushAccounts,
+  resetPeersBeforeEach,
+  startPushPeers,
+} from "../../support/provider-peers.ts";
 
 // The push peers' own surface: that they refuse what FCM, Google's token endpoint and APNs
 // refuse, so that what they accept from the providers means something, and their pages.
-const serviceAccount = pemKeyPair("rsa");
-const apnsKey = pemKeyPair("ec");
-const projectId = "notify-peer-test";
-const clientEmail = `sender@${projectId}.iam.gserviceaccount.com`;
-const apple = { teamId: "TEAM123456", keyId: "KEY1234567", topic: "ru.notify.app" };
+const accounts = pushAccounts("notify-peer-test");
+const { serviceAccount, apnsKey, projectId, clientEmail, apple } = accounts;
 const TOKEN_URL = "https://oauth2.googleapis.com/token";
 
+let peers: PushPeers;
 let fcm: FcmPeer;
 let apns: ApnsPeer;
 let agent: Agent;
 
 beforeAll(async () => {
-  [fcm, apns] = await Promise.all([
-    startFcmPeer({ projectId, clientEmail, publicKey: serviceAccount.publicKey }),
-    startApnsPeer({ ...apple, publicKey: apnsKey.publicKey }),
-  ]);
-  agent = routedHttpsAgent({ host: fcm.host, port: fcm.port, ca: fcm.ca });
+  peers = await startPushPeers(accounts);
+  ({ fcm, apns, agent } = peers);
 });
-afterAll(async () => {
-  agent.destroy();
-  await Promise.all([fcm.close(), apns.close()]);
-});
-beforeEach(() => {
-  for (const peer of [fcm, apns]) {
-    peer.clear();
-    peer.setFault({ mode: "none" });
-  }
-});
+afterAll(() => peers.close());
+resetPeersBeforeEach(() => [fcm, apns]);
 
 function jwt(header: object, claims: object, key: KeyObject, alg: "RS256" | "ES256"): string {
   const part = (value: object) => Buffer.from(JSON.stringify(value)).toString("base64url");
@@ -311,9 +300,7 @@ describe("FCM peer", () => {
         body: JSON.stringify(body),
       });
 
-    expect((await post("/fault", { mode: "slow" })).status).toBe(400);
-    expect((await post("/fault", { mode: "boom" })).status).toBe(400);
-    expect((await post("/fault", { mode: "hang", delayMs: 5 })).status).toBe(400);
+    await expectNotFaultsRefused(`${fcm.httpUrl}/fault`);
     const set = await post("/fault", { mode: "rate-limit", retryAfterSeconds: 7, times: 1 });
     expect(await set.json()).toEqual({ mode: "rate-limit", retryAfterSeconds: 7, times: 1 });
     const bearer = await accessToken();
@@ -332,7 +319,7 @@ describe("FCM peer", () => {
       { message: { token: registrationToken(), notification: { title: "<script>alert('x')</script>" } } },
       bearer,
     );
-    const html = await (await page("/")).text();
+    const html = await peerPageHtml(`${fcm.httpUrl}/`);
     expect(html).toContain("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;");
     expect(html).not.toContain("<script>");
     expect(await (await page("/messages")).json()).toHaveLength(1);
@@ -427,7 +414,7 @@ describe("APNs peer", () => {
     expect(Math.abs(Number(gone.body.timestamp) - Date.now())).toBeLessThan(5_000);
 
     await sendApns({}, JSON.stringify({ aps: { alert: { title: '<b>"Заказ" & co</b>', body: "ok" } } }));
-    const html = await (await page("/")).text();
+    const html = await peerPageHtml(`${apns.httpUrl}/`);
     expect(html).toContain("&lt;b&gt;&quot;Заказ&quot; &amp; co&lt;/b&gt;");
     expect(html).not.toContain("<b>");
     expect(

@@ -1,11 +1,12 @@
 import { request } from "node:https";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   type SmscPeer,
   type SmsRuPeer,
   startSmscPeer,
   startSmsRuPeer,
 } from "../../../scripts/provider-peers/index.ts";
+import { NOT_FAULTS, resetPeersBeforeEach } from "../../support/provider-peers.ts";
 
 // The SMS peers' own surface: what their APIs check as the vendors do, and their HTTPS page.
 // Requests are written by hand here, byte for byte, as any client could send them.
@@ -15,12 +16,7 @@ beforeAll(async () => {
   [smsru, smsc] = await Promise.all([startSmsRuPeer(), startSmscPeer()]);
 });
 afterAll(() => Promise.all([smsru.close(), smsc.close()]));
-beforeEach(() => {
-  for (const peer of [smsru, smsc]) {
-    peer.clear();
-    peer.setFault({ mode: "none" });
-  }
-});
+resetPeersBeforeEach(() => [smsru, smsc]);
 
 interface Answer {
   status: number;
@@ -196,7 +192,7 @@ describe("the SMS peers' page", () => {
     // The page is no part of the API: it keeps answering whatever the fault.
     expect((await call(smsru, "/fault")).status).toBe(200);
 
-    for (const body of ['{"mode":"flaky"}', '{"mode":"slow"}', '{"mode":"none","delayMs":5}', "not json"]) {
+    for (const body of NOT_FAULTS) {
       const refused = await call(smsru, "/fault", { method: "POST", contentType: "application/json", body });
       expect(refused.status).toBe(400);
     }

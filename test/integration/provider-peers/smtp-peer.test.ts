@@ -1,6 +1,12 @@
 import { createTransport } from "nodemailer";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ReceivedEmail, type SmtpPeer, startSmtpPeer } from "../../../scripts/provider-peers/index.ts";
+import {
+  expectHostileEmailEscaped,
+  expectNotFaultsRefused,
+  HOSTILE_EMAIL,
+  resetPeersBeforeEach,
+} from "../../support/provider-peers.ts";
 
 // The SMTP peer's own surface: what it keeps, and its HTTP page. A plain nodemailer client
 // stands in for any sender.
@@ -9,10 +15,7 @@ beforeAll(async () => {
   peer = await startSmtpPeer({ remember: 3 });
 });
 afterAll(() => peer.close());
-beforeEach(() => {
-  peer.clear();
-  peer.setFault({ mode: "none" });
-});
+resetPeersBeforeEach(() => [peer]);
 
 async function send(subject: string, to = "ivan@example.com"): Promise<void> {
   const client = createTransport({
@@ -52,14 +55,8 @@ describe("SMTP peer", () => {
   });
 
   it("escapes everything a message brings onto its HTML page", async () => {
-    // An address cannot hold "<", but it may hold "&" and "'".
-    await send("<script>alert('subject')</script>", "o'brien&co@example.com");
-    const response = await page("/");
-    const html = await response.text();
-    expect(response.headers.get("content-type")).toMatch(/^text\/html/);
-    expect(html).toContain("&lt;script&gt;alert(&#39;subject&#39;)&lt;/script&gt;");
-    expect(html).toContain("o&#39;brien&amp;co@example.com");
-    expect(html).not.toContain("<script>");
+    await send(HOSTILE_EMAIL.subject, HOSTILE_EMAIL.address);
+    await expectHostileEmailEscaped(`${peer.httpUrl}/`);
   });
 
   it("switches its fault over HTTP and refuses a fault it does not know", async () => {
@@ -73,11 +70,7 @@ describe("SMTP peer", () => {
     expect(peer.fault()).toEqual({ mode: "tempfail-4xx", at: "data" });
     await expect(send("refused")).rejects.toMatchObject({ responseCode: 451 });
 
-    for (const body of ['{"mode":"explode"}', '{"mode":"slow"}', '{"mode":"hang","delayMs":5}', "not json"]) {
-      const refused = await page("/fault", { method: "POST", body });
-      expect(refused.status, body).toBe(400);
-      expect(((await refused.json()) as { error: string }).error, body).toBeTruthy();
-    }
+    await expectNotFaultsRefused(`${peer.httpUrl}/fault`);
     expect(peer.fault()).toEqual({ mode: "tempfail-4xx", at: "data" });
     expect((await page("/fault", { method: "PUT" })).status).toBe(405);
     expect((await page("/nothing")).status).toBe(404);

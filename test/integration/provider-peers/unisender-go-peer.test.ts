@@ -1,9 +1,15 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   type ReceivedUnisenderGoMessage,
   startUnisenderGoPeer,
   type UnisenderGoPeer,
 } from "../../../scripts/provider-peers/index.ts";
+import {
+  expectHostileEmailEscaped,
+  expectNotFaultsRefused,
+  HOSTILE_EMAIL,
+  resetPeersBeforeEach,
+} from "../../support/provider-peers.ts";
 
 // The Unisender Go peer's own surface: how it checks email/send.json, and its HTML page. Plain
 // HTTP here, so that fetch can reach it without trusting its certificate.
@@ -13,10 +19,7 @@ beforeAll(async () => {
   peer = await startUnisenderGoPeer({ apiKey, tls: false });
 });
 afterAll(() => peer.close());
-beforeEach(() => {
-  peer.clear();
-  peer.setFault({ mode: "none" });
-});
+resetPeersBeforeEach(() => [peer]);
 
 function message(overrides: Record<string, unknown> = {}): Record<string, unknown> {
   return {
@@ -152,17 +155,9 @@ describe("Unisender Go peer", () => {
 
   it("escapes everything a message brings onto its HTML page", async () => {
     await send({
-      message: message({
-        subject: "<script>alert('subject')</script>",
-        recipients: [{ email: "o'brien&co@example.com" }],
-      }),
+      message: message({ subject: HOSTILE_EMAIL.subject, recipients: [{ email: HOSTILE_EMAIL.address }] }),
     });
-    const response = await page("/");
-    const html = await response.text();
-    expect(response.headers.get("content-type")).toMatch(/^text\/html/);
-    expect(html).toContain("&lt;script&gt;alert(&#39;subject&#39;)&lt;/script&gt;");
-    expect(html).toContain("o&#39;brien&amp;co@example.com");
-    expect(html).not.toContain("<script>");
+    await expectHostileEmailEscaped(`${peer.httpUrl}/`);
   });
 
   it("switches its fault over HTTP and refuses a fault it does not know", async () => {
@@ -181,11 +176,7 @@ describe("Unisender Go peer", () => {
     expect(limited.status).toBe(429);
     expect(limited.headers.get("retry-after")).toBe("3");
 
-    for (const body of ['{"mode":"explode"}', '{"mode":"slow"}', '{"mode":"hang","delayMs":5}', "not json"]) {
-      const refused = await page("/fault", { method: "POST", body });
-      expect(refused.status, body).toBe(400);
-      expect(((await refused.json()) as { error: string }).error, body).toBeTruthy();
-    }
+    await expectNotFaultsRefused(`${peer.httpUrl}/fault`);
     expect(peer.fault()).toEqual({ mode: "rate-limit", retryAfterSeconds: 3 });
   });
 });
