@@ -1,6 +1,5 @@
 import { createHash, randomUUID } from "node:crypto";
-import { createServer, type Server } from "node:http";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { DeliveryOutcome, OutgoingMessage, ProviderReport } from "../../../core/sending/index.ts";
 import {
   parseSmsRuCallback,
@@ -17,6 +16,7 @@ import {
   startSmscPeer,
   startSmsRuPeer,
 } from "../../../scripts/provider-peers/index.ts";
+import { resetPeersBeforeEach, startHttpReceiver } from "../../support/provider-peers.ts";
 
 // Both SMS providers against peers that speak SMS.ru's and SMSC's HTTPS APIs on local ports
 // (scripts/provider-peers): each peer checks the credentials, the parameters and the text's
@@ -58,12 +58,7 @@ afterAll(async () => {
   await Promise.all([smsru.close(), smsc.close()]);
   await callback.close();
 });
-beforeEach(() => {
-  for (const peer of [smsru, smsc]) {
-    peer.clear();
-    peer.setFault({ mode: "none" });
-  }
-});
+resetPeersBeforeEach(() => [smsru, smsc]);
 afterEach(async () => {
   await Promise.all(providers.splice(0).map((provider) => provider.close()));
 });
@@ -587,30 +582,14 @@ describe("SmscStatusPoller", () => {
 async function startCallbackEndpoint(apiId: string, provider: string): Promise<CallbackEndpoint> {
   const reports: ProviderReport[] = [];
   const refusals: string[] = [];
-  const server: Server = createServer((request, response) => {
-    const chunks: Buffer[] = [];
-    request.on("data", (chunk: Buffer) => chunks.push(chunk));
-    request.on("end", () => {
-      const read = parseSmsRuCallback(Buffer.concat(chunks).toString("utf8"), apiId, provider);
-      if ("refused" in read) {
-        refusals.push(read.refused);
-        response.writeHead(403, { "content-type": "text/plain" }).end(read.refused);
-        return;
-      }
-      reports.push(...read.reports);
-      response.writeHead(200, { "content-type": "text/plain" }).end("100");
-    });
+  const receiver = await startHttpReceiver("/sms-ru/callback", (body) => {
+    const read = parseSmsRuCallback(body, apiId, provider);
+    if ("refused" in read) {
+      refusals.push(read.refused);
+      return { status: 403, contentType: "text/plain", body: read.refused };
+    }
+    reports.push(...read.reports);
+    return { status: 200, contentType: "text/plain", body: "100" };
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const address = server.address();
-  if (address === null || typeof address === "string") throw new Error("no TCP port");
-  return {
-    url: `http://127.0.0.1:${address.port}/sms-ru/callback`,
-    reports,
-    refusals,
-    close: () => {
-      server.closeAllConnections();
-      return new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
+  return { url: receiver.url, reports, refusals, close: receiver.close };
 }

@@ -1,10 +1,10 @@
 import { generateKeyPairSync, randomUUID } from "node:crypto";
-import { createServer } from "node:net";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { fingerprint } from "../../../core/personal-data.ts";
-import type { OutgoingMessage } from "../../../core/sending/index.ts";
 import { SmtpEmailProvider, type SmtpProviderOptions } from "../../../dispatch/index.ts";
 import { type SmtpPeer, type SmtpPeerOptions, startSmtpPeer } from "../../../scripts/provider-peers/index.ts";
+import { EMAIL_RECIPIENT, email, resetPeersBeforeEach } from "../../support/provider-peers.ts";
+import { freePort } from "../../support/service-process.ts";
 
 // The SMTP provider against a real SMTP server on a local port (scripts/provider-peers), which
 // parses what it accepts as a mailbox would and misbehaves when told to.
@@ -19,10 +19,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.all([peer.close(), ...extraPeers.map((extra) => extra.close())]);
 });
-beforeEach(() => {
-  peer.clear();
-  peer.setFault({ mode: "none" });
-});
+resetPeersBeforeEach(() => [peer]);
 afterEach(async () => {
   await Promise.all(providers.splice(0).map((provider) => provider.close()));
 });
@@ -49,29 +46,6 @@ function smtp(overrides: Partial<SmtpProviderOptions> = {}, to: SmtpPeer = peer)
   return provider;
 }
 
-const recipient = "ivan.petrov@example.com";
-
-function email(overrides: Partial<OutgoingMessage> = {}): OutgoingMessage {
-  return {
-    messageId: randomUUID(),
-    destination: { channel: "email", email: recipient },
-    subject: "Заказ A-1 оплачен",
-    body: "Здравствуйте, Иван!\nСпасибо за покупку.",
-    bodyHtml: "<p>Здравствуйте, <b>Иван</b>!</p><p>Спасибо за покупку.</p>",
-    priority: "normal",
-    ...overrides,
-  };
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === "string") throw new Error("no TCP port");
-  return address.port;
-}
-
 describe("SmtpEmailProvider", () => {
   it("delivers text and HTML with our Message-ID, one-click unsubscribe and UTF-8, over STARTTLS", async () => {
     // As long as our signed links are: a header line past 78 characters must come through whole.
@@ -87,9 +61,9 @@ describe("SmtpEmailProvider", () => {
     expect(received).toMatchObject({
       secure: true,
       user: credentials.user,
-      envelope: { from: "noreply@notify.example.ru", to: [recipient] },
+      envelope: { from: "noreply@notify.example.ru", to: [EMAIL_RECIPIENT] },
       from: [{ name: "Сервис уведомлений", address: "noreply@notify.example.ru" }],
-      to: [{ name: "", address: recipient }],
+      to: [{ name: "", address: EMAIL_RECIPIENT }],
       replyTo: [{ name: "", address: "support@notify.example.ru" }],
       subject: message.subject,
       messageId: `<${message.messageId}@notify.example.ru>`,
@@ -170,11 +144,11 @@ describe("SmtpEmailProvider", () => {
     const outcome = await smtp().send(email());
     expect(outcome).toEqual({
       status: "failed",
-      reason: `550 5.1.1 <${fingerprint(recipient)}>: Recipient address rejected: User unknown in virtual mailbox table (RCPT TO)`,
+      reason: `550 5.1.1 <${fingerprint(EMAIL_RECIPIENT)}>: Recipient address rejected: User unknown in virtual mailbox table (RCPT TO)`,
       retryable: false,
       destinationGone: true,
     });
-    expect(JSON.stringify(outcome)).not.toContain(recipient);
+    expect(JSON.stringify(outcome)).not.toContain(EMAIL_RECIPIENT);
   });
 
   it("fails for good on 550 at the end of DATA", async () => {
@@ -192,7 +166,7 @@ describe("SmtpEmailProvider", () => {
     const atRcpt = await smtp().send(email());
     expect(atRcpt).toEqual({
       status: "failed",
-      reason: `451 4.7.1 <${fingerprint(recipient)}>: Recipient address rejected: Greylisted, try again later (RCPT TO)`,
+      reason: `451 4.7.1 <${fingerprint(EMAIL_RECIPIENT)}>: Recipient address rejected: Greylisted, try again later (RCPT TO)`,
       retryable: true,
     });
     peer.setFault({ mode: "tempfail-4xx", at: "data" });

@@ -1,9 +1,5 @@
-import { randomUUID } from "node:crypto";
-import { createServer, type Server } from "node:http";
-import { createServer as createTcpServer } from "node:net";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { fingerprint } from "../../../core/personal-data.ts";
-import type { OutgoingMessage } from "../../../core/sending/index.ts";
 import {
   parseUnisenderGoWebhook,
   UnisenderGoProvider,
@@ -15,6 +11,14 @@ import {
   type UnisenderGoFailedEmailCode,
   type UnisenderGoPeer,
 } from "../../../scripts/provider-peers/index.ts";
+import {
+  EMAIL_RECIPIENT,
+  email,
+  type HttpReceiver,
+  resetPeersBeforeEach,
+  startHttpReceiver,
+} from "../../support/provider-peers.ts";
+import { freePort } from "../../support/service-process.ts";
 
 // The Unisender Go provider against a stand-in for its Web API on a local port
 // (scripts/provider-peers), which checks requests as the API does, misbehaves when told to, and
@@ -22,53 +26,23 @@ import {
 const apiKey = "6d3f0c1e9a7b4e2d8c5a1f0e3b7d9c2a";
 const providerName = "unisender-test";
 
-/** Our side of the webhook: the bodies that came, and the status it answers with next. */
-interface WebhookSink {
-  url: string;
-  bodies: string[];
-  answers: number[];
-  close(): Promise<void>;
-}
-
-async function startWebhookSink(): Promise<WebhookSink> {
-  const sink = { bodies: [] as string[], answers: [] as number[] };
-  const server: Server = createServer((request, response) => {
-    const chunks: Buffer[] = [];
-    request.on("data", (chunk: Buffer) => chunks.push(chunk));
-    request.on("end", () => {
-      sink.bodies.push(Buffer.concat(chunks).toString("utf8"));
-      response.writeHead(sink.answers.shift() ?? 200).end();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const address = server.address();
-  if (address === null || typeof address === "string") throw new Error("no TCP port");
-  return {
-    ...sink,
-    url: `http://127.0.0.1:${address.port}/webhooks/unisender-go`,
-    close: () => {
-      server.closeAllConnections();
-      return new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
-}
-
 let peer: UnisenderGoPeer;
-let sink: WebhookSink;
+/** Our side of the webhook: the bodies that came, and the statuses it answers with next (200 once they run out). */
+let sink: HttpReceiver;
+const answers: number[] = [];
 const providers: UnisenderGoProvider[] = [];
 
 beforeAll(async () => {
-  sink = await startWebhookSink();
+  sink = await startHttpReceiver("/webhooks/unisender-go", () => ({ status: answers.shift() ?? 200 }));
   peer = await startUnisenderGoPeer({ apiKey, webhookUrl: sink.url, webhookDelayMs: 20 });
 });
 afterAll(async () => {
   await Promise.all([peer.close(), sink.close()]);
 });
+resetPeersBeforeEach(() => [peer]);
 beforeEach(() => {
-  peer.clear();
-  peer.setFault({ mode: "none" });
   sink.bodies.length = 0;
-  sink.answers.length = 0;
+  answers.length = 0;
 });
 afterEach(async () => {
   await Promise.all(providers.splice(0).map((provider) => provider.close()));
@@ -86,29 +60,6 @@ function unisender(overrides: Partial<UnisenderGoProviderOptions> = {}): Unisend
   });
   providers.push(provider);
   return provider;
-}
-
-const recipient = "ivan.petrov@example.com";
-
-function email(overrides: Partial<OutgoingMessage> = {}, to = recipient): OutgoingMessage {
-  return {
-    messageId: randomUUID(),
-    destination: { channel: "email", email: to },
-    subject: "Заказ A-1 оплачен",
-    body: "Здравствуйте, Иван!\nСпасибо за покупку.",
-    bodyHtml: "<p>Здравствуйте, <b>Иван</b>!</p><p>Спасибо за покупку.</p>",
-    priority: "normal",
-    ...overrides,
-  };
-}
-
-async function freePort(): Promise<number> {
-  const server = createTcpServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === "string") throw new Error("no TCP port");
-  return address.port;
 }
 
 /** The webhook bodies that name `jobId`, once `count` of them came. */
@@ -129,7 +80,7 @@ describe("UnisenderGoProvider", () => {
     expect(peer.messages()).toHaveLength(1);
     expect(outcome).toEqual({ status: "sent", providerMessageId: received?.jobId });
     expect(received?.message).toEqual({
-      recipients: [{ email: recipient, metadata: { message_id: message.messageId } }],
+      recipients: [{ email: EMAIL_RECIPIENT, metadata: { message_id: message.messageId } }],
       subject: "Заказ A-1 оплачен",
       from_email: "noreply@notify.example.ru",
       from_name: "Сервис уведомлений",
@@ -393,7 +344,7 @@ describe("Unisender Go's webhook, from the peer", () => {
   });
 
   it("calls again until it is answered 200, with the same signed body", async () => {
-    sink.answers.push(204, 503);
+    answers.push(204, 503);
     const outcome = await unisender().send(email());
     if (outcome.status !== "sent") throw new Error(JSON.stringify(outcome));
     const bodies = await webhookBodiesOf(outcome.providerMessageId, 3);
