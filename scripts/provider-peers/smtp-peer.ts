@@ -59,6 +59,8 @@ export interface SmtpPeerOptions {
   sizeLimit?: number;
   /** How many received messages are kept; the oldest go first. */
   remember?: number;
+  /** Told of each message as it is accepted, before the client hears its 250. */
+  onReceived?: (message: ReceivedEmail) => void;
   /** Told of failed connections (a client that distrusts the certificate, one that hangs up). */
   onError?: (error: Error) => void;
 }
@@ -169,6 +171,7 @@ export async function startSmtpPeer(options: SmtpPeerOptions = {}): Promise<Smtp
           const queueId = randomBytes(5).toString("hex").toUpperCase();
           const message = receivedEmail(queueId, session, parsed, raw.length);
           received.keep(message);
+          options.onReceived?.(message);
           callback(null, `2.0.0 Ok: queued as ${queueId}`);
         });
       });
