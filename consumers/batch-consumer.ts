@@ -50,6 +50,9 @@ export async function runBatchConsumer(
             await handle(chunk);
             break;
           } catch (error) {
+            // The group moves partitions: kafkajs must rejoin, which it does only once this batch
+            // gives up. Trying the chunk again here would keep the whole group from settling.
+            if (isRebalance(error)) throw error;
             const waitMs = Math.min(250 * 2 ** failures, 5_000);
             logger.warn(
               {
@@ -63,7 +66,7 @@ export async function runBatchConsumer(
             );
             await pause(waitMs);
             if (!isRunning() || isStale()) return;
-            await heartbeat().catch(() => undefined);
+            await heartbeat();
           }
         }
         resolveOffset((records.at(-1) as KafkaMessage).offset);
@@ -72,4 +75,11 @@ export async function runBatchConsumer(
       }
     },
   });
+}
+
+// What the coordinator answers a member that must rejoin: kafkajs rejoins on these (its isRebalancing).
+const REJOIN_ERRORS = new Set(["REBALANCE_IN_PROGRESS", "NOT_COORDINATOR_FOR_GROUP", "ILLEGAL_GENERATION"]);
+
+function isRebalance(error: unknown): boolean {
+  return REJOIN_ERRORS.has(String((error as { type?: unknown } | undefined)?.type));
 }
