@@ -34,7 +34,7 @@ export {
   ProviderFeedback,
   type ProviderFeedbackDeps,
 } from "./provider-feedback.ts";
-export type { ProviderReport } from "./provider-report.ts";
+export type { ProviderReport, ReportedMessageRef } from "./provider-report.ts";
 export { maskRecipient, recipientView } from "./recipient-view.ts";
 export type { DueSends, Schedule } from "./schedule.ts";
 export {

@@ -78,6 +78,11 @@ export interface MessageLog {
   /** The messages `provider` sent under these ids of its own; ids it does not know are left out. */
   findReported(provider: string, providerMessageIds: string[]): Promise<ReportedMessage[]>;
   /**
+   * The messages `provider` sent, by our ids (a bounce quotes ours): ids it did not send, and
+   * ids that are not ours at all, are left out.
+   */
+  findSent(provider: string, messageIds: string[]): Promise<ReportedMessage[]>;
+  /**
    * The provider's ids of its messages still `sent` (no report yet) that were sent after
    * `sentAfter`, oldest first: what a provider that calls nobody back is asked about.
    */

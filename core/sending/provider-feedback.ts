@@ -65,15 +65,21 @@ export class ProviderFeedback {
     const gone: GoneDestination[] = [];
     const unsubscribes: ReportedMessage[] = [];
     for (const [provider, ofProvider] of groupBy(reports, (report) => report.provider)) {
-      const found = await this.deps.unitOfWork.read((stores) =>
-        stores.messages.findReported(
-          provider,
-          ofProvider.map((report) => report.providerMessageId),
-        ),
+      const theirIds = ofProvider.flatMap((report) => report.providerMessageId ?? []);
+      const ourIds = ofProvider.flatMap((report) => report.messageId ?? []);
+      const [byTheirs, byOurs] = await this.deps.unitOfWork.read(
+        async (stores): Promise<[ReportedMessage[], ReportedMessage[]]> => [
+          theirIds.length > 0 ? await stores.messages.findReported(provider, theirIds) : [],
+          ourIds.length > 0 ? await stores.messages.findSent(provider, ourIds) : [],
+        ],
       );
-      const byId = new Map(found.map((message) => [message.providerMessageId, message]));
+      const byTheirId = new Map(byTheirs.map((message) => [message.providerMessageId, message]));
+      const byOurId = new Map(byOurs.map((message) => [message.event.messageId, message]));
       for (const report of ofProvider) {
-        const message = byId.get(report.providerMessageId);
+        const message =
+          report.messageId !== undefined
+            ? byOurId.get(report.messageId)
+            : byTheirId.get(report.providerMessageId);
         if (!message) {
           outcome.unknown++;
           continue;

@@ -18,6 +18,8 @@ import { boundQuery } from "../bound-sql.ts";
 import { packEvents } from "./outbox-rows.ts";
 import type { RecipientCipher } from "./recipient-cipher.ts";
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 // Rows per INSERT: 16 parameters each (MESSAGE_COLUMNS), well under PostgreSQL's 65,535 per statement.
 const APPEND_BATCH = 1_000;
 
@@ -158,8 +160,20 @@ export class PostgresMessageLog implements MessageLog {
 
   async findReported(provider: string, providerMessageIds: string[]): Promise<ReportedMessage[]> {
     if (providerMessageIds.length === 0) return [];
+    return this.reported(provider, "log.provider_message_id = ANY(?::text[])", providerMessageIds);
+  }
+
+  async findSent(provider: string, messageIds: string[]): Promise<ReportedMessage[]> {
+    // Ours are UUIDs: anything else a report quotes names no message, and would fail the cast.
+    const ours = messageIds.filter((id) => UUID.test(id));
+    if (ours.length === 0) return [];
+    return this.reported(provider, "log.id = ANY(?::uuid[])", ours);
+  }
+
+  /** The messages `provider` sent that `where` picks, `ids` bound to its one parameter. */
+  private async reported(provider: string, where: string, ids: string[]): Promise<ReportedMessage[]> {
     const rows = await boundQuery<
-      EndedRow & { provider_message_id: string; status: MessageStatus; recipient_address: string }
+      EndedRow & { provider_message_id: string | null; status: MessageStatus; recipient_address: string }
     >(
       this.em,
       `SELECT log.id, log.request_id, log.correlation_id, log.campaign_id, log.user_id, log.channel_type,
@@ -167,11 +181,11 @@ export class PostgresMessageLog implements MessageLog {
           log.recipient_address, t.name AS template_name
          FROM notification_message_log AS log
          LEFT JOIN notification_templates AS t ON t.id = log.template_id
-        WHERE log.provider_name = ? AND log.provider_message_id = ANY(?::text[])`,
-      [provider, providerMessageIds],
+        WHERE log.provider_name = ? AND ${where}`,
+      [provider, ids],
     );
     return rows.map((row) => ({
-      providerMessageId: row.provider_message_id,
+      providerMessageId: row.provider_message_id ?? "",
       event: { ...eventBaseOf(row), provider },
       status: row.status,
       recipient: this.cipher.open(row.recipient_address, row.id),

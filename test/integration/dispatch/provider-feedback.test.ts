@@ -126,6 +126,44 @@ describe("ProviderFeedback", () => {
     });
   });
 
+  it("finds a message by our id when the report quotes ours, among its provider's messages only", async () => {
+    const address = `Bounced-${randomUUID()}@example.ru`;
+    const bounced = await sent(address);
+    const bounce = (messageId: string, of = provider): ProviderReport => ({
+      provider: of,
+      messageId,
+      at: new Date(),
+      kind: "failed",
+      reason: "5.1.1 smtp; 550 5.1.1 user unknown",
+      permanent: true,
+    });
+    // Another provider's report of it, an id that is not a UUID, one that no message has.
+    expect(
+      await feedback.apply([
+        bounce(bounced.messageId, "someone-else"),
+        bounce("not-a-uuid"),
+        bounce(randomUUID()),
+      ]),
+    ).toEqual({ matched: 0, unknown: 3, statusChanges: 0, suppressed: 0, unsubscribed: 0 });
+    expect(await statusOf(bounced.messageId)).toMatchObject({ status: "sent" });
+
+    // Its provider's id and ours in one batch, each found its own way.
+    const delivered = await sent(`ok-${randomUUID()}@example.ru`);
+    expect(
+      await feedback.apply([
+        bounce(bounced.messageId),
+        report(delivered.providerMessageId, { kind: "delivered" }),
+      ]),
+    ).toEqual({ matched: 2, unknown: 0, statusChanges: 2, suppressed: 1, unsubscribed: 0 });
+    expect(await statusOf(bounced.messageId)).toEqual({
+      status: "failed",
+      status_details: "PROVIDER_BOUNCED: 5.1.1 smtp; 550 5.1.1 user unknown",
+    });
+    expect(await statusOf(delivered.messageId)).toMatchObject({ status: "delivered" });
+    const found = await suppressions.find([{ channel: "email", recipient: address.toLowerCase() }]);
+    expect(found).toEqual(new Map([[0, "hard_bounce"]]));
+  });
+
   it("turns the notification type off for an unsubscribe reported by the provider", async () => {
     const userId = randomUUID();
     const message = await sent(`user-${randomUUID()}@example.ru`, userId);
