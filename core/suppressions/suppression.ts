@@ -14,7 +14,7 @@ export const SUPPRESSION_REASONS: readonly SuppressionReason[] = [
 export interface Suppression {
   id: string;
   channel: Channel;
-  /** The address itself; shown masked unless the caller may see recipients. */
+  /** The address itself; shown masked unless the caller may see recipients; empty when it can no longer be opened. */
   recipient: string;
   reason: SuppressionReason;
   details?: string;

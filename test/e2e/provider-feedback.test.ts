@@ -193,8 +193,13 @@ describe("provider feedback", () => {
     smsRu.setFault({ mode: "5xx" });
     const requestId = await send([{ phoneTo: "+79165550124" }], ["sms"]);
     await smsc.waitFor((each) => each.to === "79165550124", 20_000);
-    const [message] = await messagesOf(orm, requestId);
-    expect(message?.provider_name).toBe("sms-secondary");
+    // Recorded once the send has answered, a moment after the peer took it.
+    expect(
+      await eventually(
+        async () => (await messagesOf(orm, requestId))[0]?.provider_name === "sms-secondary",
+        10_000,
+      ),
+    ).toBe(true);
     expect(await ended(requestId, "delivered"), service.output().slice(-3000)).toBe(true);
     smsRu.setFault({ mode: "none" });
   });

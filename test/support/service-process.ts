@@ -27,6 +27,13 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** Three free ports, all different: a port freed by one probe may be handed to the next. */
+async function distinctPorts(httpPort?: number): Promise<[number, number, number]> {
+  const ports = new Set<number>(httpPort ? [httpPort] : []);
+  while (ports.size < 3) ports.add(await freePort());
+  return [...ports] as [number, number, number];
+}
+
 export async function startServiceProcess(
   options: {
     role?: string;
@@ -37,7 +44,7 @@ export async function startServiceProcess(
     httpPort?: number;
   } = {},
 ): Promise<ServiceProcess> {
-  const [http, grpc, gateway] = [options.httpPort ?? (await freePort()), await freePort(), await freePort()];
+  const [http, grpc, gateway] = await distinctPorts(options.httpPort);
   const child = spawn(
     process.execPath,
     [...(options.nodeFlags ?? ["--enable-source-maps"]), "dist/server/main.js", options.role ?? "all"],

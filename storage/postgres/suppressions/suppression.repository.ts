@@ -171,6 +171,15 @@ export class PostgresSuppressionStore implements SuppressionStore {
     };
   }
 
+  /** The address, or empty when it was sealed with a key no longer configured: the entry still counts. */
+  private opened(row: SuppressionRow): string {
+    try {
+      return this.cipher.open(row.recipient_address, row.id);
+    } catch {
+      return "";
+    }
+  }
+
   private hashOf(channel: Channel, recipient: string): string {
     return this.cipher.lookupHash(lookupForm(channel, recipient));
   }
@@ -179,7 +188,7 @@ export class PostgresSuppressionStore implements SuppressionStore {
     return {
       id: row.id,
       channel: row.channel_type,
-      recipient: this.cipher.open(row.recipient_address, row.id),
+      recipient: this.opened(row),
       reason: row.reason,
       ...(row.details ? { details: row.details } : {}),
       source: row.source,

@@ -234,7 +234,7 @@ describe("loadConfig", () => {
       expect.arrayContaining([
         'EMAIL_PROVIDERS must list slot names (letters, digits, _), got "bad-slot!"',
         "EMAIL_PROVIDERS names a slot twice",
-        'EMAIL_PROVIDER_PRIMARY_TYPE must be one of smtp, got "carrier-pigeon"',
+        'EMAIL_PROVIDER_PRIMARY_TYPE must be one of smtp, unisender_go, got "carrier-pigeon"',
         "EMAIL_PROVIDER_PRIMARY_USER and EMAIL_PROVIDER_PRIMARY_PASSWORD go together: set both or neither",
         "EMAIL_PROVIDER_PRIMARY_HOST is required",
         'EMAIL_PROVIDER_PRIMARY_FROM must be an address, got "not an address"',

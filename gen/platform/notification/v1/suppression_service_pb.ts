@@ -37,7 +37,8 @@ export type Suppression = Message<"platform.notification.v1.Suppression"> & {
   channel: Channel;
 
   /**
-   * Admins see it in full; support sees it masked as the message log masks recipients.
+   * Admins see it in full; support sees it masked as the message log masks recipients. Empty
+   * when the service cannot open it (sealed with a key that is no longer configured).
    *
    * @generated from field: string recipient = 3;
    */
