@@ -156,6 +156,10 @@ export class SmtpEmailProvider implements Provider {
         html: message.bodyHtml || undefined,
         messageId: `<${message.messageId}@${this.fromDomain}>`,
         headers,
+        // RFC 3461, where the server offers DSN: a relay that fails the message after its 250
+        // mails back a report naming our id (ENVID) with the headers only (RET=HDRS), not the
+        // body and what it says of the recipient (smtp-bounces.ts reads it).
+        dsn: { id: message.messageId, return: "headers", notify: ["failure"] },
       });
       return { status: "sent", providerMessageId: queueIdIn(info.response) ?? info.messageId };
     } catch (error) {
