@@ -9,6 +9,12 @@ export {
   type ReceivedFcmMessage,
   startFcmPeer,
 } from "./fcm-peer.ts";
+export {
+  type MailboxItem,
+  type Pop3MailboxPeer,
+  type Pop3MailboxPeerOptions,
+  startPop3MailboxPeer,
+} from "./pop3-mailbox-peer.ts";
 export { PUSH_FAULT_MODES, type PushFault, type PushFaultMode, pushFault } from "./push-fault.ts";
 export { SMS_FAULT_MODES, type SmsFault, type SmsFaultMode, smsFault } from "./sms-fault.ts";
 export type { ReceivedSms } from "./sms-peer-server.ts";
@@ -20,6 +26,7 @@ export {
   type SmsRuPeerOptions,
   startSmsRuPeer,
 } from "./smsru-peer.ts";
+export type { LaterBounce } from "./smtp-dsn.ts";
 export { SMTP_FAULT_MODES, type SmtpFault, type SmtpFaultMode, smtpFault } from "./smtp-fault.ts";
 export {
   type MailAddress,

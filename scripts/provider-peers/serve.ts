@@ -5,7 +5,9 @@
 //
 // SMTP: SMTP_PEER_PORT (2525), SMTP_PEER_HTTP_PORT (8025), SMTP_PEER_USER and
 // SMTP_PEER_PASSWORD (dev, dev); STARTTLS with a certificate made at each start and written to
-// SMTP_PEER_CA_FILE (.local/provider-peers/smtp-ca.pem), for the service to trust. Every peer
+// SMTP_PEER_CA_FILE (.local/provider-peers/smtp-ca.pem), for the service to trust. The bounce
+// mailbox on SMTP_PEER_POP3_PORT (2995), POP3 over implicit TLS with the same certificate and
+// login, holds the reports of addresses marked with `POST /bounces` on the page. Every peer
 // listens on 127.0.0.1 only; one JSON object per line goes to stdout, once ready with the
 // addresses of all of them. SIGTERM or SIGINT stops them.
 //
@@ -123,13 +125,20 @@ async function startSmtp(): Promise<RunningPeer> {
   const peer = await startSmtpPeer({
     port: portFromEnv("SMTP_PEER_PORT", 2525),
     httpPort: portFromEnv("SMTP_PEER_HTTP_PORT", 8025),
+    pop3Port: portFromEnv("SMTP_PEER_POP3_PORT", 2995),
     user: process.env.SMTP_PEER_USER || "dev",
     password: process.env.SMTP_PEER_PASSWORD || "dev",
     onError: (error) => log("warn", "an SMTP session failed", { error: error.message }),
   });
   await handOver(peer, [[caFile, peer.ca]]);
   return {
-    addresses: { host: peer.host, port: peer.port, page: peer.httpUrl, ca_file: caFile.path },
+    addresses: {
+      host: peer.host,
+      port: peer.port,
+      page: peer.httpUrl,
+      ca_file: caFile.path,
+      bounce_mailbox: `pop3s://${peer.bounces.host}:${peer.bounces.port}`,
+    },
     close: () => peer.close(),
   };
 }

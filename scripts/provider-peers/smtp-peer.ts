@@ -4,10 +4,12 @@ import { setTimeout as delay } from "node:timers/promises";
 import { type AddressObject, type ParsedMail, simpleParser } from "mailparser";
 import { SMTPServer, type SMTPServerSession } from "smtp-server";
 import { type FaultControls, FaultSwitch } from "./peer-fault.ts";
-import { closingOnFailure, listen } from "./peer-http.ts";
-import { servePeerPage } from "./peer-page.ts";
+import { closingOnFailure, listen, sendJson } from "./peer-http.ts";
+import { readPageJson, servePeerPage } from "./peer-page.ts";
+import { type Pop3MailboxPeer, startPop3MailboxPeer } from "./pop3-mailbox-peer.ts";
 import { type ReceivedItems, ReceivedLog } from "./received-log.ts";
 import { selfSignedCertificate } from "./self-signed.ts";
+import { type DsnRecipient, deliveryStatusNotification, type LaterBounce } from "./smtp-dsn.ts";
 import { type SmtpFault, smtpFault } from "./smtp-fault.ts";
 
 export interface MailAddress {
@@ -61,6 +63,10 @@ export interface SmtpPeerOptions {
   remember?: number;
   /** Told of each message as it is accepted, before the client hears its 250. */
   onReceived?: (message: ReceivedEmail) => void;
+  /** The bounce mailbox's POP3 port (implicit TLS, the login of `user` and `password`); 0 (the default) takes a free one. */
+  pop3Port?: number;
+  /** How long after its 250 a message marked to bounce has its report in the mailbox (200 ms by default). */
+  bounceDelayMs?: number;
   /** Told of failed connections (a client that distrusts the certificate, one that hangs up). */
   onError?: (error: Error) => void;
 }
@@ -74,6 +80,16 @@ export interface SmtpPeer extends ReceivedItems<ReceivedEmail>, FaultControls<Sm
   readonly ca: string;
   /** Refuses these addresses from now on as a mailbox server refuses one that does not exist (550 5.1.1). */
   forgetMailboxes(addresses: string[]): void;
+  /**
+   * Takes messages to these addresses from now on with a 250, as a relay does, then reports
+   * them failed (or delayed) as the relay would once the next hop refused them: a delivery
+   * status notification (RFC 3464) to the envelope sender, in `bounces`, `bounceDelayMs`
+   * later. It honours the DSN parameters of the send: NOTIFY (no report unless it asks for
+   * this kind), RET (the headers alone for HDRS) and ENVID.
+   */
+  bounceAfterAccepting(addresses: string[], bounce?: LaterBounce): void;
+  /** The envelope sender's mailbox, over POP3: the reports of the bounces above. */
+  readonly bounces: Pop3MailboxPeer;
   /** Applies to every command from now on, in open sessions too. */
   setFault(fault: SmtpFault): void;
   /** TCP connections accepted since the start. */
@@ -101,6 +117,9 @@ export async function startSmtpPeer(options: SmtpPeerOptions = {}): Promise<Smtp
   const faults = new FaultSwitch(smtpFault);
   let accepted = 0;
   const unknownMailboxes = new Set<string>();
+  const laterBounces = new Map<string, LaterBounce>();
+  const bounceDelayMs = options.bounceDelayMs ?? 200;
+  const bounceTimers = new Set<NodeJS.Timeout>();
 
   const answerDelay = (): Promise<void> => {
     const fault = faults.get();
@@ -108,6 +127,39 @@ export async function startSmtpPeer(options: SmtpPeerOptions = {}): Promise<Smtp
   };
   const answer = (callback: (error?: Error | null) => void, error?: Error): void => {
     void answerDelay().then(() => callback(error));
+  };
+
+  const bounceLater = (queueId: string, session: SMTPServerSession, raw: Buffer): void => {
+    const { mailFrom, rcptTo, dsn } = session.envelope;
+    const sender = mailFrom ? mailFrom.address : "";
+    // A message with the null sender (a report itself) is never reported on (RFC 3464 §2).
+    if (!sender) return;
+    const arrivedAt = new Date();
+    const recipients: DsnRecipient[] = rcptTo.flatMap((rcpt) => {
+      const bounce = laterBounces.get(rcpt.address.toLowerCase());
+      if (!bounce) return [];
+      const notify = rcpt.dsn?.notify;
+      const wanted = (bounce.action ?? "failed") === "failed" ? "FAILURE" : "DELAY";
+      if (notify && !notify.includes(wanted)) return [];
+      return [{ address: rcpt.address, originalRecipient: rcpt.dsn?.orcpt ?? undefined, bounce }];
+    });
+    if (recipients.length === 0) return;
+    const timer = setTimeout(() => {
+      bounceTimers.delete(timer);
+      mailbox.deliver(
+        deliveryStatusNotification({
+          reportingMta: "smtp-peer.localhost",
+          queueId,
+          to: sender,
+          arrivedAt,
+          envelopeId: dsn?.envid,
+          returnFull: dsn?.ret !== "HDRS",
+          original: raw,
+          recipients,
+        }),
+      );
+    }, bounceDelayMs);
+    bounceTimers.add(timer);
   };
 
   const server = new SMTPServer({
@@ -119,6 +171,8 @@ export async function startSmtpPeer(options: SmtpPeerOptions = {}): Promise<Smtp
     // Without TLS there is nothing to wait for before AUTH; with it, AUTH waits as on a real server.
     allowInsecureAuth: tls === "none",
     authMethods: ["PLAIN", "LOGIN"],
+    // DSN (RFC 3461), as Postfix offers it: the bounces it makes honour NOTIFY, RET and ENVID.
+    hideDSN: false,
     size: options.sizeLimit ?? 10 * 1024 * 1024,
     rejectOversized: true,
     disableReverseLookup: true,
@@ -172,6 +226,8 @@ export async function startSmtpPeer(options: SmtpPeerOptions = {}): Promise<Smtp
           const message = receivedEmail(queueId, session, parsed, raw.length);
           received.keep(message);
           options.onReceived?.(message);
+          // Read before the 250: smtp-server clears the session's envelope once it is answered.
+          bounceLater(queueId, session, raw);
           callback(null, `2.0.0 Ok: queued as ${queueId}`);
         });
       });
@@ -193,6 +249,19 @@ export async function startSmtpPeer(options: SmtpPeerOptions = {}): Promise<Smtp
     for (const socket of sockets.values()) socket.destroy();
     await closed;
   };
+  const mailbox = await startPop3MailboxPeer({
+    host,
+    port: options.pop3Port ?? 0,
+    user,
+    password,
+    certificate,
+    ...(options.onError ? { onError: options.onError } : {}),
+  }).catch(closingOnFailure(closeSmtp));
+  const closeServers = async (): Promise<void> => {
+    for (const timer of bounceTimers) clearTimeout(timer);
+    bounceTimers.clear();
+    await Promise.all([closeSmtp(), mailbox.close()]);
+  };
 
   const peer = {
     host,
@@ -202,6 +271,10 @@ export async function startSmtpPeer(options: SmtpPeerOptions = {}): Promise<Smtp
     forgetMailboxes: (addresses: string[]) => {
       for (const address of addresses) unknownMailboxes.add(address.toLowerCase());
     },
+    bounceAfterAccepting: (addresses: string[], bounce: LaterBounce = {}) => {
+      for (const address of addresses) laterBounces.set(address.toLowerCase(), bounce);
+    },
+    bounces: mailbox,
     ...faults.asFaultControls(),
     connectionsAccepted: () => accepted,
   };
@@ -218,16 +291,72 @@ export async function startSmtpPeer(options: SmtpPeerOptions = {}): Promise<Smtp
       ],
       received: received.asReceivedItems(),
       faults,
+      routes: {
+        // Marks addresses as a test would with bounceAfterAccepting: {"addresses": [...], "action"?, "status"?, "diagnostic"?}.
+        "/bounces": {
+          GET: (_request, response) => sendJson(response, 200, mailbox.held()),
+          POST: async (request, response) => {
+            const { addresses, bounce } = await readPageJson(request, laterBounceRequest);
+            peer.bounceAfterAccepting(addresses, bounce);
+            sendJson(response, 200, { addresses, bounce });
+          },
+        },
+      },
     },
     host,
     options.httpPort ?? 0,
-  ).catch(closingOnFailure(closeSmtp));
+  ).catch(closingOnFailure(closeServers));
 
   return {
     ...peer,
     httpUrl: page.url,
     close: async () => {
-      await Promise.all([closeSmtp(), page.close()]);
+      await Promise.all([closeServers(), page.close()]);
+    },
+  };
+}
+
+/** A page's request to bounce addresses later, or an error saying what is wrong with it. */
+function laterBounceRequest(value: unknown): { addresses: string[]; bounce: LaterBounce } {
+  const body = (value ?? {}) as Record<string, unknown>;
+  const { addresses, action, status, diagnostic } = body;
+  const unknown = Object.keys(body).filter(
+    (key) => !["addresses", "action", "status", "diagnostic"].includes(key),
+  );
+  if (unknown.length > 0)
+    throw new Error(`a bounce takes addresses, action, status and diagnostic, not ${unknown.join(", ")}`);
+  if (
+    !(
+      Array.isArray(addresses) &&
+      addresses.length > 0 &&
+      addresses.every((each) => typeof each === "string" && each.includes("@"))
+    )
+  ) {
+    throw new Error("addresses is a list of email addresses");
+  }
+  if (action !== undefined && action !== "failed" && action !== "delayed")
+    throw new Error('action is "failed" or "delayed"');
+  const failing = (action ?? "failed") === "failed";
+  if (
+    status !== undefined &&
+    !(
+      typeof status === "string" &&
+      (failing ? /^[45]\.\d{1,3}\.\d{1,3}$/ : /^4\.\d{1,3}\.\d{1,3}$/).test(status)
+    )
+  ) {
+    throw new Error(
+      failing ? "a failure's status is 4.x.x or 5.x.x (RFC 3463)" : "a delay's status is 4.x.x (RFC 3463)",
+    );
+  }
+  if (diagnostic !== undefined && !(typeof diagnostic === "string" && /^[^\r\n]{1,500}$/.test(diagnostic))) {
+    throw new Error("diagnostic is one line of up to 500 characters");
+  }
+  return {
+    addresses,
+    bounce: {
+      ...(action !== undefined ? { action } : {}),
+      ...(status !== undefined ? { status } : {}),
+      ...(diagnostic !== undefined ? { diagnostic } : {}),
     },
   };
 }

@@ -8,6 +8,7 @@ PROVIDER_PEERS_PID=$RUN_DIR/provider-peers.pid
 PROVIDER_PEERS_LOG=$LOG_DIR/provider-peers.log
 SMTP_PEER_PORT=${SMTP_PEER_PORT:-2525}
 SMTP_PEER_HTTP_PORT=${SMTP_PEER_HTTP_PORT:-8025}
+SMTP_PEER_POP3_PORT=${SMTP_PEER_POP3_PORT:-2995}
 SMTP_PEER_CA_FILE=$PROVIDER_PEERS_HOME/smtp-ca.pem
 SMSRU_PEER_PORT=${SMSRU_PEER_PORT:-2580}
 SMSC_PEER_PORT=${SMSC_PEER_PORT:-2581}
@@ -32,6 +33,7 @@ provider_peers_start() {
   mkdir -p "$PROVIDER_PEERS_HOME"
   # shellcheck disable=SC2016
   SMTP_PEER_PORT=$SMTP_PEER_PORT SMTP_PEER_HTTP_PORT=$SMTP_PEER_HTTP_PORT SMTP_PEER_CA_FILE=$SMTP_PEER_CA_FILE \
+    SMTP_PEER_POP3_PORT=$SMTP_PEER_POP3_PORT \
     SMSRU_PEER_PORT=$SMSRU_PEER_PORT SMSRU_PEER_CA_FILE=$PROVIDER_PEERS_HOME/smsru-ca.pem \
     SMSRU_PEER_CALLBACK_URL=$PEERS_WEBHOOKS/sms-primary \
     SMSC_PEER_PORT=$SMSC_PEER_PORT SMSC_PEER_CA_FILE=$PROVIDER_PEERS_HOME/smsc-ca.pem \
@@ -60,8 +62,8 @@ provider_peers_ready() {
 }
 
 provider_peers_url() {
-  printf 'smtp %s (page :%s), sms.ru :%s, smsc :%s, unisender go :%s (page :%s), fcm :%s (page :%s), apns :%s (page :%s)\n' \
-    "$SMTP_PEER_PORT" "$SMTP_PEER_HTTP_PORT" "$SMSRU_PEER_PORT" "$SMSC_PEER_PORT" "$UNISENDER_GO_PEER_PORT" \
+  printf 'smtp %s (page :%s, bounces pop3s :%s), sms.ru :%s, smsc :%s, unisender go :%s (page :%s), fcm :%s (page :%s), apns :%s (page :%s)\n' \
+    "$SMTP_PEER_PORT" "$SMTP_PEER_HTTP_PORT" "$SMTP_PEER_POP3_PORT" "$SMSRU_PEER_PORT" "$SMSC_PEER_PORT" "$UNISENDER_GO_PEER_PORT" \
     "$UNISENDER_GO_PEER_HTTP_PORT" "$FCM_PEER_PORT" "$FCM_PEER_HTTP_PORT" "$APNS_PEER_PORT" "$APNS_PEER_HTTP_PORT"
 }
 
@@ -71,6 +73,7 @@ provider_peers_env() {
   printf 'PEERS_DIR=%s\n' "$PROVIDER_PEERS_HOME"
   printf 'SMTP_PEER_PORT=%s\n' "$SMTP_PEER_PORT"
   printf 'SMTP_PEER_HTTP_PORT=%s\n' "$SMTP_PEER_HTTP_PORT"
+  printf 'SMTP_PEER_POP3_PORT=%s\n' "$SMTP_PEER_POP3_PORT"
   printf 'SMTP_PEER_CA_FILE=%s\n' "$SMTP_PEER_CA_FILE"
   printf 'SMSRU_PEER_PORT=%s\n' "$SMSRU_PEER_PORT"
   printf 'SMSC_PEER_PORT=%s\n' "$SMSC_PEER_PORT"

@@ -76,6 +76,48 @@ describe("SMTP peer", () => {
     expect((await page("/nothing")).status).toBe(404);
   });
 
+  it("marks addresses to bounce after their 250 over HTTP, and mails their report to the sender's mailbox", async () => {
+    const marked = await page("/bounces", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({
+        addresses: ["Gone@example.com"],
+        status: "5.2.1",
+        diagnostic: "550 5.2.1 disabled",
+      }),
+    });
+    expect([marked.status, await marked.json()]).toEqual([
+      200,
+      { addresses: ["Gone@example.com"], bounce: { status: "5.2.1", diagnostic: "550 5.2.1 disabled" } },
+    ]);
+    await send("Отскочит", "gone@example.com");
+    expect(peer.messages()).toHaveLength(1);
+    const report = await peer.bounces.waitFor(() => true, 2_000);
+    expect(report.raw).toMatch(/^To: noreply@example\.ru\r$/m);
+    expect(report.raw).toContain("\r\nAction: failed\r\nStatus: 5.2.1\r\n");
+    expect(report.raw).toContain("\r\nDiagnostic-Code: smtp; 550 5.2.1 disabled\r\n");
+    // No RET=HDRS from this client: the whole message comes back, as Postfix returns it.
+    expect(report.raw).toContain("\r\nContent-Type: message/rfc822\r\n");
+    expect(report.raw).toContain(Buffer.from("Текст письма").toString("base64"));
+    expect(await (await page("/bounces")).json()).toEqual([report]);
+
+    for (const refused of [
+      { addresses: [] },
+      { addresses: ["x@example.com"], action: "bounced" },
+      { addresses: ["x@example.com"], status: "2.0.0" },
+      { addresses: ["x@example.com"], action: "delayed", status: "5.1.1" },
+      { addresses: ["x@example.com"], color: "red" },
+    ]) {
+      const answer = await page("/bounces", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(refused),
+      });
+      expect(answer.status, JSON.stringify(refused)).toBe(400);
+    }
+    peer.bounces.clear();
+  });
+
   it("waits for a message to come, and keeps only the newest ones", async () => {
     const coming = peer.waitFor((message) => message.subject === "Ожидаемое");
     await send("Другое");
