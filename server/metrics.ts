@@ -65,6 +65,7 @@ export interface Metrics {
     unsubscribes: Counter;
     refused: Counter<"endpoint" | "reason">;
     webhookReports: Counter<"provider">;
+    bounceMail: Counter<"provider" | "outcome">;
   };
   /** Each provider's health as this process's dispatcher sees it. */
   providers: {
@@ -220,6 +221,12 @@ export function createMetrics(): Metrics {
         name: "notification_webhook_reports_total",
         help: "Reports (delivered, bounced, complaint, unsubscribed) taken from providers' webhook calls, by provider.",
         labelNames: ["provider"],
+        registers: [registry],
+      }),
+      bounceMail: new Counter({
+        name: "notification_bounce_mail_total",
+        help: "Messages read from an SMTP provider's bounce mailbox and deleted, by outcome: report (a delivery status notification of ours, applied), or why it was passed over (not_a_dsn, not_ours, no_final_status, unparseable, oversized).",
+        labelNames: ["provider", "outcome"],
         registers: [registry],
       }),
     },

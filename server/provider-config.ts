@@ -9,6 +9,7 @@ import type { Channel } from "../core/channels.ts";
 import type {
   ApnsProviderOptions,
   FcmProviderOptions,
+  Pop3MailboxOptions,
   SmscProviderOptions,
   SmsRuProviderOptions,
   SmtpProviderOptions,
@@ -23,7 +24,13 @@ export type ProviderSettings = {
   name: string;
   ratePerSecond?: number;
 } & (
-  | { channel: "email"; kind: "smtp"; smtp: SmtpProviderOptions }
+  | {
+      channel: "email";
+      kind: "smtp";
+      smtp: SmtpProviderOptions;
+      /** Where relays mail the bounces of what they took (the sender's mailbox), read for reports. */
+      bounceMailbox?: Pop3MailboxOptions;
+    }
   | { channel: "email"; kind: "unisender_go"; unisenderGo: UnisenderGoProviderOptions }
   | { channel: "sms"; kind: "smsru"; smsRu: SmsRuProviderOptions }
   | { channel: "sms"; kind: "smsc"; smsc: SmscProviderOptions }
@@ -41,12 +48,31 @@ const SLOT = /^[a-z][a-z0-9_]{0,30}$/;
 
 /** Every channel's providers, in their failover order. */
 export function readProviders(read: EnvReader): ProviderSettings[] {
+  const email = readSlots(read, "EMAIL").flatMap((slot) => readEmailProvider(read, slot));
+  checkBounceMailboxes(read, email);
   return [
-    ...readSlots(read, "EMAIL").flatMap((slot) => readEmailProvider(read, slot)),
+    ...email,
     ...readSlots(read, "SMS").flatMap((slot) => readSmsProvider(read, slot)),
     ...readFcm(read),
     ...readApns(read),
   ];
+}
+
+/** Two slots reading one mailbox would each delete, unread, the other's bounces. */
+function checkBounceMailboxes(read: EnvReader, email: ProviderSettings[]): void {
+  const readers = new Map<string, string>();
+  for (const provider of email) {
+    if (provider.kind !== "smtp" || !provider.bounceMailbox) continue;
+    const { host, port, user } = provider.bounceMailbox;
+    const mailbox = `${host.toLowerCase()}:${port}/${user}`;
+    const variable = `EMAIL_PROVIDER_${provider.slot.toUpperCase()}_BOUNCE_MAILBOX`;
+    const other = readers.get(mailbox);
+    if (other) {
+      read.problems.push(
+        `${other} and ${variable} name the same mailbox: give each SMTP slot its own, or one slot the mailbox`,
+      );
+    } else readers.set(mailbox, variable);
+  }
 }
 
 /** FCM, when a service account is configured: FCM_SERVICE_ACCOUNT_FILE (Google's JSON key file). */
@@ -199,6 +225,11 @@ function readEmailCommon(read: EnvReader, prefix: string) {
 
 function readUnisenderGo(read: EnvReader, prefix: string, slot: string, name: string): ProviderSettings[] {
   const common = readEmailCommon(read, prefix);
+  if (read.string(`${prefix}_BOUNCE_MAILBOX`, "")) {
+    read.problems.push(
+      `${prefix}_BOUNCE_MAILBOX is for SMTP slots: Unisender Go reports bounces to its webhook`,
+    );
+  }
   const baseUrl = read.string(`${prefix}_BASE_URL`, "") ? read.url(`${prefix}_BASE_URL`, ["https:"]) : "";
   const unisenderGo: UnisenderGoProviderOptions = {
     name,
@@ -249,7 +280,76 @@ function readSmtp(read: EnvReader, prefix: string, slot: string, name: string): 
     greetingTimeoutMs: Math.min(timeoutMs, 15_000),
     socketTimeoutMs: timeoutMs,
   };
-  return [{ slot, name, channel: "email", kind, smtp, ...common.rate }];
+  const bounceMailbox = readBounceMailbox(read, prefix, name, timeoutMs);
+  return [
+    { slot, name, channel: "email", kind, smtp, ...(bounceMailbox ? { bounceMailbox } : {}), ...common.rate },
+  ];
+}
+
+/**
+ * An SMTP slot's bounce mailbox, when `<prefix>_BOUNCE_MAILBOX` is set:
+ * pop3s://user:password@host[:port] (TLS from the first byte, 995 by default) or
+ * pop3://… (STLS before the login, 110 by default), user and password percent-encoded;
+ * `<prefix>_BOUNCE_TLS_CA_FILE` the certificates to trust instead of the system's. No problem
+ * quotes the value: it holds the password.
+ */
+function readBounceMailbox(
+  read: EnvReader,
+  prefix: string,
+  name: string,
+  timeoutMs: number,
+): Pop3MailboxOptions | undefined {
+  const variable = `${prefix}_BOUNCE_MAILBOX`;
+  const caVariable = `${prefix}_BOUNCE_TLS_CA_FILE`;
+  const value = read.string(variable, "");
+  const caFile = read.string(caVariable, "");
+  if (!value) {
+    if (caFile) read.problems.push(`${caVariable} is set without ${variable}`);
+    return undefined;
+  }
+  const shape = `${variable} must be pop3s://user:password@host[:port] (or pop3:// for STLS)`;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    read.problems.push(`${shape}: it is not a URL`);
+    return undefined;
+  }
+  if (url.protocol !== "pop3s:" && url.protocol !== "pop3:") {
+    read.problems.push(`${shape}, got "${url.protocol}"`);
+    return undefined;
+  }
+  const decoded = (part: string): string | undefined => {
+    try {
+      return decodeURIComponent(part);
+    } catch {
+      return undefined;
+    }
+  };
+  const user = decoded(url.username);
+  const password = decoded(url.password);
+  const host = url.hostname.replace(/^\[(.*)\]$/, "$1");
+  const problems = [
+    ...(user && password ? [] : [`${variable} needs a user and a password (percent-encoded)`]),
+    ...(host ? [] : [`${variable} needs a host`]),
+    ...((url.pathname && url.pathname !== "/") || url.search || url.hash
+      ? [`${variable} takes no path, query or fragment`]
+      : []),
+  ];
+  read.problems.push(...problems);
+  const ca = caFile ? fileText(read, caVariable, caFile) : undefined;
+  if (problems.length > 0 || !user || !password) return undefined;
+  const security = url.protocol === "pop3s:" ? "implicit" : "starttls";
+  return {
+    name: `${name} bounces`,
+    host,
+    port: url.port ? Number(url.port) : security === "implicit" ? 995 : 110,
+    security,
+    user,
+    password,
+    ...(ca ? { tls: { ca } } : {}),
+    timeoutMs,
+  };
 }
 
 function fileText(read: EnvReader, variable: string, path: string): string | undefined {

@@ -17,6 +17,7 @@ import { StoredSendableTemplates, TemplateCatalog, TemplateCompiler } from "../c
 import {
   ApnsProvider,
   FcmProvider,
+  Pop3Mailbox,
   type ProviderGateSettings,
   ProviderRegistry,
   parseSmsRuCallback,
@@ -27,6 +28,7 @@ import {
   SmscProvider,
   SmscStatusPoller,
   SmsRuProvider,
+  SmtpBounceReader,
   SmtpEmailProvider,
   UnisenderGoProvider,
 } from "../dispatch/index.ts";
@@ -72,7 +74,7 @@ import type { ProviderSettings } from "./provider-config.ts";
 import type { ConfiguredProvider } from "./providers/provider.service.ts";
 import { PUBLIC_SERVICES } from "./reflection/reflection.service.ts";
 import { retrying } from "./retrying.ts";
-import { createProviderGates, startWorker } from "./worker.ts";
+import { createProviderGates, type StatusPoller, startWorker } from "./worker.ts";
 
 export interface RunningService {
   servers: RunningServer[];
@@ -170,13 +172,7 @@ function buildDomain(
           : []),
       ]),
       providerGates: providerGateSettings(config),
-      statusPollers: config.providers.flatMap((provider) => {
-        if (provider.kind !== "smsc") return [];
-        const poller = new SmscStatusPoller(provider.smsc);
-        return [
-          { provider: provider.name, poll: (items: { providerMessageId: string }[]) => poller.poll(items) },
-        ];
-      }),
+      statusPollers: config.providers.flatMap((provider) => statusPollersOf(provider, metrics)),
       providerFeedback: new ProviderFeedback({
         unitOfWork,
         statusEvents,
@@ -213,6 +209,49 @@ function createProvider(settings: ProviderSettings): Provider {
       });
     case "apns":
       return new ApnsProvider(settings.apns);
+  }
+}
+
+/** How a provider that calls nobody back is polled: SMSC asked, an SMTP slot's bounce mailbox read. */
+function statusPollersOf(settings: ProviderSettings, metrics: Metrics): StatusPoller[] {
+  const provider = settings.name;
+  switch (settings.kind) {
+    case "smsc": {
+      const poller = new SmscStatusPoller(settings.smsc);
+      return [
+        {
+          provider,
+          poll: async ({ awaitingReport, apply }) => {
+            const items = await awaitingReport();
+            const outcome = await apply(await poller.poll(items));
+            return items.length > 0 ? { asked: items.length, ...outcome } : undefined;
+          },
+        },
+      ];
+    }
+    case "smtp": {
+      if (!settings.bounceMailbox) return [];
+      const reader = new SmtpBounceReader({ provider, mailbox: new Pop3Mailbox(settings.bounceMailbox) });
+      return [
+        {
+          provider,
+          poll: async ({ apply }) => {
+            const round = await reader.read(apply);
+            if (round.reports > 0)
+              metrics.feedback.bounceMail.inc({ provider, outcome: "report" }, round.reports);
+            for (const [outcome, count] of Object.entries(round.ignored)) {
+              if (count > 0) metrics.feedback.bounceMail.inc({ provider, outcome }, count);
+            }
+            return round.read > 0 ? { ...round } : undefined;
+          },
+        },
+      ];
+    }
+    case "unisender_go":
+    case "smsru":
+    case "fcm":
+    case "apns":
+      return [];
   }
 }
 

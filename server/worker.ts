@@ -17,6 +17,7 @@ import {
 import type { Logger } from "../core/logger.ts";
 import type {
   DueSends,
+  FeedbackOutcome,
   ProviderFeedback,
   ProviderReport,
   SendOrchestrator,
@@ -58,10 +59,25 @@ export interface WorkerDomain {
   decodeSendRequest: SendRequestRecordDecoder;
 }
 
-/** A provider that is asked how its messages went. */
+/**
+ * A provider whose reports are fetched, not called in: asked how its messages went (SMSC), or
+ * read from where it mails them (an SMTP slot's bounce mailbox).
+ */
 export interface StatusPoller {
   provider: string;
-  poll(items: { providerMessageId: string }[]): Promise<ProviderReport[]>;
+  /**
+   * One round, on one worker at a time: what it learns goes through `round.apply`. Answers the
+   * round's counts to log (never an address), or undefined when there was nothing to do.
+   */
+  poll(round: StatusPollRound): Promise<Record<string, unknown> | undefined>;
+}
+
+/** What a round of polling is given. */
+export interface StatusPollRound {
+  /** The provider's ids of its messages of the last three days still `sent` (no report yet), oldest first, 500 at most. */
+  awaitingReport(): Promise<{ providerMessageId: string }[]>;
+  /** ProviderFeedback.apply: statuses, suppressions and unsubscribes, as of a webhook's reports. */
+  apply(reports: ProviderReport[]): Promise<FeedbackOutcome>;
 }
 
 // Consumer groups: every worker process of the service joins the same ones and shares the partitions.
@@ -293,9 +309,10 @@ async function releaseDueSends(
 }
 
 /**
- * Asks a provider that calls nobody back (SMSC) how its recent messages went, once per
- * PROVIDER_STATUS_POLL_MS across all workers (a Redis lock: the provider allows about one such
- * request a minute per account), and applies what it answers like a webhook's reports.
+ * Polls a provider that calls nobody back (SMSC's statuses, an SMTP slot's bounce mailbox)
+ * once per PROVIDER_STATUS_POLL_MS across all workers (a Redis lock: SMSC allows about one
+ * such request a minute per account, and a POP3 mailbox takes one session at a time), and
+ * applies what it learns like a webhook's reports.
  */
 async function pollStatuses(
   poller: StatusPoller,
@@ -306,6 +323,15 @@ async function pollStatuses(
   signal: AbortSignal,
 ): Promise<void> {
   const everyMs = config.dispatch.statusPollMs;
+  const round: StatusPollRound = {
+    awaitingReport: async () => {
+      const ids = await domain.unitOfWork.read((stores) =>
+        stores.messages.awaitingReport(poller.provider, new Date(Date.now() - STATUS_POLL_WINDOW_MS), 500),
+      );
+      return ids.map((providerMessageId) => ({ providerMessageId }));
+    },
+    apply: (reports) => domain.providerFeedback.apply(reports),
+  };
   while (!signal.aborted) {
     let waitMs = everyMs;
     try {
@@ -317,17 +343,8 @@ async function pollStatuses(
         "NX",
       );
       if (mine) {
-        const ids = await domain.unitOfWork.read((stores) =>
-          stores.messages.awaitingReport(poller.provider, new Date(Date.now() - STATUS_POLL_WINDOW_MS), 500),
-        );
-        const reports = await poller.poll(ids.map((providerMessageId) => ({ providerMessageId })));
-        const outcome = await domain.providerFeedback.apply(reports);
-        if (ids.length > 0) {
-          logger.info(
-            { provider: poller.provider, asked: ids.length, ...outcome },
-            "provider statuses polled",
-          );
-        }
+        const done = await poller.poll(round);
+        if (done) logger.info({ provider: poller.provider, ...done }, "provider statuses polled");
       }
     } catch (error) {
       waitMs = Math.max(everyMs, (error as { retryAfterMs?: number }).retryAfterMs ?? 0);

@@ -245,4 +245,112 @@ describe("loadConfig", () => {
     );
     expect(problems.join("\n")).not.toContain("s3cret");
   });
+
+  it("reads an SMTP slot's bounce mailbox: pop3s or pop3 with STLS, the login percent-encoded, a CA of its own", () => {
+    const dir = mkdtempSync(join(tmpdir(), "bounce-config-"));
+    writeFileSync(join(dir, "pop3-ca.pem"), "-----BEGIN CERTIFICATE-----\npop3\n");
+    const smtp = (slot: string) => ({
+      [`EMAIL_PROVIDER_${slot}_HOST`]: "smtp.example.ru",
+      [`EMAIL_PROVIDER_${slot}_FROM`]: "noreply@example.ru",
+    });
+    const config = loadConfig({
+      ...VALID,
+      EMAIL_PROVIDERS: "primary,backup,third",
+      ...smtp("PRIMARY"),
+      EMAIL_PROVIDER_PRIMARY_BOUNCE_MAILBOX: "pop3s://bounces%40example.ru:p%3Ass@pop.example.ru",
+      EMAIL_PROVIDER_PRIMARY_BOUNCE_TLS_CA_FILE: join(dir, "pop3-ca.pem"),
+      EMAIL_PROVIDER_PRIMARY_TIMEOUT_MS: "5000",
+      ...smtp("BACKUP"),
+      EMAIL_PROVIDER_BACKUP_BOUNCE_MAILBOX: "pop3://backup:pw@127.0.0.1:2110",
+      ...smtp("THIRD"),
+    });
+    expect(
+      config.providers.map((provider) => (provider as { bounceMailbox?: unknown }).bounceMailbox),
+    ).toEqual([
+      {
+        name: "email-primary bounces",
+        host: "pop.example.ru",
+        port: 995,
+        security: "implicit",
+        user: "bounces@example.ru",
+        password: "p:ss",
+        tls: { ca: "-----BEGIN CERTIFICATE-----\npop3\n" },
+        timeoutMs: 5000,
+      },
+      {
+        name: "email-backup bounces",
+        host: "127.0.0.1",
+        port: 2110,
+        security: "starttls",
+        user: "backup",
+        password: "pw",
+        timeoutMs: 30_000,
+      },
+      undefined,
+    ]);
+    expect(
+      (
+        loadConfig({
+          ...VALID,
+          EMAIL_PROVIDERS: "primary",
+          ...smtp("PRIMARY"),
+          EMAIL_PROVIDER_PRIMARY_BOUNCE_MAILBOX: "pop3://u:p@h",
+        }).providers[0] as { bounceMailbox?: { port: number } }
+      ).bounceMailbox?.port,
+    ).toBe(110);
+  });
+
+  it("names what is wrong with a bounce mailbox without quoting it, since it holds the password", () => {
+    const problemsWith = (mailbox: string, more: Record<string, string> = {}) =>
+      problemsOf({
+        ...VALID,
+        EMAIL_PROVIDERS: "primary",
+        EMAIL_PROVIDER_PRIMARY_HOST: "smtp.example.ru",
+        EMAIL_PROVIDER_PRIMARY_FROM: "noreply@example.ru",
+        EMAIL_PROVIDER_PRIMARY_BOUNCE_MAILBOX: mailbox,
+        ...more,
+      });
+    const shape =
+      "EMAIL_PROVIDER_PRIMARY_BOUNCE_MAILBOX must be pop3s://user:password@host[:port] (or pop3:// for STLS)";
+    expect(problemsWith("imaps://u:s3cret@imap.example.ru")).toEqual([`${shape}, got "imaps:"`]);
+    expect(problemsWith("s3cret at pop.example.ru")).toEqual([`${shape}: it is not a URL`]);
+    expect(problemsWith("pop3s://u:s3cret@pop.example.ru:99999")).toEqual([`${shape}: it is not a URL`]);
+    expect(problemsWith("pop3s://pop.example.ru")).toEqual([
+      "EMAIL_PROVIDER_PRIMARY_BOUNCE_MAILBOX needs a user and a password (percent-encoded)",
+    ]);
+    expect(problemsWith("pop3s://u:%E0%A4%A@pop.example.ru")).toEqual([
+      "EMAIL_PROVIDER_PRIMARY_BOUNCE_MAILBOX needs a user and a password (percent-encoded)",
+    ]);
+    expect(problemsWith("pop3s://u:s3cret@pop.example.ru/INBOX?x=1")).toEqual([
+      "EMAIL_PROVIDER_PRIMARY_BOUNCE_MAILBOX takes no path, query or fragment",
+    ]);
+    expect(
+      problemsWith("pop3s://u:s3cret@pop.example.ru", {
+        EMAIL_PROVIDER_PRIMARY_BOUNCE_TLS_CA_FILE: "/nonexistent/ca.pem",
+      }),
+    ).toEqual(['EMAIL_PROVIDER_PRIMARY_BOUNCE_TLS_CA_FILE: cannot read "/nonexistent/ca.pem" (ENOENT)']);
+    expect(problemsWith("", { EMAIL_PROVIDER_PRIMARY_BOUNCE_TLS_CA_FILE: "/etc/ca.pem" })).toEqual([
+      "EMAIL_PROVIDER_PRIMARY_BOUNCE_TLS_CA_FILE is set without EMAIL_PROVIDER_PRIMARY_BOUNCE_MAILBOX",
+    ]);
+
+    const twoSlots = problemsOf({
+      ...VALID,
+      EMAIL_PROVIDERS: "primary,backup,api",
+      EMAIL_PROVIDER_PRIMARY_HOST: "smtp.example.ru",
+      EMAIL_PROVIDER_PRIMARY_FROM: "noreply@example.ru",
+      EMAIL_PROVIDER_PRIMARY_BOUNCE_MAILBOX: "pop3s://bounces:s3cret@POP.example.ru",
+      EMAIL_PROVIDER_BACKUP_HOST: "smtp2.example.ru",
+      EMAIL_PROVIDER_BACKUP_FROM: "noreply@example.ru",
+      EMAIL_PROVIDER_BACKUP_BOUNCE_MAILBOX: "pop3s://bounces:s3cret@pop.example.ru:995",
+      EMAIL_PROVIDER_API_TYPE: "unisender_go",
+      EMAIL_PROVIDER_API_API_KEY: "key",
+      EMAIL_PROVIDER_API_FROM: "noreply@example.ru",
+      EMAIL_PROVIDER_API_BOUNCE_MAILBOX: "pop3s://bounces:s3cret@pop.example.ru",
+    });
+    expect(twoSlots).toEqual([
+      "EMAIL_PROVIDER_API_BOUNCE_MAILBOX is for SMTP slots: Unisender Go reports bounces to its webhook",
+      "EMAIL_PROVIDER_PRIMARY_BOUNCE_MAILBOX and EMAIL_PROVIDER_BACKUP_BOUNCE_MAILBOX name the same mailbox: give each SMTP slot its own, or one slot the mailbox",
+    ]);
+    expect(twoSlots.join("\n")).not.toContain("s3cret");
+  });
 });
