@@ -2,6 +2,7 @@ import { type Attachment, simpleParser } from "mailparser";
 import { redactErrorText } from "../../core/personal-data.ts";
 import type { FeedbackOutcome, ProviderReport } from "../../core/sending/index.ts";
 import type { Mailbox, MailboxMessage } from "./pop3-mailbox.ts";
+import { saysAddressGone } from "./smtp-status.ts";
 
 /**
  * Why a message in the bounce mailbox gave no report: it is no delivery status notification
@@ -26,16 +27,6 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 // Our Message-ID, as the SMTP provider makes it: <message id@sender's domain>.
 const OUR_MESSAGE_ID = /^<([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})@[^<>@\s]+>$/i;
 const STATUS_CODE = /([245])\.(\d{1,3})\.(\d{1,3})(?!\d)/;
-/**
- * RFC 3463 statuses that say the address itself is dead, not this message refused: X.1.1 no
- * such mailbox, X.1.2 no such domain, X.1.3 an address that cannot be one, X.1.6 the mailbox
- * moved without a forwarding address, X.1.10 the domain takes no mail (null MX, RFC 7505),
- * X.2.1 the mailbox is disabled. Class 5 makes it final; then the address is suppressed.
- * Other 5.x.x refuse this message for good but say nothing of the next one: a full mailbox
- * (5.2.2), a message too large (5.2.3, 5.3.4), content or policy (5.6.x, 5.7.x, spam blocks
- * among them), routing (5.4.x), or our own sender address (5.1.7, 5.1.8).
- */
-const ADDRESS_GONE = new Set(["1.1", "1.2", "1.3", "1.6", "1.10", "2.1"]);
 const MAX_REASON_LENGTH = 500;
 
 /**
@@ -136,7 +127,7 @@ function outcomeOf(fields: Map<string, string>): RecipientOutcome | undefined {
     kind: "failed",
     reason: redactErrorText(text).slice(0, MAX_REASON_LENGTH),
     // A 4.x.x here is a relay that kept trying and gave up: final for this message, the address unknown.
-    permanent: code?.[1] === "5" && ADDRESS_GONE.has(`${code[2]}.${code[3]}`),
+    permanent: code !== null && saysAddressGone(status),
   };
 }
 

@@ -6,6 +6,7 @@ import type { SMTPPoolOptions, SMTPPoolSentMessageInfo } from "nodemailer/lib/sm
 import type { Channel } from "../../core/channels.ts";
 import { redactErrorText } from "../../core/personal-data.ts";
 import type { DeliveryOutcome, OutgoingMessage, Provider } from "../../core/sending/index.ts";
+import { saysAddressGone } from "./smtp-status.ts";
 
 export interface SmtpProviderOptions {
   /** Unique among the providers, e.g. "smtp-primary". */
@@ -198,9 +199,8 @@ function failure(error: NodemailerError): DeliveryOutcome {
     if (AUTH_REPLY_CODES.has(responseCode)) return { status: "failed", reason, retryable: true };
     const aboutTheMessage = command !== undefined && MESSAGE_COMMANDS.has(command);
     const refused = Boolean(error.permanent) && aboutTheMessage;
-    // RFC 3463 5.1.1 (no such mailbox), 5.1.2 (no such domain), 5.1.10 (null MX): the address itself is dead.
-    const gone =
-      refused && command === "RCPT TO" && /^5\.1\.(?:1|2|10)\b/.test(enhancedCodeOf(error.response));
+    // The server refused the recipient with a status that says the address itself is dead.
+    const gone = refused && command === "RCPT TO" && saysAddressGone(enhancedCodeOf(error.response));
     return { status: "failed", reason, retryable: !refused, ...(gone ? { destinationGone: true } : {}) };
   }
   // Refused connections, timeouts, dropped sessions, TLS that failed, a pool closing: the server, not the message.
