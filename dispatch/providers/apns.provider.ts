@@ -3,6 +3,7 @@ import apn from "@parse/node-apn";
 import type { Channel } from "../../core/channels.ts";
 import { redactErrorText } from "../../core/personal-data.ts";
 import type { DeliveryOutcome, OutgoingMessage, Provider } from "../../core/sending/index.ts";
+import { SendsInFlight } from "./sends-in-flight.ts";
 
 export interface ApnsProviderOptions {
   /** Unique among the providers, e.g. "push_apns-primary". */
@@ -47,12 +48,11 @@ const MAX_REASON_LENGTH = 500;
  * so APNs and we name a push alike.
  */
 export class ApnsProvider implements Provider {
+  private readonly sends: SendsInFlight;
   readonly name: string;
   readonly channels: readonly Channel[] = ["push_apns"];
   private readonly apns: apn.Provider;
   private readonly topic: string;
-  private readonly inFlight = new Set<Promise<DeliveryOutcome>>();
-  private closing = false;
 
   constructor(options: ApnsProviderOptions) {
     if (!options.name) throw new Error("an APNs provider needs a name");
@@ -86,6 +86,7 @@ export class ApnsProvider implements Provider {
       throw new Error(`${options.name}: timeoutMs must be a whole number above 0, got ${timeoutMs}`);
     }
     this.name = options.name;
+    this.sends = new SendsInFlight(this.name);
     this.topic = options.topic;
     // node-apn copies its options into the TLS connection's, so `ca` replaces the system's roots.
     this.apns = new apn.Provider({
@@ -99,21 +100,12 @@ export class ApnsProvider implements Provider {
   }
 
   send(message: OutgoingMessage): Promise<DeliveryOutcome> {
-    if (this.closing) {
-      return Promise.resolve({ status: "failed", reason: `${this.name} is closing`, retryable: true });
-    }
-    const sending = this.deliver(message);
-    this.inFlight.add(sending);
-    // The outcome, or what was thrown, goes to the caller; the set only has to know that it settled.
-    const settled = () => this.inFlight.delete(sending);
-    sending.then(settled, settled);
-    return sending;
+    return this.sends.track(() => this.deliver(message));
   }
 
   /** New messages fail as retryable at once; the ones in flight get their answer first. */
   async close(): Promise<void> {
-    this.closing = true;
-    await Promise.allSettled([...this.inFlight]);
+    await this.sends.drain();
     // node-apn's shutdown() returns nothing to wait on: its callback says when the session is closed.
     let timer: NodeJS.Timeout | undefined;
     await new Promise<void>((resolve) => {

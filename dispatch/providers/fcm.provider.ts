@@ -6,6 +6,7 @@ import type { Channel } from "../../core/channels.ts";
 import { redactErrorText } from "../../core/personal-data.ts";
 import type { DeliveryOutcome, OutgoingMessage, Provider } from "../../core/sending/index.ts";
 import { ServiceAccountCredential } from "./google-service-account.ts";
+import { SendsInFlight } from "./sends-in-flight.ts";
 
 export interface FcmProviderOptions {
   /** Unique among the providers, e.g. "push_fcm-primary"; also names its firebase-admin app. */
@@ -55,14 +56,13 @@ const MAX_REASON_LENGTH = 500;
  * agent, whatever enableLegacyHttpTransport() says: that switch is for sendEach() alone.
  */
 export class FcmProvider implements Provider {
+  private readonly sends: SendsInFlight;
   readonly name: string;
   readonly channels: readonly Channel[] = ["push_fcm"];
   private readonly app: App;
   private readonly messaging: Messaging;
   private readonly ownAgent: Agent | undefined;
   private readonly timeoutMs: number;
-  private readonly inFlight = new Set<Promise<DeliveryOutcome>>();
-  private closing = false;
 
   constructor(options: FcmProviderOptions) {
     if (!options.name) throw new Error("an FCM provider needs a name");
@@ -89,6 +89,7 @@ export class FcmProvider implements Provider {
       throw new Error(`${options.name}: timeoutMs must be a whole number above 0, got ${timeoutMs}`);
     }
     this.name = options.name;
+    this.sends = new SendsInFlight(this.name);
     this.timeoutMs = timeoutMs;
     const agent = options.httpAgent ?? new Agent({ keepAlive: true });
     this.ownAgent = options.httpAgent ? undefined : agent;
@@ -106,21 +107,12 @@ export class FcmProvider implements Provider {
   }
 
   send(message: OutgoingMessage): Promise<DeliveryOutcome> {
-    if (this.closing) {
-      return Promise.resolve({ status: "failed", reason: `${this.name} is closing`, retryable: true });
-    }
-    const sending = this.withinTimeout(message);
-    this.inFlight.add(sending);
-    // The outcome, or what was thrown, goes to the caller; the set only has to know that it settled.
-    const settled = () => this.inFlight.delete(sending);
-    sending.then(settled, settled);
-    return sending;
+    return this.sends.track(() => this.withinTimeout(message));
   }
 
   /** New messages fail as retryable at once; the ones in flight get their outcome (bounded by timeoutMs) first. */
   async close(): Promise<void> {
-    this.closing = true;
-    await Promise.allSettled([...this.inFlight]);
+    await this.sends.drain();
     await deleteApp(this.app);
     // Also cuts what firebase-admin still retries of a send that timed out here.
     this.ownAgent?.destroy();

@@ -6,6 +6,7 @@ import {
   type Provider,
 } from "../../core/sending/index.ts";
 import { HttpsFormClient } from "./https-form-client.ts";
+import { SendsInFlight } from "./sends-in-flight.ts";
 
 /** What both SMS vendors' providers are configured with besides their credentials. */
 export interface SmsHttpOptions {
@@ -35,15 +36,15 @@ export interface SmsToSend {
  * number's normal form, the time left, and letting what is in flight finish on close.
  */
 export abstract class SmsHttpProvider implements Provider {
+  private readonly sends: SendsInFlight;
   readonly name: string;
   readonly channels: readonly Channel[] = ["sms"];
   protected readonly http: HttpsFormClient;
-  private readonly inFlight = new Set<Promise<DeliveryOutcome>>();
-  private closing = false;
 
   protected constructor(options: SmsHttpOptions, baseUrl: string) {
     if (!options.name) throw new Error("an SMS provider needs a name");
     this.name = options.name;
+    this.sends = new SendsInFlight(this.name);
     this.http = new HttpsFormClient({
       name: options.name,
       baseUrl,
@@ -54,18 +55,12 @@ export abstract class SmsHttpProvider implements Provider {
   }
 
   send(message: OutgoingMessage): Promise<DeliveryOutcome> {
-    const sending = this.prepare(message);
-    this.inFlight.add(sending);
-    // The outcome, or what was thrown, goes to the caller; the set only has to know that it settled.
-    const settled = () => this.inFlight.delete(sending);
-    sending.then(settled, settled);
-    return sending;
+    return this.sends.track(() => this.prepare(message));
   }
 
   /** New messages fail as retryable at once; the requests in flight get their answers first. */
   async close(): Promise<void> {
-    this.closing = true;
-    await Promise.allSettled([...this.inFlight]);
+    await this.sends.drain();
     this.http.close();
   }
 
@@ -78,7 +73,6 @@ export abstract class SmsHttpProvider implements Provider {
         `${this.name} delivers sms, not ${destination.channel}: it was chosen against its channels`,
       );
     }
-    if (this.closing) return { status: "failed", reason: `${this.name} is closing`, retryable: true };
     const phone = normalizePhone(destination.phone);
     // No vendor could deliver to it either: failing over would only spend their refusals.
     if ("error" in phone) return { status: "failed", reason: phone.error, retryable: false };

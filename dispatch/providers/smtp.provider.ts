@@ -6,6 +6,8 @@ import type { SMTPPoolOptions, SMTPPoolSentMessageInfo } from "nodemailer/lib/sm
 import type { Channel } from "../../core/channels.ts";
 import { redactErrorText } from "../../core/personal-data.ts";
 import type { DeliveryOutcome, OutgoingMessage, Provider } from "../../core/sending/index.ts";
+import { SendSlots } from "./send-slots.ts";
+import { SendsInFlight } from "./sends-in-flight.ts";
 import { saysAddressGone } from "./smtp-status.ts";
 
 export interface SmtpProviderOptions {
@@ -59,11 +61,13 @@ const MAX_REASON_LENGTH = 500;
  * message; the server's queue id, when its answer gives one, names the send.
  */
 export class SmtpEmailProvider implements Provider {
+  private readonly sends: SendsInFlight;
   readonly name: string;
   readonly channels: readonly Channel[] = ["email"];
   private readonly transport: Mail<SMTPPoolSentMessageInfo, SMTPPoolOptions>;
   private readonly fromDomain: string;
-  private readonly inFlight = new Set<Promise<DeliveryOutcome>>();
+  private readonly slots: SendSlots;
+  private readonly slotWaitMs: number;
 
   constructor(private readonly options: SmtpProviderOptions) {
     if (!options.name) throw new Error("an SMTP provider needs a name");
@@ -92,6 +96,9 @@ export class SmtpEmailProvider implements Provider {
       }
     }
     this.name = options.name;
+    this.sends = new SendsInFlight(this.name);
+    this.slots = new SendSlots(wholeAbove0(options, "maxConnections", 5));
+    this.slotWaitMs = wholeAbove0(options, "socketTimeoutMs", 60_000);
     this.transport = createTransport({
       pool: true,
       host: options.host,
@@ -110,18 +117,13 @@ export class SmtpEmailProvider implements Provider {
   }
 
   send(message: OutgoingMessage): Promise<DeliveryOutcome> {
-    const sending = this.deliver(message);
-    this.inFlight.add(sending);
-    // The outcome, or what was thrown, goes to the caller; the set only has to know that it settled.
-    const settled = () => this.inFlight.delete(sending);
-    sending.then(settled, settled);
-    return sending;
+    return this.sends.track(() => this.deliver(message));
   }
 
   /** New messages fail as retryable at once; the ones on a connection get their answer first. */
   async close(): Promise<void> {
     this.transport.close();
-    await Promise.allSettled([...this.inFlight]);
+    await this.sends.drain();
   }
 
   private async deliver(message: OutgoingMessage): Promise<DeliveryOutcome> {
@@ -147,6 +149,15 @@ export class SmtpEmailProvider implements Provider {
       headers["List-Unsubscribe"] = `<${message.unsubscribeUrl}>`;
       headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click";
     }
+    // One send per connection: a connection that hangs holds one send, not a queue of them.
+    const release = await this.slots.acquire(this.slotWaitMs);
+    if (!release) {
+      return {
+        status: "failed",
+        reason: `no connection to the server came free within ${this.slotWaitMs} ms`,
+        retryable: true,
+      };
+    }
     try {
       const info = await this.transport.sendMail({
         from: { name: this.options.from.name ?? "", address: this.options.from.address },
@@ -166,6 +177,8 @@ export class SmtpEmailProvider implements Provider {
     } catch (error) {
       // nodemailer rejects with an Error carrying the SMTP fields it knows, none of them certain.
       return failure(error instanceof Error ? (error as NodemailerError) : new Error(String(error)));
+    } finally {
+      release();
     }
   }
 }

@@ -3,6 +3,7 @@ import { Agent, request } from "node:https";
 import type { Channel } from "../../core/channels.ts";
 import { redactErrorText } from "../../core/personal-data.ts";
 import type { DeliveryOutcome, OutgoingMessage, Provider } from "../../core/sending/index.ts";
+import { SendsInFlight } from "./sends-in-flight.ts";
 
 export interface UnisenderGoProviderOptions {
   /** Unique among the providers, e.g. "unisender-go". */
@@ -68,13 +69,12 @@ const FAILED_EMAIL_OUTCOMES: Record<string, { retryable: boolean; destinationGon
  * events carry it as well.
  */
 export class UnisenderGoProvider implements Provider {
+  private readonly sends: SendsInFlight;
   readonly name: string;
   readonly channels: readonly Channel[] = ["email"];
   private readonly sendUrl: URL;
   private readonly timeoutMs: number;
   private readonly agent: Agent;
-  private readonly inFlight = new Set<Promise<DeliveryOutcome>>();
-  private closed = false;
 
   constructor(private readonly options: UnisenderGoProviderOptions) {
     if (!options.name) throw new Error("a Unisender Go provider needs a name");
@@ -103,25 +103,19 @@ export class UnisenderGoProvider implements Provider {
       throw new Error(`${options.name}: timeoutMs must be a whole number above 0, got ${timeoutMs}`);
     }
     this.name = options.name;
+    this.sends = new SendsInFlight(this.name);
     this.timeoutMs = timeoutMs;
     this.sendUrl = new URL(`${base.pathname.replace(/\/+$/, "")}${SEND_PATH}`, base);
     this.agent = new Agent({ keepAlive: true, maxSockets: MAX_SOCKETS, ca: options.tls?.ca });
   }
 
   send(message: OutgoingMessage): Promise<DeliveryOutcome> {
-    if (this.closed) return Promise.resolve(failed(`${this.name} is closed`, true));
-    const sending = this.deliver(message);
-    this.inFlight.add(sending);
-    // The outcome, or what was thrown, goes to the caller; the set only has to know that it settled.
-    const settled = () => this.inFlight.delete(sending);
-    sending.then(settled, settled);
-    return sending;
+    return this.sends.track(() => this.deliver(message));
   }
 
   /** New messages fail as retryable at once; the ones on their way get their answer first. */
   async close(): Promise<void> {
-    this.closed = true;
-    await Promise.allSettled([...this.inFlight]);
+    await this.sends.drain();
     this.agent.destroy();
   }
 

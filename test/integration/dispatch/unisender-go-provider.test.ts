@@ -254,7 +254,7 @@ describe("UnisenderGoProvider", () => {
     expect((await sending).status).toBe("sent");
     expect(await provider.send(email())).toEqual({
       status: "failed",
-      reason: `${providerName} is closed`,
+      reason: `${providerName} is closing`,
       retryable: true,
     });
     expect(peer.messages()).toHaveLength(1);
