@@ -3,8 +3,6 @@
 export { Dispatcher, type DispatcherDeps, type DispatchReport } from "./dispatcher.ts";
 export {
   type BreakerState,
-  DEFAULT_BREAKER_SETTINGS,
-  DEFAULT_RETRY_SETTINGS,
   type ProviderGateSettings,
   ProviderGates,
 } from "./failover/index.ts";

@@ -3,13 +3,6 @@ import type { Channel } from "../channels.ts";
 /** Why a channel no longer sends to an address. */
 export type SuppressionReason = "hard_bounce" | "complaint" | "invalid_destination" | "manual";
 
-export const SUPPRESSION_REASONS: readonly SuppressionReason[] = [
-  "hard_bounce",
-  "complaint",
-  "invalid_destination",
-  "manual",
-];
-
 /** An address (an email, a phone, a device token) one channel does not send to. */
 export interface Suppression {
   id: string;
