@@ -14,7 +14,7 @@
 
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as pause } from "node:timers/promises";
@@ -22,6 +22,7 @@ import type { DeliveryOutcome, OutgoingMessage, Provider } from "../core/sending
 import { ApnsProvider, FcmProvider, routedHttpsAgent, SmtpEmailProvider } from "../dispatch/index.ts";
 import { AUTH_ENV, authHeaders } from "../test/support/credentials.ts";
 import { createActiveTemplate, messagesOf, testOrm } from "../test/support/pipeline.ts";
+import { smtpSlotEnv } from "../test/support/provider-peers.ts";
 import { startServiceProcess } from "../test/support/service-process.ts";
 import { REPO_ROOT } from "../test/support/services.ts";
 
@@ -193,19 +194,17 @@ async function pushThroughput(): Promise<void> {
 }
 
 function smtpEnv(slot: string, peer: Peer): Record<string, string> {
-  const prefix = `EMAIL_PROVIDER_${slot.toUpperCase()}`;
-  const ca = join(dir, `${slot}-${peer.info.port}.pem`);
-  writeFileSync(ca, String(peer.info.ca));
-  return {
-    [`${prefix}_HOST`]: "127.0.0.1",
-    [`${prefix}_PORT`]: String(peer.info.port),
-    [`${prefix}_TLS_CA_FILE`]: ca,
-    [`${prefix}_TLS_SERVERNAME`]: "localhost",
-    [`${prefix}_USER`]: "bench",
-    [`${prefix}_PASSWORD`]: "bench",
-    [`${prefix}_FROM`]: "noreply@bench.example.ru",
-    [`${prefix}_TIMEOUT_MS`]: "2000",
-  };
+  return smtpSlotEnv({
+    slot,
+    host: "127.0.0.1",
+    port: Number(peer.info.port),
+    ca: String(peer.info.ca),
+    user: "bench",
+    password: "bench",
+    from: "noreply@bench.example.ru",
+    timeoutMs: 2_000,
+    dir,
+  });
 }
 
 /** Steady sends through the service while the primary dies (`SIGKILL`) or hangs (`SIGSTOP`). */

@@ -47,8 +47,9 @@ export function createWebhookEndpoint(deps: {
   logger: Logger;
 }) {
   return async function serveWebhook(request: Request, response: Response): Promise<boolean> {
-    const url = new URL(request.url ?? "/", "http://webhook");
-    if (!url.pathname.startsWith(WEBHOOKS_PATH)) return false;
+    // Every API request passes here first: a string test, not a URL parse, for the others.
+    if (!request.url?.startsWith(WEBHOOKS_PATH)) return false;
+    const url = new URL(request.url, "http://webhook");
     const provider = decodeURIComponent(url.pathname.slice(WEBHOOKS_PATH.length));
     const reader = deps.readers.get(provider);
     if (!reader) {

@@ -8,6 +8,7 @@ import { fingerprint } from "../../core/personal-data.ts";
 import { type SmtpPeer, startSmtpPeer } from "../../scripts/provider-peers/index.ts";
 import { AUTH_ENV, authHeaders } from "../support/credentials.ts";
 import { createActiveTemplate, messagesOf, pipelineEnv, testOrm } from "../support/pipeline.ts";
+import { smtpSlotEnv } from "../support/provider-peers.ts";
 import {
   eventually,
   metricSample,
@@ -58,14 +59,16 @@ beforeAll(async () => {
       ...AUTH_ENV,
       ...pipelineEnv(join(dir, "sink.jsonl")),
       EMAIL_PROVIDERS: "primary",
-      EMAIL_PROVIDER_PRIMARY_HOST: peer.host,
-      EMAIL_PROVIDER_PRIMARY_PORT: String(peer.port),
-      EMAIL_PROVIDER_PRIMARY_SECURITY: "starttls",
-      EMAIL_PROVIDER_PRIMARY_TLS_CA_FILE: caFile,
-      EMAIL_PROVIDER_PRIMARY_USER: login.user,
-      EMAIL_PROVIDER_PRIMARY_PASSWORD: login.password,
-      EMAIL_PROVIDER_PRIMARY_FROM: "noreply@notify.example.ru",
-      EMAIL_PROVIDER_PRIMARY_TIMEOUT_MS: "3000",
+      ...smtpSlotEnv({
+        slot: "primary",
+        host: peer.host,
+        port: peer.port,
+        ca: peer.ca,
+        ...login,
+        from: "noreply@notify.example.ru",
+        timeoutMs: 3_000,
+        dir,
+      }),
       EMAIL_PROVIDER_PRIMARY_BOUNCE_MAILBOX: `pop3s://${login.user}:${login.password}@${bounces.host}:${bounces.port}`,
       EMAIL_PROVIDER_PRIMARY_BOUNCE_TLS_CA_FILE: caFile,
       PROVIDER_STATUS_POLL_MS: "500",

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { MikroORM } from "@mikro-orm/postgresql";
@@ -7,6 +7,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { type SmtpPeer, startSmtpPeer } from "../../scripts/provider-peers/index.ts";
 import { AUTH_ENV, authHeaders } from "../support/credentials.ts";
 import { createActiveTemplate, messagesOf, pipelineEnv, testOrm } from "../support/pipeline.ts";
+import { smtpSlotEnv } from "../support/provider-peers.ts";
 import {
   eventually,
   metricSample,
@@ -26,20 +27,19 @@ let service: ServiceProcess;
 let orm: MikroORM;
 
 function providerEnv(slot: string, peer: SmtpPeer): Record<string, string> {
-  const prefix = `EMAIL_PROVIDER_${slot.toUpperCase()}`;
-  const caFile = join(dir, `${slot}-ca.pem`);
-  writeFileSync(caFile, peer.ca);
   return {
-    [`${prefix}_HOST`]: peer.host,
-    [`${prefix}_PORT`]: String(peer.port),
-    [`${prefix}_SECURITY`]: "starttls",
-    [`${prefix}_TLS_CA_FILE`]: caFile,
-    [`${prefix}_TLS_SERVERNAME`]: "localhost",
-    [`${prefix}_USER`]: "mailer",
-    [`${prefix}_PASSWORD`]: `pw-${slot}`,
-    [`${prefix}_FROM`]: "noreply@notify.example.ru",
-    [`${prefix}_FROM_NAME`]: "Платформа",
-    [`${prefix}_TIMEOUT_MS`]: "1500",
+    ...smtpSlotEnv({
+      slot,
+      host: peer.host,
+      port: peer.port,
+      ca: peer.ca,
+      user: "mailer",
+      password: `pw-${slot}`,
+      from: "noreply@notify.example.ru",
+      timeoutMs: 1500,
+      dir,
+    }),
+    [`EMAIL_PROVIDER_${slot.toUpperCase()}_FROM_NAME`]: "Платформа",
   };
 }
 

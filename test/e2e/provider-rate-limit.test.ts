@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { MikroORM } from "@mikro-orm/postgresql";
@@ -8,6 +8,7 @@ import { type SmtpPeer, startSmtpPeer } from "../../scripts/provider-peers/index
 import { CONSUMER_GROUPS } from "../../server/worker.ts";
 import { AUTH_ENV, authHeaders } from "../support/credentials.ts";
 import { createActiveTemplate, messagesOf, pipelineEnv, testKafka, testOrm } from "../support/pipeline.ts";
+import { smtpSlotEnv } from "../support/provider-peers.ts";
 import {
   eventually,
   metricSample,
@@ -28,19 +29,21 @@ let orm: MikroORM;
 
 beforeAll(async () => {
   peer = await startSmtpPeer({ user: "mailer", password: "pw" });
-  const ca = join(dir, "ca.pem");
-  writeFileSync(ca, peer.ca);
   const env = {
     ...AUTH_ENV,
     ...pipelineEnv(join(dir, "sink.jsonl")),
     EMAIL_PROVIDERS: "primary",
-    EMAIL_PROVIDER_PRIMARY_HOST: peer.host,
-    EMAIL_PROVIDER_PRIMARY_PORT: String(peer.port),
-    EMAIL_PROVIDER_PRIMARY_TLS_CA_FILE: ca,
-    EMAIL_PROVIDER_PRIMARY_TLS_SERVERNAME: "localhost",
-    EMAIL_PROVIDER_PRIMARY_USER: "mailer",
-    EMAIL_PROVIDER_PRIMARY_PASSWORD: "pw",
-    EMAIL_PROVIDER_PRIMARY_FROM: "noreply@notify.example.ru",
+    ...smtpSlotEnv({
+      slot: "primary",
+      host: peer.host,
+      port: peer.port,
+      ca: peer.ca,
+      user: "mailer",
+      password: "pw",
+      from: "noreply@notify.example.ru",
+      timeoutMs: 30_000,
+      dir,
+    }),
     EMAIL_PROVIDER_PRIMARY_RATE_PER_SECOND: String(RATE),
     PIPELINE_CHUNK_SIZE: "10",
   };

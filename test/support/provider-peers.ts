@@ -1,10 +1,12 @@
 // What the tests against the provider peers (scripts/provider-peers) share: the push peers with
 // the accounts they take, the reset between tests, our local end of a peer's calls (a webhook,
-// a callback), the peers' pages, and the email sent to them.
+// a callback), the peers' pages, the email sent to them, and the variables of an SMTP slot.
 
 import { randomUUID } from "node:crypto";
+import { writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import type { Agent } from "node:https";
+import { join } from "node:path";
 import { beforeEach, expect } from "vitest";
 import type { OutgoingMessage } from "../../core/sending/index.ts";
 import { routedHttpsAgent } from "../../dispatch/index.ts";
@@ -186,5 +188,36 @@ export function email(overrides: Partial<OutgoingMessage> = {}, to = EMAIL_RECIP
     bodyHtml: "<p>Здравствуйте, <b>Иван</b>!</p><p>Спасибо за покупку.</p>",
     priority: "normal",
     ...overrides,
+  };
+}
+
+/**
+ * The variables of an SMTP slot that sends to an SMTP peer over STARTTLS with a login, its
+ * certificate written to `dir` to be trusted. A slot's other variables are the caller's.
+ */
+export function smtpSlotEnv(options: {
+  slot: string;
+  host: string;
+  port: number;
+  ca: string;
+  user: string;
+  password: string;
+  from: string;
+  timeoutMs: number;
+  dir: string;
+}): Record<string, string> {
+  const prefix = `EMAIL_PROVIDER_${options.slot.toUpperCase()}`;
+  const caFile = join(options.dir, `${options.slot}-${options.port}-ca.pem`);
+  writeFileSync(caFile, options.ca);
+  return {
+    [`${prefix}_HOST`]: options.host,
+    [`${prefix}_PORT`]: String(options.port),
+    [`${prefix}_SECURITY`]: "starttls",
+    [`${prefix}_TLS_CA_FILE`]: caFile,
+    [`${prefix}_TLS_SERVERNAME`]: "localhost",
+    [`${prefix}_USER`]: options.user,
+    [`${prefix}_PASSWORD`]: options.password,
+    [`${prefix}_FROM`]: options.from,
+    [`${prefix}_TIMEOUT_MS`]: String(options.timeoutMs),
   };
 }
