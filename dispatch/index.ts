@@ -9,6 +9,7 @@ export {
 export { ProviderRegistry } from "./provider-registry.ts";
 export { ApnsProvider, type ApnsProviderOptions } from "./providers/apns.provider.ts";
 export { FcmProvider, type FcmProviderOptions } from "./providers/fcm.provider.ts";
+export { InAppProvider, type InAppProviderDeps } from "./providers/in-app.provider.ts";
 export {
   type Mailbox,
   type MailboxMessage,

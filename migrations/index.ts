@@ -14,6 +14,7 @@ import { Migration0009MessageLogReads } from "./postgres/Migration0009MessageLog
 import { Migration0010OutboxRows } from "./postgres/Migration0010OutboxRows.ts";
 import { Migration0011DelayedOutbox } from "./postgres/Migration0011DelayedOutbox.ts";
 import { Migration0012ProviderFeedback } from "./postgres/Migration0012ProviderFeedback.ts";
+import { Migration0013Inbox } from "./postgres/Migration0013Inbox.ts";
 
 export type { ClickHouseMigration } from "./clickhouse/migration.ts";
 
@@ -31,6 +32,7 @@ export const postgresMigrations: MigrationObject[] = [
   { name: "0010_outbox_rows", class: Migration0010OutboxRows },
   { name: "0011_delayed_outbox", class: Migration0011DelayedOutbox },
   { name: "0012_provider_feedback", class: Migration0012ProviderFeedback },
+  { name: "0013_inbox", class: Migration0013Inbox },
 ];
 
 /** ClickHouse migrations in the order they apply. Append only. */

@@ -344,7 +344,8 @@ function optionalRate(read: EnvReader, name: string): { ratePerSecond?: number }
 }
 
 function readSink(read: EnvReader, providers: ProviderSettings[]): Config["sink"] {
-  const served = channelsServed(providers);
+  // In-app messages go to the inbox (dispatch/providers/in-app.provider.ts) unless listed here.
+  const served = new Set([...channelsServed(providers), "in_app" as const]);
   const listed = read.string("SINK_CHANNELS", "");
   const channels = listed
     ? listed.split(",").map((channel) => channel.trim())

@@ -9,6 +9,7 @@ import {
 import { ApiKeys } from "../core/api-keys/index.ts";
 import { DeliveryStatsReport } from "../core/delivery-stats/index.ts";
 import { DeviceManager, StoredPushTargets } from "../core/devices/index.ts";
+import { InboxManager } from "../core/inbox/index.ts";
 import type { Logger } from "../core/logger.ts";
 import { PreferenceManager, StoredReceivePolicy, UnsubscribeLinks } from "../core/preferences/index.ts";
 import { MessageReader, type Provider, ProviderFeedback, SendOrchestrator } from "../core/sending/index.ts";
@@ -17,6 +18,7 @@ import { StoredSendableTemplates, TemplateCatalog, TemplateCompiler } from "../c
 import {
   ApnsProvider,
   FcmProvider,
+  InAppProvider,
   Pop3Mailbox,
   type ProviderGateSettings,
   ProviderRegistry,
@@ -40,6 +42,7 @@ import {
   InvalidationSubscriber,
   PostgresApiKeyStore,
   PostgresDueSends,
+  PostgresInboxStore,
   PostgresMessageQueries,
   PostgresOutboxFeed,
   PostgresSendProgress,
@@ -48,6 +51,7 @@ import {
   PreferenceRepository,
   ProviderStatusBoard,
   RecipientCipher,
+  RedisLiveInboxPublisher,
   TemplateRepository,
 } from "../storage/index.ts";
 import { createApiHandler } from "./api/api-handler.ts";
@@ -123,6 +127,15 @@ function buildDomain(
     : undefined;
   const suppressionStore = new PostgresSuppressionStore(infra.orm, cipher);
   const preferences = new PreferenceManager(preferenceStore);
+  const providerFeedback = new ProviderFeedback({
+    unitOfWork,
+    statusEvents,
+    suppressions: suppressionStore,
+    devices: deviceStore,
+    preferences,
+  });
+  const inboxStore = new PostgresInboxStore(infra.orm);
+  const liveInbox = new RedisLiveInboxPublisher(infra.redis);
   const outboxFeed = new PostgresOutboxFeed(infra.orm, config.outbox.graceMs);
   // What a transaction of this process enqueues, this process publishes at once.
   const publisher = new CommittedEventPublisher(infra.kafkaProducer, outboxFeed, {
@@ -147,6 +160,12 @@ function buildDomain(
       devices: new DeviceManager(deviceStore),
       messages: new MessageReader(new PostgresMessageQueries(infra.orm, cipher)),
       deliveryStats: new DeliveryStatsReport(new ClickHouseDeliveryStatsQueries(infra.clickhouse)),
+      inbox: new InboxManager({
+        store: inboxStore,
+        live: liveInbox,
+        feedback: providerFeedback,
+        logger: logger.child({ component: "inbox" }),
+      }),
     },
     sending: {
       orchestrator: new SendOrchestrator({
@@ -167,19 +186,14 @@ function buildDomain(
       statusEvents,
       providers: new ProviderRegistry([
         ...config.providers.map(createProvider),
+        ...(sinkServesInApp(config.sink) ? [] : [new InAppProvider({ inbox: inboxStore, live: liveInbox })]),
         ...(config.sink.enabled && config.sink.channels.length > 0
           ? [new SinkProvider(sinkOptions(config.sink))]
           : []),
       ]),
       providerGates: providerGateSettings(config),
       statusPollers: config.providers.flatMap((provider) => statusPollersOf(provider, metrics)),
-      providerFeedback: new ProviderFeedback({
-        unitOfWork,
-        statusEvents,
-        suppressions: suppressionStore,
-        devices: deviceStore,
-        preferences,
-      }),
+      providerFeedback,
       outboxFeed,
       publisher,
       producerConnected: retrying("the Kafka producer", logger, signal, () => infra.kafkaProducer.connect()),
@@ -224,7 +238,11 @@ function statusPollersOf(settings: ProviderSettings, metrics: Metrics): StatusPo
           poll: async ({ awaitingReport, apply }) => {
             const items = await awaitingReport();
             const outcome = await apply(await poller.poll(items));
-            return items.length > 0 ? { asked: items.length, ...outcome } : undefined;
+            // Left out of the poll: sealed with a key no longer configured, or changed.
+            const unopened = items.filter((item) => item.recipient === null).length;
+            return items.length > 0
+              ? { asked: items.length, ...(unopened > 0 ? { unopened } : {}), ...outcome }
+              : undefined;
           },
         },
       ];
@@ -327,6 +345,11 @@ function providerGateSettings(config: Config): Record<string, ProviderGateSettin
   }
   if (config.sink.ratePerSecond) settings.sink = { ratePerSecond: config.sink.ratePerSecond };
   return settings;
+}
+
+/** Listing in_app in SINK_CHANNELS sends in-app messages to the sink instead of the inbox. */
+function sinkServesInApp(sink: Config["sink"]): boolean {
+  return sink.enabled && sink.channels.includes("in_app");
 }
 
 function sinkOptions(sink: Config["sink"]): SinkOptions {

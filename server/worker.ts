@@ -16,6 +16,7 @@ import {
 } from "../consumers/index.ts";
 import type { Logger } from "../core/logger.ts";
 import type {
+  AwaitingReport,
   DueSends,
   FeedbackOutcome,
   ProviderFeedback,
@@ -74,8 +75,11 @@ export interface StatusPoller {
 
 /** What a round of polling is given. */
 export interface StatusPollRound {
-  /** The provider's ids of its messages of the last three days still `sent` (no report yet), oldest first, 500 at most. */
-  awaitingReport(): Promise<{ providerMessageId: string }[]>;
+  /**
+   * The provider's messages of the last three days still `sent` (no report yet), oldest first,
+   * 500 at most: its id for each, and the recipient opened (null when it cannot be).
+   */
+  awaitingReport(): Promise<AwaitingReport[]>;
   /** ProviderFeedback.apply: statuses, suppressions and unsubscribes, as of a webhook's reports. */
   apply(reports: ProviderReport[]): Promise<FeedbackOutcome>;
 }
@@ -324,12 +328,10 @@ async function pollStatuses(
 ): Promise<void> {
   const everyMs = config.dispatch.statusPollMs;
   const round: StatusPollRound = {
-    awaitingReport: async () => {
-      const ids = await domain.unitOfWork.read((stores) =>
+    awaitingReport: () =>
+      domain.unitOfWork.read((stores) =>
         stores.messages.awaitingReport(poller.provider, new Date(Date.now() - STATUS_POLL_WINDOW_MS), 500),
-      );
-      return ids.map((providerMessageId) => ({ providerMessageId }));
-    },
+      ),
     apply: (reports) => domain.providerFeedback.apply(reports),
   };
   while (!signal.aborted) {

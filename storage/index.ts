@@ -2,6 +2,7 @@ export { PostgresApiKeyStore } from "./postgres/api-key.repository.ts";
 export { type AuditEntry, recordAudit } from "./postgres/audit.ts";
 export { DeviceRepository } from "./postgres/devices/device.repository.ts";
 export { entities } from "./postgres/entities.ts";
+export { PostgresInboxStore } from "./postgres/inbox/inbox.repository.ts";
 export { PreferenceRepository } from "./postgres/preferences/preference.repository.ts";
 export { PostgresMessageQueries } from "./postgres/sending/message-queries.repository.ts";
 export { PostgresOutboxFeed } from "./postgres/sending/outbox.repository.ts";
@@ -24,6 +25,7 @@ export {
   versionOfTemplate,
 } from "./redis/cached-template-store.ts";
 export { InvalidationSubscriber } from "./redis/invalidation-subscriber.ts";
+export { RedisLiveInboxFeed, RedisLiveInboxPublisher } from "./redis/live-inbox.ts";
 export { LocalLru } from "./redis/local-lru.ts";
 export { ProviderStatusBoard, type ProviderWorkerReport } from "./redis/provider-status-board.ts";
 export { RedisSendRateLimiter } from "./redis/send-rate-limiter.ts";

@@ -2,6 +2,7 @@ export { type Delivery, expandDeliveries, type MissingAddress } from "./deliveri
 export type { DeliveryClaim, DeliveryClaims, DeliveryKey } from "./delivery-claims.ts";
 export type { DispatchJob, DispatchQueue } from "./dispatch-job.ts";
 export type {
+  AwaitingReport,
   FailedAttempts,
   MessageLog,
   NewMessage,

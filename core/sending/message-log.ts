@@ -52,6 +52,16 @@ export interface ReportedMessage {
   recipient: string;
 }
 
+/** A message sent with no report yet, as a provider that calls nobody back is asked about it. */
+export interface AwaitingReport {
+  providerMessageId: string;
+  /**
+   * The address it went to, opened (SMSC's status call needs the number with the id), or
+   * null when it cannot be opened: sealed with a key no longer configured, or changed.
+   */
+  recipient: string | null;
+}
+
 /** How messages that waited for their time end without being sent. */
 export interface WaitingEnd {
   status: "cancelled" | "failed";
@@ -83,10 +93,10 @@ export interface MessageLog {
    */
   findSent(provider: string, messageIds: string[]): Promise<ReportedMessage[]>;
   /**
-   * The provider's ids of its messages still `sent` (no report yet) that were sent after
-   * `sentAfter`, oldest first: what a provider that calls nobody back is asked about.
+   * The provider's messages still `sent` (no report yet) that were sent after `sentAfter`,
+   * oldest first: what a provider that calls nobody back is asked about.
    */
-  awaitingReport(provider: string, sentAfter: Date, limit: number): Promise<string[]>;
+  awaitingReport(provider: string, sentAfter: Date, limit: number): Promise<AwaitingReport[]>;
   /** Where each of these messages stands; ids it does not hold are left out. */
   statuses(messageIds: string[]): Promise<Map<string, MessageStatus>>;
   /**

@@ -88,9 +88,12 @@ export class ProviderFeedback {
         const base = { messageId: message.event.messageId, at: report.at, provider };
         switch (report.kind) {
           case "delivered":
-            changes.push({ ...base, status: "delivered" });
-            events.push({ ...message.event, status: "delivered", occurredAt: report.at, attempt: 0 });
+          case "opened": {
+            const status = report.kind;
+            changes.push({ ...base, status });
+            events.push({ ...message.event, status, occurredAt: report.at, attempt: 0 });
             break;
+          }
           case "failed": {
             const code = report.permanent ? "PROVIDER_BOUNCED" : "PROVIDER_NOT_DELIVERED";
             changes.push({ ...base, status: "failed", details: `${code}: ${report.reason}` });

@@ -9,6 +9,8 @@ export type ProviderReport = {
 } & ReportedMessageRef &
   (
     | { kind: "delivered" }
+    /** The recipient opened or read it. */
+    | { kind: "opened" }
     /** `permanent`: a hard bounce, an unknown number; the destination is suppressed for its channel. */
     | { kind: "failed"; reason: string; permanent: boolean }
     /** The recipient marked the message as spam: the address is suppressed for its channel. */

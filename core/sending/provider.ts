@@ -41,6 +41,8 @@ export interface OutgoingMessage {
   unsubscribeUrl?: string;
   /** Push only: what a push carries besides its title (subject) and text (body). */
   push?: PushOptions;
+  /** In-app only: the template's name, the kind of notification the inbox shows it as. */
+  notificationType?: string;
 }
 
 /** The parts of a push notification that FCM and APNs both know, each under its own name there. */

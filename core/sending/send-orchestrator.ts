@@ -573,6 +573,7 @@ function dispatchJob(messageId: string, plan: Plan, planned: PlannedDelivery): D
       priority: plan.request.priority,
       ...(plan.expiresAt ? { expiresAt: plan.expiresAt } : {}),
       ...(planned.unsubscribeUrl ? { unsubscribeUrl: planned.unsubscribeUrl } : {}),
+      ...(planned.delivery.key.channel === "in_app" ? { notificationType: plan.request.templateName } : {}),
     },
     event: eventBase(messageId, plan, planned),
   };

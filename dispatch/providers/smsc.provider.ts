@@ -1,4 +1,9 @@
-import type { DeliveryOutcome, ProviderReport } from "../../core/sending/index.ts";
+import {
+  type AwaitingReport,
+  type DeliveryOutcome,
+  normalizePhone,
+  type ProviderReport,
+} from "../../core/sending/index.ts";
 import { cleanReason, HttpsFormClient, httpStatusFailure } from "./https-form-client.ts";
 import { type SmsHttpOptions, SmsHttpProvider, type SmsToSend } from "./sms-provider-base.ts";
 
@@ -36,7 +41,7 @@ interface SmscStatus extends SmscError {
   err?: unknown;
 }
 
-/** An SMSC message: its id and the number, which SMSC's status call needs with it. */
+/** An SMSC message as its status call names it: its id and the number, which SMSC needs with it. */
 interface SmscMessageRef {
   id: string;
   digits: string;
@@ -53,12 +58,12 @@ const MAX_POLL_ITEMS = 500;
 
 /**
  * SMS through SMSC.ru's HTTP API (`/sys/send.php`, JSON answers with fmt=3). The message goes
- * with our message id as SMSC's id, and SMSC's status call needs the number besides the id, so
- * providerMessageId is `<id>:<digits of the number>`: it holds the phone number, and is
- * personal data like it. SMSC keeps no key unique: the same request again within a minute is
- * refused (error 9) whether the first got through or not, so the provider then asks SMSC for
- * the message under our id and takes it as sent when it is there. A resend past that minute,
- * after an answer that was lost, reaches the phone twice.
+ * with our message id as SMSC's id, and providerMessageId is that id alone (SMSC's own when
+ * ours is not one it takes): never the number, which the message log keeps sealed and the
+ * status poller opens from there (ФЗ-152). SMSC keeps no key unique: the same request again
+ * within a minute is refused (error 9) whether the first got through or not, so the provider
+ * then asks SMSC for the message under our id and takes it as sent when it is there. A resend
+ * past that minute, after an answer that was lost, reaches the phone twice.
  */
 export class SmscProvider extends SmsHttpProvider {
   private readonly credentials: { login: string; psw: string };
@@ -102,12 +107,12 @@ export class SmscProvider extends SmsHttpProvider {
     }
     if (typeof parsed.error_code === "number") {
       if (parsed.error_code === 9 && ourId && (await this.alreadyThere({ id: ourId, digits }))) {
-        return { status: "sent", providerMessageId: `${ourId}:${digits}` };
+        return { status: "sent", providerMessageId: ourId };
       }
       return sendRefusal(parsed.error_code, parsed.error);
     }
     if ((typeof parsed.id === "number" || typeof parsed.id === "string") && typeof parsed.cnt === "number") {
-      return { status: "sent", providerMessageId: `${parsed.id}:${digits}` };
+      return { status: "sent", providerMessageId: String(parsed.id) };
     }
     return { status: "failed", reason: "SMSC answered neither an id nor an error", retryable: true };
   }
@@ -123,8 +128,11 @@ export class SmscProvider extends SmsHttpProvider {
 /**
  * Asks SMSC (`/sys/status.php`) what became of messages an SmscProvider sent, for the worker
  * to call periodically: one request for up to 500 messages, and no more than one a minute per
- * account, as SMSC allows. Every outcome it knows is reported each time it is asked, so acting
- * on a report twice must change nothing; messages still on their way are left out.
+ * account, as SMSC allows. SMSC names a message by its id and number, so each comes with its
+ * recipient opened from the message log; one whose recipient could not be opened, or is no
+ * number, cannot be asked about and is left out. Every outcome it knows is reported each time
+ * it is asked, so acting on a report twice must change nothing; messages still on their way
+ * are left out.
  */
 export class SmscStatusPoller {
   private readonly name: string;
@@ -148,19 +156,23 @@ export class SmscStatusPoller {
   }
 
   /** Rejects with a StatusPollError when SMSC gave no answer to go by. */
-  async poll(items: readonly { providerMessageId: string }[]): Promise<ProviderReport[]> {
-    if (items.length === 0) return [];
+  async poll(items: readonly AwaitingReport[]): Promise<ProviderReport[]> {
     if (items.length > MAX_POLL_ITEMS) {
       throw new Error(`${this.name}: at most ${MAX_POLL_ITEMS} messages per poll, got ${items.length}`);
     }
-    const refs = items.map(({ providerMessageId }) => refOf(this.name, providerMessageId));
+    const asked = items.flatMap((item) => {
+      const ref = refOf(item);
+      return ref ? [{ ref, providerMessageId: item.providerMessageId }] : [];
+    });
+    if (asked.length === 0) return [];
+    const refs = asked.map(({ ref }) => ref);
     const answer = await requestStatuses(this.http, this.credentials, refs);
     if (!answer.ok) throw new StatusPollError(`${this.name}: ${answer.reason}`, answer.retryAfterMs);
     const now = new Date();
-    return refs.flatMap((ref) => {
+    return asked.flatMap(({ ref, providerMessageId }) => {
       const status = answer.statuses.get(keyOf(ref));
       const report = status && reportOf(status, now);
-      return report ? [{ provider: this.name, providerMessageId: keyOf(ref), ...report }] : [];
+      return report ? [{ provider: this.name, providerMessageId, ...report }] : [];
     });
   }
 
@@ -288,12 +300,17 @@ function keyOf(ref: SmscMessageRef): string {
   return `${ref.id}:${ref.digits}`;
 }
 
-function refOf(provider: string, providerMessageId: string): SmscMessageRef {
-  const colon = providerMessageId.lastIndexOf(":");
-  const id = providerMessageId.slice(0, colon);
-  const digits = providerMessageId.slice(colon + 1);
-  if (colon < 1 || !/^\d{8,15}$/.test(digits)) {
-    throw new Error(`${provider}: a providerMessageId of SMSC is <id>:<digits of the number>, not this one`);
-  }
-  return { id, digits };
+/**
+ * How SMSC's status call names a message awaiting its report, or undefined when it cannot:
+ * its recipient not opened or no number, or its id none SMSC gives. Messages sent before the
+ * id stopped carrying the number have `<id>:<digits>`; SMSC knows them by the id.
+ */
+function refOf({ providerMessageId, recipient }: AwaitingReport): SmscMessageRef | undefined {
+  if (recipient === null) return undefined;
+  const phone = normalizePhone(recipient);
+  if ("error" in phone) return undefined;
+  const colon = providerMessageId.indexOf(":");
+  const id = colon < 0 ? providerMessageId : providerMessageId.slice(0, colon);
+  if (!SMSC_ID.test(id)) return undefined;
+  return { id, digits: phone.e164.slice(1) };
 }

@@ -201,6 +201,16 @@ describe("provider feedback", () => {
       ),
     ).toBe(true);
     expect(await ended(requestId, "delivered"), service.output().slice(-3000)).toBe(true);
+    // SMSC's id is kept, and what the status events carry, without the number (ФЗ-152).
+    const [logged] = await orm.em
+      .fork()
+      .getConnection()
+      .execute<{ provider_message_id: string | null }[]>(
+        "SELECT provider_message_id FROM notification_message_log WHERE request_id = ?",
+        [requestId],
+      );
+    expect(logged?.provider_message_id).toBeTruthy();
+    expect(logged?.provider_message_id).not.toContain("9165550124");
     smsRu.setFault({ mode: "none" });
   });
 });

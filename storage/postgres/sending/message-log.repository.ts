@@ -1,6 +1,7 @@
 import type { EntityManager } from "@mikro-orm/postgresql";
 import type { Channel } from "../../../core/channels.ts";
 import {
+  type AwaitingReport,
   type CommittedEvents,
   type FailedAttempts,
   MESSAGE_STATUSES,
@@ -147,15 +148,18 @@ export class PostgresMessageLog implements MessageLog {
     }));
   }
 
-  async awaitingReport(provider: string, sentAfter: Date, limit: number): Promise<string[]> {
-    const rows = await boundQuery<{ provider_message_id: string }>(
+  async awaitingReport(provider: string, sentAfter: Date, limit: number): Promise<AwaitingReport[]> {
+    const rows = await boundQuery<{ id: string; provider_message_id: string; recipient_address: string }>(
       this.em,
-      `SELECT provider_message_id FROM notification_message_log
+      `SELECT id, provider_message_id, recipient_address FROM notification_message_log
         WHERE provider_name = ? AND status = 'sent' AND sent_at > ? AND provider_message_id IS NOT NULL
         ORDER BY sent_at LIMIT ?`,
       [provider, sentAfter.toISOString(), limit],
     );
-    return rows.map((row) => row.provider_message_id);
+    return rows.map((row) => ({
+      providerMessageId: row.provider_message_id,
+      recipient: this.openRecipient(row.recipient_address, row.id),
+    }));
   }
 
   async findReported(provider: string, providerMessageIds: string[]): Promise<ReportedMessage[]> {
@@ -190,6 +194,18 @@ export class PostgresMessageLog implements MessageLog {
       status: row.status,
       recipient: this.cipher.open(row.recipient_address, row.id),
     }));
+  }
+
+  /**
+   * The recipient in clear, or null when it cannot be opened (a key no longer configured, a
+   * changed value): one such row must not keep the others from being asked about.
+   */
+  private openRecipient(sealed: string, messageId: string): string | null {
+    try {
+      return this.cipher.open(sealed, messageId);
+    } catch {
+      return null;
+    }
   }
 }
 

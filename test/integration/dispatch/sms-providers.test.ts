@@ -1,6 +1,11 @@
 import { createHash, randomUUID } from "node:crypto";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import type { DeliveryOutcome, OutgoingMessage, ProviderReport } from "../../../core/sending/index.ts";
+import type {
+  AwaitingReport,
+  DeliveryOutcome,
+  OutgoingMessage,
+  ProviderReport,
+} from "../../../core/sending/index.ts";
 import {
   parseSmsRuCallback,
   SmscProvider,
@@ -399,11 +404,12 @@ describe("SMS.ru's callback", () => {
 });
 
 describe("SmscProvider", () => {
-  it("sends our id, the number with +, UTF-8 text, the sender and valid, and keeps id and number", async () => {
+  it("sends our id, the number with +, UTF-8 text, the sender and valid, and keeps the id without the number", async () => {
     const message = sms({ expiresAt: new Date(Date.now() + 90 * 60_000 + 30_000) });
     const outcome = await smscProvider().send(message);
 
-    expect(outcome).toEqual({ status: "sent", providerMessageId: `${message.messageId}:${DIGITS}` });
+    expect(outcome).toEqual({ status: "sent", providerMessageId: message.messageId });
+    expect(disclosed(outcome)).toBe(false);
     expect(smsc.messages()).toHaveLength(1);
     expect(smsc.messages()[0]).toMatchObject({
       id: message.messageId,
@@ -423,7 +429,8 @@ describe("SmscProvider", () => {
     const first = await provider.send(message);
     const again = await provider.send(message);
     expect(again).toEqual(first);
-    expect(first).toEqual({ status: "sent", providerMessageId: `${message.messageId}:${DIGITS}` });
+    expect(first).toEqual({ status: "sent", providerMessageId: message.messageId });
+    expect(disclosed(again)).toBe(false);
     expect(smsc.messages()).toHaveLength(1);
   });
 
@@ -431,10 +438,8 @@ describe("SmscProvider", () => {
     // An id SMSC does not take goes unsent: SMSC names the message itself, and cannot be asked.
     const message = sms({ messageId: "order:1" });
     const first = await smscProvider().send(message);
-    expect(first).toEqual({
-      status: "sent",
-      providerMessageId: expect.stringMatching(new RegExp(`^\\d+:${DIGITS}$`)),
-    });
+    expect(first).toEqual({ status: "sent", providerMessageId: expect.stringMatching(/^\d+$/) });
+    expect(disclosed(first)).toBe(false);
     expect(await smscProvider().send(message)).toEqual({
       status: "failed",
       reason: "SMSC error 9 duplicate request, wait a minute",
@@ -502,79 +507,95 @@ describe("SmscProvider", () => {
 });
 
 describe("SmscStatusPoller", () => {
-  async function sent(phone: string): Promise<string> {
+  /** A message sent, as the message log answers it awaiting its report: the recipient opened. */
+  async function sent(phone: string): Promise<AwaitingReport & { recipient: string }> {
     const outcome = await smscProvider().send(sms({ destination: { channel: "sms", phone } }));
     if (outcome.status !== "sent") throw new Error(`not sent: ${JSON.stringify(outcome)}`);
-    return outcome.providerMessageId;
+    expect(outcome.providerMessageId).not.toContain(phone.replace(/\D/g, "").slice(1));
+    return { providerMessageId: outcome.providerMessageId, recipient: phone };
   }
 
   it("turns the statuses SMSC gives into reports, leaving out messages still on their way", async () => {
-    const ids = await Promise.all(
-      ["+79990000001", "+79990000002", "+79990000003", "+79990000004", "+79990000005"].map(sent),
+    const items = await Promise.all(
+      // A number written as people write it is asked about as it was sent: +79990000005.
+      ["+79990000001", "+79990000002", "+79990000003", "+79990000004", "8 999 000-00-05"].map(sent),
     );
-    const [delivered, badNumber, noSubscriber, expired, pending] = ids as [
-      string,
-      string,
-      string,
-      string,
-      string,
+    const [delivered, badNumber, noSubscriber, expired, pending] = items as [
+      AwaitingReport,
+      AwaitingReport,
+      AwaitingReport,
+      AwaitingReport,
+      AwaitingReport,
     ];
-    const set = (providerMessageId: string, status: number, err?: number) => {
-      const [id = "", digits = ""] = providerMessageId.split(":");
-      smsc.setStatus(id, digits, status, err);
-    };
-    set(badNumber, 22);
-    set(noSubscriber, 20, 1);
-    set(expired, 3);
-    set(pending, 0);
-    const missing = `${randomUUID()}:79990000007`;
+    smsc.setStatus(badNumber.providerMessageId, "79990000002", 22);
+    smsc.setStatus(noSubscriber.providerMessageId, "79990000003", 20, 1);
+    smsc.setStatus(expired.providerMessageId, "79990000004", 3);
+    smsc.setStatus(pending.providerMessageId, "79990000005", 0);
+    const missing = { providerMessageId: randomUUID(), recipient: "+79990000007" };
 
-    const reports = await poller().poll(
-      [delivered, badNumber, noSubscriber, expired, pending, missing].map((id) => ({
-        providerMessageId: id,
-      })),
-    );
+    const reports = await poller().poll([delivered, badNumber, noSubscriber, expired, pending, missing]);
     const byId = new Map(reports.map((report) => [report.providerMessageId, report]));
     expect(reports).toHaveLength(4);
-    expect(byId.get(delivered)).toMatchObject({ provider: "sms-smsc", kind: "delivered" });
-    expect(byId.get(badNumber)).toMatchObject({
+    expect(byId.get(delivered.providerMessageId)).toMatchObject({ provider: "sms-smsc", kind: "delivered" });
+    expect(byId.get(badNumber.providerMessageId)).toMatchObject({
       kind: "failed",
       permanent: true,
       reason: "SMSC 22: invalid number",
     });
-    expect(byId.get(noSubscriber)).toMatchObject({
+    expect(byId.get(noSubscriber.providerMessageId)).toMatchObject({
       kind: "failed",
       permanent: true,
       reason: "SMSC 20: undeliverable (operator error 1)",
     });
-    expect(byId.get(expired)).toMatchObject({ kind: "failed", permanent: false, reason: "SMSC 3: expired" });
-    expect(byId.has(pending)).toBe(false);
-    expect(byId.has(missing)).toBe(false);
-    const at = byId.get(delivered)?.at.getTime() ?? 0;
+    expect(byId.get(expired.providerMessageId)).toMatchObject({
+      kind: "failed",
+      permanent: false,
+      reason: "SMSC 3: expired",
+    });
+    expect(byId.has(pending.providerMessageId)).toBe(false);
+    expect(byId.has(missing.providerMessageId)).toBe(false);
+    expect(JSON.stringify(reports)).not.toMatch(/7999000000\d/);
+    const at = byId.get(delivered.providerMessageId)?.at.getTime() ?? 0;
     expect(Math.abs(at - Date.now())).toBeLessThan(5_000);
   });
 
   it("asks about a single message in SMSC's list form", async () => {
-    const id = await sent(PHONE);
-    expect(await poller().poll([{ providerMessageId: id }])).toMatchObject([
-      { providerMessageId: id, kind: "delivered" },
+    const item = await sent(PHONE);
+    expect(await poller().poll([item])).toMatchObject([
+      { providerMessageId: item.providerMessageId, kind: "delivered" },
+    ]);
+  });
+
+  it("leaves out a message whose recipient could not be opened or is no number, and asks about the rest", async () => {
+    const item = await sent(PHONE);
+    const unopened = { ...(await sent("+79990000008")), recipient: null };
+    const notANumber = { ...(await sent("+79990000009")), recipient: "ivan@example.com" };
+    expect(await poller().poll([unopened, item, notANumber])).toMatchObject([
+      { providerMessageId: item.providerMessageId, kind: "delivered" },
+    ]);
+    // With nothing left to ask about, SMSC is not asked: these credentials would be refused.
+    expect(await poller({ password: "wrong" }).poll([unopened, notANumber])).toEqual([]);
+  });
+
+  it("asks about a message sent when its id carried the number, by the id and the opened recipient", async () => {
+    const item = await sent(PHONE);
+    const before = { ...item, providerMessageId: `${item.providerMessageId}:${DIGITS}` };
+    expect(await poller().poll([before])).toMatchObject([
+      { providerMessageId: before.providerMessageId, kind: "delivered" },
     ]);
   });
 
   it("rejects when SMSC gives no statuses, with how long to wait when it says", async () => {
-    const id = await sent(PHONE);
-    await expect(poller({ password: "wrong" }).poll([{ providerMessageId: id }])).rejects.toThrow(
+    const item = await sent(PHONE);
+    await expect(poller({ password: "wrong" }).poll([item])).rejects.toThrow(
       /^sms-smsc: SMSC error 2 authorise error$/,
     );
     smsc.setFault({ mode: "rate-limit", retryAfterSeconds: 90 });
     const limited = await poller()
-      .poll([{ providerMessageId: id }])
+      .poll([item])
       .catch((error: unknown) => error);
     expect(limited).toBeInstanceOf(StatusPollError);
     expect((limited as StatusPollError).retryAfterMs).toBe(90_000);
-    await expect(poller().poll([{ providerMessageId: "not-ours" }])).rejects.toThrow(
-      /<id>:<digits of the number>/,
-    );
     expect(await poller().poll([])).toEqual([]);
   });
 });

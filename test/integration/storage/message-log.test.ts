@@ -134,6 +134,49 @@ describe("the message log in the PostgreSQL unit of work", () => {
     expect(await rowsOf([lost.messageId])).toEqual([]);
   });
 
+  it("answers the messages awaiting a provider's report with their recipient opened, null where it cannot be", async () => {
+    const provider = `smsc-${randomUUID()}`;
+    const sms = (recipient: string) => message({ channel: "sms", recipient });
+    const [first, second, tampered, reported] = [
+      sms("+79991234501"),
+      sms("+79991234502"),
+      sms("+79991234503"),
+      sms("+79991234504"),
+    ] as [NewMessage, NewMessage, NewMessage, NewMessage];
+    await unitOfWork.run((tx) => tx.messages.append([first, second, tampered, reported]));
+    const sent = (each: NewMessage, offsetMs: number): StatusChange => ({
+      messageId: each.messageId,
+      status: "sent",
+      at: at(offsetMs),
+      provider,
+      providerMessageId: `smsc-id-${offsetMs}`,
+    });
+    await unitOfWork.run((tx) =>
+      tx.messages.record([
+        sent(first, 1),
+        sent(second, 2),
+        sent(tampered, 3),
+        sent(reported, 4),
+        { messageId: reported.messageId, status: "delivered", at: at(5) },
+      ]),
+    );
+    await orm.em
+      .fork()
+      .getConnection()
+      .execute("UPDATE notification_message_log SET recipient_address = 'k1.not.sealed.here' WHERE id = ?", [
+        tampered.messageId,
+      ]);
+    const awaiting = await unitOfWork.run((tx) => tx.messages.awaitingReport(provider, at(-60_000), 10));
+    expect(awaiting).toEqual([
+      { providerMessageId: "smsc-id-1", recipient: "+79991234501" },
+      { providerMessageId: "smsc-id-2", recipient: "+79991234502" },
+      { providerMessageId: "smsc-id-3", recipient: null },
+    ]);
+    expect(await unitOfWork.run((tx) => tx.messages.awaitingReport(provider, at(-60_000), 1))).toEqual([
+      { providerMessageId: "smsc-id-1", recipient: "+79991234501" },
+    ]);
+  });
+
   it("records changes with their events at once: only the events of changes that applied reach the outbox", async () => {
     const topic = `test.changes.${randomUUID()}`;
     const queued = message();
