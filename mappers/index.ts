@@ -3,6 +3,7 @@
 export { apiKeyMessage } from "./api-keys.ts";
 export { channelOf, protoChannelOf } from "./channels.ts";
 export { deviceMessage, platformOf } from "./devices.ts";
+export { inboxFilterOf, inboxMessage, inboxSeqsOf } from "./inbox.ts";
 export { messageFilterOf, messageMessage } from "./messages.ts";
 export { preferencesMessage, settingsOf } from "./preferences.ts";
 export { isRole, protoRoleOf, roleOfProto } from "./roles.ts";

@@ -3,6 +3,7 @@ import type { ConnectRouter } from "@connectrpc/connect";
 import type { ApiKeys } from "../../core/api-keys/index.ts";
 import type { DeliveryStatsReport } from "../../core/delivery-stats/index.ts";
 import type { DeviceManager } from "../../core/devices/index.ts";
+import type { InboxManager } from "../../core/inbox/index.ts";
 import type { PreferenceManager } from "../../core/preferences/index.ts";
 import type { MessageReader, SendOrchestrator, SendProgressQueries } from "../../core/sending/index.ts";
 import type { SuppressionManager } from "../../core/suppressions/index.ts";
@@ -10,6 +11,7 @@ import type { TemplateCatalog } from "../../core/templates/index.ts";
 import { Health } from "../../gen/grpc/health/v1/health_pb.ts";
 import { ApiKeyService } from "../../gen/platform/notification/v1/api_key_service_pb.ts";
 import { DeviceService } from "../../gen/platform/notification/v1/device_service_pb.ts";
+import { InboxService } from "../../gen/platform/notification/v1/inbox_service_pb.ts";
 import { MessageService } from "../../gen/platform/notification/v1/message_service_pb.ts";
 import { PreferenceService } from "../../gen/platform/notification/v1/preference_service_pb.ts";
 import { ProviderService } from "../../gen/platform/notification/v1/provider_service_pb.ts";
@@ -21,6 +23,7 @@ import { apiKeyService } from "../api-keys/api-key.service.ts";
 import { deviceService } from "../devices/device.service.ts";
 import { healthService } from "../health/health.service.ts";
 import type { HealthMonitor } from "../health/health-monitor.ts";
+import { inboxService } from "../inbox/inbox.service.ts";
 import { messageService } from "../messages/message.service.ts";
 import { preferenceService } from "../preferences/preference.service.ts";
 import { providerService } from "../providers/provider.service.ts";
@@ -37,6 +40,7 @@ export interface ApiServices {
   apiKeys: ApiKeys;
   preferences: PreferenceManager;
   devices: DeviceManager;
+  inbox: InboxManager;
   orchestrator: SendOrchestrator;
   sendProgress: SendProgressQueries;
   deliveryStats: DeliveryStatsReport;
@@ -52,6 +56,7 @@ export const SERVED_SERVICES: DescService[] = [
   ApiKeyService,
   PreferenceService,
   DeviceService,
+  InboxService,
   SendService,
   StatsService,
   MessageService,
@@ -65,6 +70,7 @@ export function registerRoutes(router: ConnectRouter, services: ApiServices): vo
   router.service(ApiKeyService, apiKeyService(services.apiKeys));
   router.service(PreferenceService, preferenceService(services.preferences));
   router.service(DeviceService, deviceService(services.devices));
+  router.service(InboxService, inboxService(services.inbox));
   router.service(SendService, sendService(services.orchestrator, services.sendProgress));
   router.service(StatsService, statsService(services.deliveryStats));
   router.service(MessageService, messageService(services.messages));

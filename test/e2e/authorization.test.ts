@@ -18,6 +18,7 @@ import { ServerReflection as ReflectionV1alpha } from "../../gen/grpc/reflection
 import { ApiKeyService } from "../../gen/platform/notification/v1/api_key_service_pb.ts";
 import { DeviceService } from "../../gen/platform/notification/v1/device_service_pb.ts";
 import { ErrorDetailSchema } from "../../gen/platform/notification/v1/errors_pb.ts";
+import { InboxService } from "../../gen/platform/notification/v1/inbox_service_pb.ts";
 import { MessageService } from "../../gen/platform/notification/v1/message_service_pb.ts";
 import { PreferenceService } from "../../gen/platform/notification/v1/preference_service_pb.ts";
 import { ProviderService } from "../../gen/platform/notification/v1/provider_service_pb.ts";
@@ -77,6 +78,13 @@ const EXPECTED: Record<string, readonly Who[]> = {
   "platform.notification.v1.DeviceService/ListDevices": ["admin", "support", "service", "user-own"],
   "platform.notification.v1.DeviceService/DeactivateDevice": ["admin", "service", "user-own"],
   "platform.notification.v1.DeviceService/DeleteDevice": ["admin", "service", "user-own"],
+  "platform.notification.v1.InboxService/ListInbox": ["admin", "support", "service", "user-own"],
+  "platform.notification.v1.InboxService/GetUnreadCount": ["admin", "support", "service", "user-own"],
+  // Reading is the user's own act: it records the message as opened.
+  "platform.notification.v1.InboxService/MarkRead": ["user-own"],
+  "platform.notification.v1.InboxService/MarkUnread": ["user-own"],
+  "platform.notification.v1.InboxService/MarkAllRead": ["user-own"],
+  "platform.notification.v1.InboxService/Archive": ["admin", "user-own"],
   // A user passes authorization for any message id: whose message it is is known only once it
   // is read, and another user's answers NOT_FOUND (test/e2e/messages.test.ts).
   "platform.notification.v1.MessageService/GetMessage": [
@@ -110,6 +118,7 @@ const KNOWN: readonly DescService[] = [
   TemplateService,
   PreferenceService,
   DeviceService,
+  InboxService,
   MessageService,
   ApiKeyService,
   SendService,
