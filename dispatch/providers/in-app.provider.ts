@@ -1,8 +1,7 @@
 import type { Channel } from "../../core/channels.ts";
 import { IN_APP_PROVIDER, type InboxStore, type LiveInboxPublisher } from "../../core/inbox/index.ts";
 import type { DeliveryOutcome, OutgoingMessage, Provider } from "../../core/sending/index.ts";
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+import { storableUserId } from "../../core/uuids.ts";
 
 export interface InAppProviderDeps {
   inbox: Pick<InboxStore, "append">;
@@ -26,8 +25,7 @@ export class InAppProvider implements Provider {
     if (destination.channel !== "in_app") {
       throw new Error(`the in-app provider was handed a ${destination.channel} message`);
     }
-    // Inboxes are kept by the platform's user ids, which are UUIDs; another id never becomes one.
-    if (!UUID.test(destination.userId)) {
+    if (!storableUserId(destination.userId)) {
       return { status: "failed", reason: "an in-app message needs the user's UUID", retryable: false };
     }
     let stored: Awaited<ReturnType<InboxStore["append"]>>;

@@ -1,5 +1,5 @@
 import { DomainError, ErrorCatalog } from "../../core/errors.ts";
-import { isUuid } from "./uuids.ts";
+import { isUuid } from "../../core/uuids.ts";
 
 /**
  * Where a page ended, for keyset pagination by (a timestamp, id) newest first: the last row's

@@ -9,8 +9,8 @@ import type {
   RegisterOutcome,
 } from "../../../core/devices/index.ts";
 import { fingerprint } from "../../../core/personal-data.ts";
+import { storableUserId } from "../../../core/uuids.ts";
 import { type AuditEntry, recordAudit } from "../audit.ts";
-import { storableUserId } from "../uuids.ts";
 import { DeviceRow } from "./device-row.ts";
 
 type DeviceEntity = InstanceType<typeof DeviceRow.class>;

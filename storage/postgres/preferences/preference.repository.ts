@@ -6,8 +6,8 @@ import type {
   PreferenceStore,
   UserPreferences,
 } from "../../../core/preferences/index.ts";
+import { storableUserId } from "../../../core/uuids.ts";
 import { recordAudit } from "../audit.ts";
-import { storableUserId } from "../uuids.ts";
 import { PreferenceRow } from "./preference-row.ts";
 
 type PreferenceEntity = InstanceType<typeof PreferenceRow.class>;

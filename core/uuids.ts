@@ -8,7 +8,7 @@ export function isUuid(value: string): boolean {
 /**
  * Whether a user id can be a row's key: preferences and devices key users by UUID (the
  * specification's tables), while a send request may name a user by any id of the
- * platform's. A user whose id is no UUID has no stored preferences or devices.
+ * platform's. A user whose id is no UUID has no stored preferences, devices or inbox.
  */
 export function storableUserId(userId: string): boolean {
   return isUuid(userId);
