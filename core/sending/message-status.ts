@@ -33,8 +33,10 @@ const MAY_FOLLOW: Record<MessageStatus, readonly MessageStatus[]> = {
   queued: ["scheduled"],
   sent: ["queued"],
   delivered: ["queued", "sent"],
-  opened: ["sent", "delivered"],
-  clicked: ["sent", "delivered", "opened"],
+  // A reader can be quicker than the dispatcher's record of the send (an in-app message is
+  // on the user's screen before its `sent` commits).
+  opened: ["queued", "sent", "delivered"],
+  clicked: ["queued", "sent", "delivered", "opened"],
   // A waiting message fails at its release when nothing of it can be sent any more (its template gone).
   failed: ["scheduled", "queued", "sent", "delivered"],
   expired: ["scheduled", "queued"],
