@@ -19,7 +19,18 @@ export interface Config {
   /** Which finished API calls get a log line: every failed one, and this fraction (0 to 1) of the others. */
   logCalls: { successSampleRate: number };
   http: { host: string; port: number; grpcPort: number; requestMaxBytes: number };
-  gateway: { port: number };
+  /** The in-app WebSocket gateway (gateway-ws/PROTOCOL.md). */
+  gateway: {
+    port: number;
+    /** Origins a browser may open the WebSocket from ("*" for any); none by default. */
+    allowedOrigins: string[];
+    maxConnections: number;
+    maxConnectionsPerUser: number;
+    heartbeatMs: number;
+    authTimeoutMs: number;
+    maxFrameBytes: number;
+    sendBufferBytes: number;
+  };
   shutdownTimeoutMs: number;
   healthProbeTimeoutMs: number;
   healthWatchIntervalMs: number;
@@ -343,6 +354,31 @@ function optionalRate(read: EnvReader, name: string): { ratePerSecond?: number }
   return rate > 0 ? { ratePerSecond: rate } : {};
 }
 
+function readGateway(read: EnvReader): Config["gateway"] {
+  const origins = read.string("GATEWAY_ALLOWED_ORIGINS", "");
+  const allowedOrigins = origins
+    .split(",")
+    .map((origin) => origin.trim())
+    .filter(Boolean);
+  for (const origin of allowedOrigins) {
+    if (origin !== "*" && !/^https?:\/\/[^/\s]+$/.test(origin)) {
+      read.problems.push(
+        `GATEWAY_ALLOWED_ORIGINS must list origins like https://app.example.com (scheme and host, no path), got "${origin}"`,
+      );
+    }
+  }
+  return {
+    port: read.port("GATEWAY_PORT", 8082),
+    allowedOrigins,
+    maxConnections: read.integer("GATEWAY_MAX_CONNECTIONS", 100_000, 1, 10_000_000),
+    maxConnectionsPerUser: read.integer("GATEWAY_MAX_CONNECTIONS_PER_USER", 10, 1, 1_000),
+    heartbeatMs: read.integer("GATEWAY_HEARTBEAT_MS", 25_000, 100, 600_000),
+    authTimeoutMs: read.integer("GATEWAY_AUTH_TIMEOUT_MS", 10_000, 100, 600_000),
+    maxFrameBytes: read.integer("GATEWAY_MAX_FRAME_BYTES", 16 * 1024, 256, 16 * 1024 * 1024),
+    sendBufferBytes: read.integer("GATEWAY_SEND_BUFFER_BYTES", 1024 * 1024, 4 * 1024, 256 * 1024 * 1024),
+  };
+}
+
 function readSink(read: EnvReader, providers: ProviderSettings[]): Config["sink"] {
   // In-app messages go to the inbox (dispatch/providers/in-app.provider.ts) unless listed here.
   const served = new Set([...channelsServed(providers), "in_app" as const]);
@@ -419,7 +455,7 @@ export function loadConfig(env: Env, roleOverride?: string): Config {
       grpcPort: read.port("GRPC_PORT", 8081),
       requestMaxBytes: read.integer("REQUEST_MAX_BYTES", 1024 * 1024, 1024, 64 * 1024 * 1024),
     },
-    gateway: { port: read.port("GATEWAY_PORT", 8082) },
+    gateway: readGateway(read),
     shutdownTimeoutMs: read.integer("SHUTDOWN_TIMEOUT_MS", 10_000, 100, 300_000),
     healthProbeTimeoutMs: read.integer("HEALTH_PROBE_TIMEOUT_MS", 1_500, 50, 60_000),
     healthWatchIntervalMs: read.integer("HEALTH_WATCH_INTERVAL_MS", 2_000, 100, 600_000),

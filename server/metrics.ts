@@ -67,6 +67,14 @@ export interface Metrics {
     webhookReports: Counter<"provider">;
     bounceMail: Counter<"provider" | "outcome">;
   };
+  /** The in-app WebSocket gateway of this process. */
+  gateway: {
+    connections: Gauge;
+    observeConnections(read: () => number): void;
+    refused: Counter<"reason">;
+    closed: Counter<"code">;
+    delivered: Counter;
+  };
   /** Each provider's health as this process's dispatcher sees it. */
   providers: {
     /** 0 closed, 1 half open, 2 open; read at a scrape. */
@@ -88,6 +96,7 @@ export function createMetrics(): Metrics {
   let readOutboxBacklog = async (): Promise<number> => 0;
   let readConsumerLag = async (): Promise<Record<string, number>> => ({});
   let readBreakers = (): { provider: string; state: BreakerState }[] => [];
+  let readConnections = (): number => 0;
   return {
     registry,
     rpcRequestCounts,
@@ -227,6 +236,36 @@ export function createMetrics(): Metrics {
         name: "notification_bounce_mail_total",
         help: "Messages read from an SMTP provider's bounce mailbox and deleted, by outcome: report (a delivery status notification of ours, applied), or why it was passed over (not_a_dsn, not_ours, no_final_status, unparseable, oversized).",
         labelNames: ["provider", "outcome"],
+        registers: [registry],
+      }),
+    },
+    gateway: {
+      connections: new Gauge({
+        name: "notification_gateway_connections",
+        help: "WebSocket connections the gateway of this process holds.",
+        registers: [registry],
+        collect() {
+          this.set(readConnections());
+        },
+      }),
+      observeConnections(read) {
+        readConnections = read;
+      },
+      refused: new Counter({
+        name: "notification_gateway_refused_total",
+        help: "WebSocket connections refused before they were made, by reason (origin, process_full, user_full, draining, subprotocol, unknown_path).",
+        labelNames: ["reason"],
+        registers: [registry],
+      }),
+      closed: new Counter({
+        name: "notification_gateway_closed_total",
+        help: "WebSocket connections closed, by close code (gateway-ws/PROTOCOL.md: 4001 unauthenticated, 4008 slow consumer, 1012 drained…).",
+        labelNames: ["code"],
+        registers: [registry],
+      }),
+      delivered: new Counter({
+        name: "notification_gateway_messages_sent_total",
+        help: "In-app messages the gateway sent over WebSockets, live or on resume.",
         registers: [registry],
       }),
     },

@@ -51,6 +51,7 @@ import {
   PreferenceRepository,
   ProviderStatusBoard,
   RecipientCipher,
+  RedisLiveInboxFeed,
   RedisLiveInboxPublisher,
   TemplateRepository,
 } from "../storage/index.ts";
@@ -67,6 +68,7 @@ import type { Config } from "./config.ts";
 import { registerEventSchemas } from "./event-schemas.ts";
 import { createUnsubscribeEndpoint } from "./feedback/one-click-unsubscribe.ts";
 import { createWebhookEndpoint, type WebhookReader } from "./feedback/provider-webhooks.ts";
+import { createInboxGateway } from "./gateway.ts";
 import { dependencyProbes } from "./health/dependency-probes.ts";
 import { HealthMonitor } from "./health/health-monitor.ts";
 import { type RequestHandler, type RunningServer, startH2cServer, startHttp1Server } from "./http-servers.ts";
@@ -482,9 +484,29 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     ? startWorker(config, infra, { ...sending, gates }, metrics, logger, shutdown.signal)
     : undefined;
   if (runs("gateway")) {
-    servers.push(
-      await startHttp1Server("gateway", config.http.host, config.gateway.port, withOps(nothingElse), logger),
+    const gateway = createInboxGateway(
+      config,
+      useCases.inbox,
+      new RedisLiveInboxFeed(infra.redis.duplicate(), logger.child({ component: "live-inbox" })),
+      metrics,
+      logger,
     );
+    const server = await startHttp1Server(
+      "gateway",
+      config.http.host,
+      config.gateway.port,
+      withOps(nothingElse),
+      logger,
+      (request, socket, head) => gateway.handleUpgrade(request, socket, head),
+    );
+    servers.push({
+      ...server,
+      // Clients are told to reconnect elsewhere before the listener closes.
+      async drain(deadline) {
+        const closed = await gateway.drain(deadline);
+        return (await server.drain(deadline)) && closed;
+      },
+    });
   }
 
   return {

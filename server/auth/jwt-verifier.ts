@@ -12,7 +12,8 @@ import { LocalLru } from "../../storage/index.ts";
 import type { AuthConfig } from "../config.ts";
 import { createJwksFromFile } from "./jwks-file.ts";
 
-export type JwtCheck = { ok: true; caller: Caller } | { ok: false; reason: string };
+/** A verified token's caller, and when the token stops being valid (its "exp", which is required). */
+export type JwtCheck = { ok: true; caller: Caller; expiresAt: Date } | { ok: false; reason: string };
 
 export type JwtVerifier = (token: string) => Promise<JwtCheck>;
 
@@ -83,7 +84,9 @@ export function createJwtVerifier(
   return async (token) => {
     const currentDate = now();
     const known = verified.get(token);
-    if (known && known.expiresAt > currentDate.getTime()) return { ok: true, caller: known.caller };
+    if (known && known.expiresAt > currentDate.getTime()) {
+      return { ok: true, caller: known.caller, expiresAt: new Date(known.expiresAt) };
+    }
     let payload: JWTPayload;
     try {
       ({ payload } = await jwtVerify(token, keyFor, {
@@ -138,7 +141,11 @@ function callerOf(payload: JWTPayload, now: Date, skewSeconds: number): JwtCheck
   }
   // Roles of other systems may share the claim; only ours mean anything here.
   const roles: Role[] = [...new Set(claimed.filter(isRole))];
-  return { ok: true, caller: { subject: payload.sub, roles, via: "jwt" } };
+  return {
+    ok: true,
+    caller: { subject: payload.sub, roles, via: "jwt" },
+    expiresAt: new Date((payload.exp ?? 0) * 1000),
+  };
 }
 
 /** Why a token was refused, without repeating any part of it. Key-source failures are thrown. */

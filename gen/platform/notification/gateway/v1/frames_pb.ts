@@ -19,7 +19,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file platform/notification/gateway/v1/frames.proto.
  */
 export const file_platform_notification_gateway_v1_frames: GenFile = /*@__PURE__*/
-  fileDesc("Ci1wbGF0Zm9ybS9ub3RpZmljYXRpb24vZ2F0ZXdheS92MS9mcmFtZXMucHJvdG8SIHBsYXRmb3JtLm5vdGlmaWNhdGlvbi5nYXRld2F5LnYxIvsBCgtDbGllbnRGcmFtZRI2CgRhdXRoGAEgASgLMiYucGxhdGZvcm0ubm90aWZpY2F0aW9uLmdhdGV3YXkudjEuQXV0aEgAEjQKA2FjaxgCIAEoCzIlLnBsYXRmb3JtLm5vdGlmaWNhdGlvbi5nYXRld2F5LnYxLkFja0gAEjYKBHJlYWQYAyABKAsyJi5wbGF0Zm9ybS5ub3RpZmljYXRpb24uZ2F0ZXdheS52MS5SZWFkSAASNgoEcGluZxgEIAEoCzImLnBsYXRmb3JtLm5vdGlmaWNhdGlvbi5nYXRld2F5LnYxLlBpbmdIAEIOCgVmcmFtZRIFukgCCAEiSAoEQXV0aBIXCgV0b2tlbhgBIAEoCUIIukgFcgMYgEASHQoFc2luY2UYAiABKANCCTACukgEIgIoAEgAiAEBQggKBl9zaW5jZSIdCgNBY2sSFgoDc2VxGAEgASgDQgkwArpIBCICIAAiKQoEUmVhZBIhCgRzZXFzGAEgAygDQhMwArpIDpIBCwgBEPQDIgQiAiAAIh4KBFBpbmcSFgoFbm9uY2UYASABKAlCB7pIBHICGEAiyAMKC1NlcnZlckZyYW1lEjgKBXJlYWR5GAEgASgLMicucGxhdGZvcm0ubm90aWZpY2F0aW9uLmdhdGV3YXkudjEuUmVhZHlIABI5CgdtZXNzYWdlGAIgASgLMiYucGxhdGZvcm0ubm90aWZpY2F0aW9uLnYxLkluYm94TWVzc2FnZUgAEj8KCWNhdWdodF91cBgDIAEoCzIqLnBsYXRmb3JtLm5vdGlmaWNhdGlvbi5nYXRld2F5LnYxLkNhdWdodFVwSAASQQoHY2hhbmdlZBgEIAEoCzIuLnBsYXRmb3JtLm5vdGlmaWNhdGlvbi5nYXRld2F5LnYxLkluYm94Q2hhbmdlZEgAEjYKBHBvbmcYBSABKAsyJi5wbGF0Zm9ybS5ub3RpZmljYXRpb24uZ2F0ZXdheS52MS5Qb25nSAASQAoJcmVjb25uZWN0GAYgASgLMisucGxhdGZvcm0ubm90aWZpY2F0aW9uLmdhdGV3YXkudjEuUmVjb25uZWN0SAASPQoFZXJyb3IYByABKAsyLC5wbGF0Zm9ybS5ub3RpZmljYXRpb24uZ2F0ZXdheS52MS5GcmFtZUVycm9ySABCBwoFZnJhbWUijgEKBVJlYWR5EhgKEHByb3RvY29sX3ZlcnNpb24YASABKAkSFQoNY29ubmVjdGlvbl9pZBgCIAEoCRIPCgd1c2VyX2lkGAMgASgJEhQKCGhlYWRfc2VxGAQgASgDQgIwAhIOCgZ1bnJlYWQYBSABKAUSHQoVaGVhcnRiZWF0X2ludGVydmFsX21zGAYgASgFIhsKCENhdWdodFVwEg8KA3NlcRgBIAEoA0ICMAIibwoMSW5ib3hDaGFuZ2VkEhAKBHNlcXMYASADKANCAjACEj0KBmNoYW5nZRgCIAEoDjItLnBsYXRmb3JtLm5vdGlmaWNhdGlvbi5nYXRld2F5LnYxLkluYm94Q2hhbmdlEg4KBnVucmVhZBgDIAEoBSIVCgRQb25nEg0KBW5vbmNlGAEgASgJIi0KCVJlY29ubmVjdBIOCgZyZWFzb24YASABKAkSEAoIYWZ0ZXJfbXMYAiABKAUiKwoKRnJhbWVFcnJvchIMCgRjb2RlGAEgASgJEg8KB21lc3NhZ2UYAiABKAkqdgoLSW5ib3hDaGFuZ2USHAoYSU5CT1hfQ0hBTkdFX1VOU1BFQ0lGSUVEEAASFQoRSU5CT1hfQ0hBTkdFX1JFQUQQARIXChNJTkJPWF9DSEFOR0VfVU5SRUFEEAISGQoVSU5CT1hfQ0hBTkdFX0FSQ0hJVkVEEANiBnByb3RvMw", [file_buf_validate_validate, file_platform_notification_v1_inbox_service]);
+  fileDesc("Ci1wbGF0Zm9ybS9ub3RpZmljYXRpb24vZ2F0ZXdheS92MS9mcmFtZXMucHJvdG8SIHBsYXRmb3JtLm5vdGlmaWNhdGlvbi5nYXRld2F5LnYxIvsBCgtDbGllbnRGcmFtZRI2CgRhdXRoGAEgASgLMiYucGxhdGZvcm0ubm90aWZpY2F0aW9uLmdhdGV3YXkudjEuQXV0aEgAEjQKA2FjaxgCIAEoCzIlLnBsYXRmb3JtLm5vdGlmaWNhdGlvbi5nYXRld2F5LnYxLkFja0gAEjYKBHJlYWQYAyABKAsyJi5wbGF0Zm9ybS5ub3RpZmljYXRpb24uZ2F0ZXdheS52MS5SZWFkSAASNgoEcGluZxgEIAEoCzImLnBsYXRmb3JtLm5vdGlmaWNhdGlvbi5nYXRld2F5LnYxLlBpbmdIAEIOCgVmcmFtZRIFukgCCAEiRgoEQXV0aBIXCgV0b2tlbhgBIAEoCUIIukgFcgMYgEASGwoFc2luY2UYAiABKANCB7pIBCICKABIAIgBAUIICgZfc2luY2UiGwoDQWNrEhQKA3NlcRgBIAEoA0IHukgEIgIgACInCgRSZWFkEh8KBHNlcXMYASADKANCEbpIDpIBCwgBEPQDIgQiAiAAIh4KBFBpbmcSFgoFbm9uY2UYASABKAlCB7pIBHICGEAiyAMKC1NlcnZlckZyYW1lEjgKBXJlYWR5GAEgASgLMicucGxhdGZvcm0ubm90aWZpY2F0aW9uLmdhdGV3YXkudjEuUmVhZHlIABI5CgdtZXNzYWdlGAIgASgLMiYucGxhdGZvcm0ubm90aWZpY2F0aW9uLnYxLkluYm94TWVzc2FnZUgAEj8KCWNhdWdodF91cBgDIAEoCzIqLnBsYXRmb3JtLm5vdGlmaWNhdGlvbi5nYXRld2F5LnYxLkNhdWdodFVwSAASQQoHY2hhbmdlZBgEIAEoCzIuLnBsYXRmb3JtLm5vdGlmaWNhdGlvbi5nYXRld2F5LnYxLkluYm94Q2hhbmdlZEgAEjYKBHBvbmcYBSABKAsyJi5wbGF0Zm9ybS5ub3RpZmljYXRpb24uZ2F0ZXdheS52MS5Qb25nSAASQAoJcmVjb25uZWN0GAYgASgLMisucGxhdGZvcm0ubm90aWZpY2F0aW9uLmdhdGV3YXkudjEuUmVjb25uZWN0SAASPQoFZXJyb3IYByABKAsyLC5wbGF0Zm9ybS5ub3RpZmljYXRpb24uZ2F0ZXdheS52MS5GcmFtZUVycm9ySABCBwoFZnJhbWUiigEKBVJlYWR5EhgKEHByb3RvY29sX3ZlcnNpb24YASABKAkSFQoNY29ubmVjdGlvbl9pZBgCIAEoCRIPCgd1c2VyX2lkGAMgASgJEhAKCGhlYWRfc2VxGAQgASgDEg4KBnVucmVhZBgFIAEoBRIdChVoZWFydGJlYXRfaW50ZXJ2YWxfbXMYBiABKAUiFwoIQ2F1Z2h0VXASCwoDc2VxGAEgASgDImsKDEluYm94Q2hhbmdlZBIMCgRzZXFzGAEgAygDEj0KBmNoYW5nZRgCIAEoDjItLnBsYXRmb3JtLm5vdGlmaWNhdGlvbi5nYXRld2F5LnYxLkluYm94Q2hhbmdlEg4KBnVucmVhZBgDIAEoBSIVCgRQb25nEg0KBW5vbmNlGAEgASgJIi0KCVJlY29ubmVjdBIOCgZyZWFzb24YASABKAkSEAoIYWZ0ZXJfbXMYAiABKAUiKwoKRnJhbWVFcnJvchIMCgRjb2RlGAEgASgJEg8KB21lc3NhZ2UYAiABKAkqdgoLSW5ib3hDaGFuZ2USHAoYSU5CT1hfQ0hBTkdFX1VOU1BFQ0lGSUVEEAASFQoRSU5CT1hfQ0hBTkdFX1JFQUQQARIXChNJTkJPWF9DSEFOR0VfVU5SRUFEEAISGQoVSU5CT1hfQ0hBTkdFX0FSQ0hJVkVEEANiBnByb3RvMw", [file_buf_validate_validate, file_platform_notification_v1_inbox_service]);
 
 /**
  * What a client sends.
@@ -84,7 +84,7 @@ export type Auth = Message<"platform.notification.gateway.v1.Auth"> & {
    * The highest seq the client already has. The gateway sends every message after it, then
    * CaughtUp, then messages as they come. Unset: only messages stored after Ready.
    *
-   * @generated from field: optional int64 since = 2 [jstype = JS_NUMBER];
+   * @generated from field: optional int64 since = 2;
    */
   since?: bigint | undefined;
 };
@@ -103,7 +103,7 @@ export const AuthSchema: GenMessage<Auth> = /*@__PURE__*/
  */
 export type Ack = Message<"platform.notification.gateway.v1.Ack"> & {
   /**
-   * @generated from field: int64 seq = 1 [jstype = JS_NUMBER];
+   * @generated from field: int64 seq = 1;
    */
   seq: bigint;
 };
@@ -122,7 +122,7 @@ export const AckSchema: GenMessage<Ack> = /*@__PURE__*/
  */
 export type Read = Message<"platform.notification.gateway.v1.Read"> & {
   /**
-   * @generated from field: repeated int64 seqs = 1 [jstype = JS_NUMBER];
+   * @generated from field: repeated int64 seqs = 1;
    */
   seqs: bigint[];
 };
@@ -242,7 +242,7 @@ export type Ready = Message<"platform.notification.gateway.v1.Ready"> & {
   /**
    * The highest seq stored when the connection became ready.
    *
-   * @generated from field: int64 head_seq = 4 [jstype = JS_NUMBER];
+   * @generated from field: int64 head_seq = 4;
    */
   headSeq: bigint;
 
@@ -273,7 +273,7 @@ export const ReadySchema: GenMessage<Ready> = /*@__PURE__*/
  */
 export type CaughtUp = Message<"platform.notification.gateway.v1.CaughtUp"> & {
   /**
-   * @generated from field: int64 seq = 1 [jstype = JS_NUMBER];
+   * @generated from field: int64 seq = 1;
    */
   seq: bigint;
 };
@@ -292,7 +292,7 @@ export const CaughtUpSchema: GenMessage<CaughtUp> = /*@__PURE__*/
  */
 export type InboxChanged = Message<"platform.notification.gateway.v1.InboxChanged"> & {
   /**
-   * @generated from field: repeated int64 seqs = 1 [jstype = JS_NUMBER];
+   * @generated from field: repeated int64 seqs = 1;
    */
   seqs: bigint[];
 
