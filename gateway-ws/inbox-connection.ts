@@ -13,6 +13,9 @@ import {
   type ServerFrameInit,
 } from "./protocol.ts";
 
+// A client may send frames right behind its auth; more than this before ready is not a client.
+const MAX_FRAMES_BEFORE_READY = 100;
+
 /** What checking a token tells the gateway. */
 export type TokenCheck =
   | { ok: true; userId: string; roles: readonly Role[]; expiresAt?: Date }
@@ -60,6 +63,8 @@ export class InboxConnection {
   private syncAgain = false;
   private pending: InboxEvent[] = [];
   private alive = true;
+  /** Frames that came after auth and before the connection was ready; undefined until auth comes. */
+  private waiting: string[] | undefined;
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly log: Logger;
 
@@ -146,11 +151,22 @@ export class InboxConnection {
     }
     const frame = parsed.frame;
     if (this.state === "authenticating") {
+      if (this.waiting) {
+        // Frames sent right behind auth are acted on once the connection is ready.
+        if (this.waiting.push(text) > MAX_FRAMES_BEFORE_READY) {
+          this.close(CloseCode.protocolViolation, "too many frames before ready");
+        }
+        return;
+      }
       if (frame.case !== "auth") {
         this.close(CloseCode.protocolViolation, "the first frame must be auth");
         return;
       }
+      this.waiting = [];
       await this.authenticate(frame.value);
+      const waiting = this.waiting;
+      this.waiting = undefined;
+      for (const early of waiting) await this.onFrame(early, false);
       return;
     }
     try {

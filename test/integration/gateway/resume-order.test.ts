@@ -184,6 +184,15 @@ describe("the gateway's resume and ordering", () => {
     expect(client.seqs()).toEqual([1, 2]);
   });
 
+  it("acts on frames sent right behind auth once the connection is ready", async () => {
+    const user = randomUUID();
+    const client = await connectInbox(url, { token: user });
+    clients.push(client);
+    client.send({ ping: { nonce: "early" } });
+    await client.waitFor((frames) => frames.some((frame) => frame.pong?.nonce === "early"));
+    expect(client.frames.map((frame) => Object.keys(frame)[0])).toEqual(["ready", "caughtUp", "pong"]);
+  });
+
   it("treats a since beyond the inbox as the inbox's head", async () => {
     const user = randomUUID();
     inbox.store(user);
