@@ -15,6 +15,7 @@ import {
 
 // A client may send frames right behind its auth; more than this before ready is not a client.
 const MAX_FRAMES_BEFORE_READY = 100;
+const MAX_SEQ = BigInt(Number.MAX_SAFE_INTEGER);
 
 /** What checking a token tells the gateway. */
 export type TokenCheck =
@@ -179,9 +180,12 @@ export class InboxConnection {
           if (upTo > 0) await this.host.inbox.acknowledge(this.userId, upTo);
           return;
         }
-        case "read":
-          await this.host.inbox.mark(this.userId, frame.value.seqs.map(Number), "read");
+        case "read": {
+          // A seq past 2^53 names no message and would not survive the conversion.
+          const seqs = frame.value.seqs.filter((seq) => seq <= MAX_SEQ).map(Number);
+          if (seqs.length > 0) await this.host.inbox.mark(this.userId, seqs, "read");
           return;
+        }
         case "ping":
           this.send({ frame: { case: "pong", value: { nonce: frame.value.nonce } } });
           return;
