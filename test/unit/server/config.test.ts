@@ -156,6 +156,21 @@ describe("loadConfig", () => {
     expect(problemsOf(withoutKey)).toEqual(["RECIPIENT_KEY is required"]);
   });
 
+  it("reads the gateway's settings, with no browser origin allowed by default", () => {
+    expect(loadConfig(VALID).gateway).toMatchObject({
+      port: 8082,
+      allowedOrigins: [],
+      maxConnectionsPerUser: 10,
+    });
+    expect(
+      loadConfig({ ...VALID, GATEWAY_ALLOWED_ORIGINS: "https://app.example.ru, http://localhost:3000" })
+        .gateway.allowedOrigins,
+    ).toEqual(["https://app.example.ru", "http://localhost:3000"]);
+    expect(problemsOf({ ...VALID, GATEWAY_ALLOWED_ORIGINS: "https://app.example.ru/inbox" })).toEqual([
+      'GATEWAY_ALLOWED_ORIGINS must list origins like https://app.example.com (scheme and host, no path), got "https://app.example.ru/inbox"',
+    ]);
+  });
+
   it("reads the pipeline's and the sink's settings", () => {
     const config = loadConfig({
       ...VALID,
@@ -163,9 +178,10 @@ describe("loadConfig", () => {
       SINK_FILE: "/tmp/sink.jsonl",
       PIPELINE_CHUNK_SIZE: "100",
     });
+    // In-app messages go to the inbox unless SINK_CHANNELS lists in_app.
     expect(config.sink).toEqual({
       enabled: true,
-      channels: ["email", "sms", "push_fcm", "push_apns", "in_app"],
+      channels: ["email", "sms", "push_fcm", "push_apns"],
       file: "/tmp/sink.jsonl",
       failRate: 0.25,
       failRetryable: true,
@@ -212,7 +228,7 @@ describe("loadConfig", () => {
       security: "implicit",
       tls: { ca: "-----BEGIN CERTIFICATE-----\n", servername: "localhost" },
     });
-    expect(config.sink.channels).toEqual(["sms", "push_fcm", "push_apns", "in_app"]);
+    expect(config.sink.channels).toEqual(["sms", "push_fcm", "push_apns"]);
     expect(loadConfig({ ...VALID, SINK_CHANNELS: "email,in_app" }).sink.channels).toEqual([
       "email",
       "in_app",

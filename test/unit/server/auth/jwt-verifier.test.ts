@@ -61,7 +61,11 @@ describe("JWT verification", () => {
   it("accepts HS256 and takes the subject and our roles, ignoring other systems' roles", async () => {
     const verify = verifier({ hs256Secret: SECRET });
     const check = await verify(await token(hsKey, { roles: ["user", "billing-admin", "user"] }));
-    expect(check).toEqual({ ok: true, caller: { subject: "user-1", roles: ["user"], via: "jwt" } });
+    expect(check).toEqual({
+      ok: true,
+      caller: { subject: "user-1", roles: ["user"], via: "jwt" },
+      expiresAt: new Date((NOW_S + 300) * 1000),
+    });
     expect(await verify(await token(hsKey, { roles: undefined }))).toMatchObject({
       ok: true,
       caller: { roles: [] },
