@@ -1,0 +1,84 @@
+/** Where a campaign stands (the notification_campaigns table's words); campaign-status.ts says where it may go. */
+export type CampaignStatus = "draft" | "scheduled" | "active" | "paused" | "completed" | "archived";
+
+export const CAMPAIGN_STATUSES: readonly CampaignStatus[] = [
+  "draft",
+  "scheduled",
+  "active",
+  "paused",
+  "completed",
+  "archived",
+];
+
+/** One A/B variant: a template, or one of its versions, sent to a share of the audience. */
+export interface CampaignVariant {
+  templateId: string;
+  /** 0: the template's active version when the message is sent. */
+  templateVersion: number;
+  /** In percent; the shares of all variants and the hold-out add up to 100. */
+  sharePercent: number;
+}
+
+/** What a campaign achieved so far, in messages; kept by the runner. */
+export interface CampaignStatsSummary {
+  sent: number;
+  delivered: number;
+  opened: number;
+}
+
+/** What a marketer sets on a campaign while it is a draft; the rest is the service's. */
+export interface CampaignDraft {
+  name: string;
+  description: string;
+  /** The audience; empty until chosen, needed to schedule. */
+  targetSegmentId: string;
+  /** The template of a campaign without variants; with variants, the first variant's. */
+  templateId: string;
+  /** None, or two or more. */
+  variants: CampaignVariant[];
+  /** The share of the audience that gets nothing, in percent. */
+  holdoutPercent: number;
+  /** The campaign's own limit; null: only the service's and the providers' limits. */
+  sendRatePerSecond: number | null;
+  trackingEnabled: boolean;
+}
+
+export interface Campaign extends CampaignDraft {
+  id: string;
+  status: CampaignStatus;
+  scheduledAt: Date | null;
+  /** When it first became active; a resume keeps it. */
+  startedAt: Date | null;
+  completedAt: Date | null;
+  /** The creator's subject: a JWT's sub or an API key's id. */
+  createdBy: string;
+  /** Who changed it last; "system" for the service's own changes. */
+  updatedBy: string;
+  /** Null until the campaign has sent anything. */
+  statsSummary: CampaignStatsSummary | null;
+  /** Increases with every change, each status change counting as one. */
+  revision: number;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+/** Every filter set must match; none lists every campaign. */
+export interface CampaignFilter {
+  status?: CampaignStatus;
+  createdBy?: string;
+  /** A part of the name, in any case. */
+  nameContains?: string;
+  /** Scheduled at or after. */
+  scheduledFrom?: Date;
+  /** Scheduled before. */
+  scheduledTo?: Date;
+  pageSize: number;
+  pageToken?: string;
+}
+
+export interface CampaignPage {
+  /** Newest first: by creation time, then id. */
+  campaigns: Campaign[];
+  /** Empty on the last page. */
+  nextPageToken: string;
+}
