@@ -8,4 +8,5 @@ export {
   type InboxGatewayDeps,
   type InboxGatewaySettings,
 } from "./inbox-gateway.ts";
+export { createInboxPage, INBOX_PAGE_CSP, type InboxPageHandler } from "./inbox-page.ts";
 export { CloseCode, PROTOCOL_VERSION, SUBPROTOCOL } from "./protocol.ts";

@@ -34,6 +34,7 @@ import {
   SmtpEmailProvider,
   UnisenderGoProvider,
 } from "../dispatch/index.ts";
+import { createInboxPage } from "../gateway-ws/index.ts";
 import { ClickHouseDeliveryStatsQueries } from "../stats/index.ts";
 import {
   CachedPreferenceStore,
@@ -491,11 +492,14 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
       metrics,
       logger,
     );
+    const serveInboxPage = createInboxPage();
     const server = await startHttp1Server(
       "gateway",
       config.http.host,
       config.gateway.port,
-      withOps(nothingElse),
+      withOps(async (request, response) => {
+        if (!serveInboxPage(request, response)) await nothingElse(request, response);
+      }),
       logger,
       (request, socket, head) => gateway.handleUpgrade(request, socket, head),
     );
