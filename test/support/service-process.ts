@@ -27,11 +27,16 @@ export async function freePort(): Promise<number> {
   });
 }
 
-/** Three free ports, all different: a port freed by one probe may be handed to the next. */
-async function distinctPorts(httpPort?: number): Promise<[number, number, number]> {
-  const ports = new Set<number>(httpPort ? [httpPort] : []);
-  while (ports.size < 3) ports.add(await freePort());
-  return [...ports] as [number, number, number];
+/** Free ports for the ones not given, all different: a port freed by one probe may be handed to the next. */
+async function distinctPorts(given: { http?: number; gateway?: number }) {
+  const taken = new Set([given.http, given.gateway].filter((port) => port !== undefined));
+  const next = async () => {
+    let port = await freePort();
+    while (taken.has(port)) port = await freePort();
+    taken.add(port);
+    return port;
+  };
+  return { http: given.http ?? (await next()), grpc: await next(), gateway: given.gateway ?? (await next()) };
 }
 
 export async function startServiceProcess(
@@ -42,9 +47,14 @@ export async function startServiceProcess(
     nodeFlags?: string[];
     /** The HTTP port, when the test must know it before the start (a peer calling back). */
     httpPort?: number;
+    /** The gateway's port, when the test must know it before the start (its origin allowed). */
+    gatewayPort?: number;
   } = {},
 ): Promise<ServiceProcess> {
-  const [http, grpc, gateway] = await distinctPorts(options.httpPort);
+  const { http, grpc, gateway } = await distinctPorts({
+    http: options.httpPort,
+    gateway: options.gatewayPort,
+  });
   const child = spawn(
     process.execPath,
     [...(options.nodeFlags ?? ["--enable-source-maps"]), "dist/server/main.js", options.role ?? "all"],
