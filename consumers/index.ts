@@ -7,6 +7,7 @@ export {
 } from "./avro/index.ts";
 export { type BatchConsumerOptions, type RecordChunk, runBatchConsumer } from "./batch-consumer.ts";
 export { type BinaryEventOptions, binaryEventDecoder, type KafkaHeaders } from "./binary-cloud-event.ts";
+export { StructuredCampaignEvents } from "./campaign-status-events.ts";
 export { CommittedEventPublisher, type CommittedEventPublisherOptions } from "./committed-event-publisher.ts";
 export {
   type ConfluentFrame,
