@@ -15,6 +15,7 @@ import { Migration0010OutboxRows } from "./postgres/Migration0010OutboxRows.ts";
 import { Migration0011DelayedOutbox } from "./postgres/Migration0011DelayedOutbox.ts";
 import { Migration0012ProviderFeedback } from "./postgres/Migration0012ProviderFeedback.ts";
 import { Migration0013Inbox } from "./postgres/Migration0013Inbox.ts";
+import { Migration0014Campaigns } from "./postgres/Migration0014Campaigns.ts";
 
 export type { ClickHouseMigration } from "./clickhouse/migration.ts";
 
@@ -33,6 +34,7 @@ export const postgresMigrations: MigrationObject[] = [
   { name: "0011_delayed_outbox", class: Migration0011DelayedOutbox },
   { name: "0012_provider_feedback", class: Migration0012ProviderFeedback },
   { name: "0013_inbox", class: Migration0013Inbox },
+  { name: "0014_campaigns", class: Migration0014Campaigns },
 ];
 
 /** ClickHouse migrations in the order they apply. Append only. */

@@ -8,6 +8,7 @@ import {
   SendRequestSchema,
 } from "../../../gen/platform/notification/events/v1/send_request_pb.ts";
 import { CreateApiKeyRequestSchema } from "../../../gen/platform/notification/v1/api_key_service_pb.ts";
+import { CampaignSchema } from "../../../gen/platform/notification/v1/campaign_service_pb.ts";
 import { RegisterDeviceRequestSchema } from "../../../gen/platform/notification/v1/device_service_pb.ts";
 import { TemplateSchema } from "../../../gen/platform/notification/v1/template_service_pb.ts";
 import { createOrm } from "../../../server/infrastructure.ts";
@@ -22,6 +23,8 @@ const FROM_REQUESTS: Record<string, [DescMessage, string]> = {
   "notification_templates.default_language_code": [TemplateSchema, "default_language_code"],
   "device_tokens.app_version": [RegisterDeviceRequestSchema, "app_version"],
   "api_keys.name": [CreateApiKeyRequestSchema, "name"],
+  "notification_campaigns.name": [CampaignSchema, "name"],
+  "notification_campaigns.target_segment_id": [CampaignSchema, "target_segment_id"],
   // From send requests (Kafka, and the direct send to come).
   "notification_delivery_claims.request_id": [SendRequestSchema, "request_id"],
   "notification_message_log.request_id": [SendRequestSchema, "request_id"],
@@ -64,6 +67,10 @@ const FROM_SERVER: Record<string, number> = {
   "notification_outbox.topic": 249,
   // Scheduled sends' own states.
   "notification_scheduled_sends.state": "cancelled".length,
+  // A campaign's status, and who created and last changed it (a caller's subject, or "system").
+  "notification_campaigns.status": "scheduled".length,
+  "notification_campaigns.created_by_subject": MAX_SUBJECT_LENGTH,
+  "notification_campaigns.updated_by": MAX_SUBJECT_LENGTH,
 };
 
 function maxLengthOf(schema: DescMessage, name: string): number | undefined {
