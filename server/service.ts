@@ -3,10 +3,12 @@ import {
   CommittedEventPublisher,
   SchemaRegistryClient,
   SealedDispatchQueue,
+  StructuredCampaignEvents,
   StructuredStatusEvents,
   sendRequestDecoder,
 } from "../consumers/index.ts";
 import { ApiKeys } from "../core/api-keys/index.ts";
+import { CampaignManager } from "../core/campaigns/index.ts";
 import { DeliveryStatsReport } from "../core/delivery-stats/index.ts";
 import { DeviceManager, StoredPushTargets } from "../core/devices/index.ts";
 import { InboxManager } from "../core/inbox/index.ts";
@@ -39,6 +41,7 @@ import { ClickHouseDeliveryStatsQueries } from "../stats/index.ts";
 import {
   CachedPreferenceStore,
   CachedTemplateStore,
+  CampaignRepository,
   DeviceRepository,
   InvalidationSubscriber,
   PostgresApiKeyStore,
@@ -168,6 +171,11 @@ function buildDomain(
         live: liveInbox,
         feedback: providerFeedback,
         logger: logger.child({ component: "inbox" }),
+      }),
+      campaigns: new CampaignManager({
+        store: new CampaignRepository(infra.orm, publisher.committed),
+        templates: templateStore,
+        events: new StructuredCampaignEvents(),
       }),
     },
     sending: {

@@ -1,6 +1,7 @@
 import type { DescService } from "@bufbuild/protobuf";
 import type { ConnectRouter } from "@connectrpc/connect";
 import type { ApiKeys } from "../../core/api-keys/index.ts";
+import type { CampaignManager } from "../../core/campaigns/index.ts";
 import type { DeliveryStatsReport } from "../../core/delivery-stats/index.ts";
 import type { DeviceManager } from "../../core/devices/index.ts";
 import type { InboxManager } from "../../core/inbox/index.ts";
@@ -10,6 +11,7 @@ import type { SuppressionManager } from "../../core/suppressions/index.ts";
 import type { TemplateCatalog } from "../../core/templates/index.ts";
 import { Health } from "../../gen/grpc/health/v1/health_pb.ts";
 import { ApiKeyService } from "../../gen/platform/notification/v1/api_key_service_pb.ts";
+import { CampaignService } from "../../gen/platform/notification/v1/campaign_service_pb.ts";
 import { DeviceService } from "../../gen/platform/notification/v1/device_service_pb.ts";
 import { InboxService } from "../../gen/platform/notification/v1/inbox_service_pb.ts";
 import { MessageService } from "../../gen/platform/notification/v1/message_service_pb.ts";
@@ -20,6 +22,7 @@ import { StatsService } from "../../gen/platform/notification/v1/stats_service_p
 import { SuppressionService } from "../../gen/platform/notification/v1/suppression_service_pb.ts";
 import { TemplateService } from "../../gen/platform/notification/v1/template_service_pb.ts";
 import { apiKeyService } from "../api-keys/api-key.service.ts";
+import { campaignService } from "../campaigns/campaign.service.ts";
 import { deviceService } from "../devices/device.service.ts";
 import { healthService } from "../health/health.service.ts";
 import type { HealthMonitor } from "../health/health-monitor.ts";
@@ -46,6 +49,7 @@ export interface ApiServices {
   deliveryStats: DeliveryStatsReport;
   messages: MessageReader;
   suppressions: SuppressionManager;
+  campaigns: CampaignManager;
   providers: Parameters<typeof providerService>[0];
 }
 
@@ -62,6 +66,7 @@ export const SERVED_SERVICES: DescService[] = [
   MessageService,
   SuppressionService,
   ProviderService,
+  CampaignService,
 ];
 
 export function registerRoutes(router: ConnectRouter, services: ApiServices): void {
@@ -76,6 +81,7 @@ export function registerRoutes(router: ConnectRouter, services: ApiServices): vo
   router.service(MessageService, messageService(services.messages));
   router.service(SuppressionService, suppressionService(services.suppressions));
   router.service(ProviderService, providerService(services.providers));
+  router.service(CampaignService, campaignService(services.campaigns));
   // Public, and gRPC only: not in SERVED_SERVICES, it has no REST routes. Lists every service here.
   registerReflection(router);
 }

@@ -81,6 +81,8 @@ const METHOD_ERRORS: Record<string, ErrorStatus[]> = {
   // A send names its template by name in the body.
   "platform.notification.v1.SendService.SendDirect": [404],
   "platform.notification.v1.SendService.SendBulk": [404],
+  // A campaign names its templates in the body.
+  "platform.notification.v1.CampaignService.CreateCampaign": [404],
 };
 
 /**

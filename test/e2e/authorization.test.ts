@@ -16,6 +16,7 @@ import { Health } from "../../gen/grpc/health/v1/health_pb.ts";
 import { ServerReflection as ReflectionV1 } from "../../gen/grpc/reflection/v1/reflection_pb.ts";
 import { ServerReflection as ReflectionV1alpha } from "../../gen/grpc/reflection/v1alpha/reflection_pb.ts";
 import { ApiKeyService } from "../../gen/platform/notification/v1/api_key_service_pb.ts";
+import { CampaignService } from "../../gen/platform/notification/v1/campaign_service_pb.ts";
 import { DeviceService } from "../../gen/platform/notification/v1/device_service_pb.ts";
 import { ErrorDetailSchema } from "../../gen/platform/notification/v1/errors_pb.ts";
 import { InboxService } from "../../gen/platform/notification/v1/inbox_service_pb.ts";
@@ -108,6 +109,17 @@ const EXPECTED: Record<string, readonly Who[]> = {
   "platform.notification.v1.SuppressionService/AddSuppression": ["admin"],
   "platform.notification.v1.SuppressionService/LiftSuppression": ["admin"],
   "platform.notification.v1.ProviderService/ListProviders": ["admin", "support"],
+  // Campaigns are people's work: marketers and admins make them, support looks.
+  "platform.notification.v1.CampaignService/CreateCampaign": WRITERS,
+  "platform.notification.v1.CampaignService/GetCampaign": ["admin", "marketer", "support"],
+  "platform.notification.v1.CampaignService/ListCampaigns": ["admin", "marketer", "support"],
+  "platform.notification.v1.CampaignService/UpdateCampaign": WRITERS,
+  "platform.notification.v1.CampaignService/ScheduleCampaign": WRITERS,
+  "platform.notification.v1.CampaignService/StartCampaign": WRITERS,
+  "platform.notification.v1.CampaignService/PauseCampaign": WRITERS,
+  "platform.notification.v1.CampaignService/ResumeCampaign": WRITERS,
+  "platform.notification.v1.CampaignService/CompleteCampaign": WRITERS,
+  "platform.notification.v1.CampaignService/ArchiveCampaign": WRITERS,
 };
 
 /** The services the table knows; a routed service missing here fails the coverage test. */
@@ -125,6 +137,7 @@ const KNOWN: readonly DescService[] = [
   StatsService,
   SuppressionService,
   ProviderService,
+  CampaignService,
 ];
 
 const OWN_USER = randomUUID();

@@ -1,0 +1,103 @@
+import { create } from "@bufbuild/protobuf";
+import { type Timestamp, timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
+import type {
+  Campaign,
+  CampaignDraft,
+  CampaignFilter,
+  CampaignStatus,
+  CampaignVariant,
+} from "../core/campaigns/index.ts";
+import {
+  type Campaign as CampaignMessage,
+  CampaignSchema,
+  CampaignStatsSummarySchema,
+  CampaignVariantSchema,
+  type ListCampaignsRequest,
+  CampaignStatus as ProtoStatus,
+  type CampaignVariant as VariantMessage,
+} from "../gen/platform/notification/v1/campaign_service_pb.ts";
+
+const PROTO_STATUS_OF: Record<CampaignStatus, ProtoStatus> = {
+  draft: ProtoStatus.DRAFT,
+  scheduled: ProtoStatus.SCHEDULED,
+  active: ProtoStatus.ACTIVE,
+  paused: ProtoStatus.PAUSED,
+  completed: ProtoStatus.COMPLETED,
+  archived: ProtoStatus.ARCHIVED,
+};
+
+const STATUS_OF = new Map(
+  Object.entries(PROTO_STATUS_OF).map(([status, proto]) => [proto, status as CampaignStatus]),
+);
+
+// Validation has run: a Campaign in a create or update request has a name, and its numbers are in range.
+export function campaignDraftOf(campaign: CampaignMessage | undefined): CampaignDraft {
+  return {
+    name: campaign?.name ?? "",
+    description: campaign?.description ?? "",
+    targetSegmentId: campaign?.targetSegmentId ?? "",
+    templateId: campaign?.templateId ?? "",
+    variants: (campaign?.variants ?? []).map(variantOf),
+    holdoutPercent: campaign?.holdoutPercent ?? 0,
+    sendRatePerSecond: campaign?.sendRatePerSecond || null,
+    trackingEnabled: campaign?.trackingEnabled ?? true,
+  };
+}
+
+function variantOf(variant: VariantMessage): CampaignVariant {
+  return {
+    templateId: variant.templateId,
+    templateVersion: variant.templateVersion,
+    sharePercent: variant.sharePercent,
+  };
+}
+
+/** The filter of a validated request; unset fields and UNSPECIFIED filter nothing. */
+export function campaignFilterOf(request: ListCampaignsRequest, pageSize: number): CampaignFilter {
+  const status = STATUS_OF.get(request.status);
+  return {
+    ...(status ? { status } : {}),
+    ...(request.createdBy ? { createdBy: request.createdBy } : {}),
+    ...(request.nameContains ? { nameContains: request.nameContains } : {}),
+    ...(request.scheduledFrom ? { scheduledFrom: timestampDate(request.scheduledFrom) } : {}),
+    ...(request.scheduledTo ? { scheduledTo: timestampDate(request.scheduledTo) } : {}),
+    ...(request.pageToken ? { pageToken: request.pageToken } : {}),
+    pageSize,
+  };
+}
+
+export function campaignMessage(campaign: Campaign): CampaignMessage {
+  return create(CampaignSchema, {
+    id: campaign.id,
+    name: campaign.name,
+    description: campaign.description,
+    targetSegmentId: campaign.targetSegmentId,
+    templateId: campaign.templateId,
+    status: PROTO_STATUS_OF[campaign.status],
+    scheduledTime: timestampOf(campaign.scheduledAt),
+    startedTime: timestampOf(campaign.startedAt),
+    completedTime: timestampOf(campaign.completedAt),
+    createdBy: campaign.createdBy,
+    updatedBy: campaign.updatedBy,
+    ...(campaign.statsSummary
+      ? {
+          statsSummary: create(CampaignStatsSummarySchema, {
+            sent: BigInt(campaign.statsSummary.sent),
+            delivered: BigInt(campaign.statsSummary.delivered),
+            opened: BigInt(campaign.statsSummary.opened),
+          }),
+        }
+      : {}),
+    sendRatePerSecond: campaign.sendRatePerSecond ?? 0,
+    trackingEnabled: campaign.trackingEnabled,
+    variants: campaign.variants.map((variant) => create(CampaignVariantSchema, variant)),
+    holdoutPercent: campaign.holdoutPercent,
+    revision: BigInt(campaign.revision),
+    createTime: timestampFromDate(campaign.createdAt),
+    updateTime: timestampFromDate(campaign.updatedAt),
+  });
+}
+
+function timestampOf(at: Date | null): Timestamp | undefined {
+  return at ? timestampFromDate(at) : undefined;
+}
