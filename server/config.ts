@@ -80,6 +80,8 @@ export interface Config {
     schedulePollMs: number;
     scheduleBatchSize: number;
   };
+  /** How often each worker looks for scheduled campaigns whose time has come. */
+  campaigns: { pollMs: number };
   /** How status events are written: structured JSON (the specification's), or binary Protobuf or Avro. */
   eventsFormat: "json" | "protobuf" | "avro";
   /** How the dispatcher treats failing providers: retry waits, circuit breakers, rate slots. */
@@ -497,6 +499,8 @@ export function loadConfig(env: Env, roleOverride?: string): Config {
       schedulePollMs: read.integer("SCHEDULE_POLL_MS", 200, 10, 60_000),
       scheduleBatchSize: read.integer("SCHEDULE_BATCH_SIZE", 500, 1, 10_000),
     },
+    // Often enough that with any number of workers a campaign starts within a second of its time.
+    campaigns: { pollMs: read.integer("CAMPAIGN_POLL_MS", 250, 10, 60_000) },
     eventsFormat: read.oneOf("EVENTS_FORMAT", ["json", "protobuf", "avro"] as const, "json"),
     dispatch: {
       retry: {

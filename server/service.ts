@@ -490,7 +490,14 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     servers.push(await startH2cServer("grpc", config.http.host, config.http.grpcPort, api.serve, logger));
   }
   const worker = gates
-    ? startWorker(config, infra, { ...sending, gates }, metrics, logger, shutdown.signal)
+    ? startWorker(
+        config,
+        infra,
+        { ...sending, campaigns: useCases.campaigns, gates },
+        metrics,
+        logger,
+        shutdown.signal,
+      )
     : undefined;
   if (runs("gateway")) {
     const gateway = createInboxGateway(

@@ -14,6 +14,7 @@ import {
   TOPICS,
   topicConfigs,
 } from "../consumers/index.ts";
+import type { CampaignManager } from "../core/campaigns/index.ts";
 import type { Logger } from "../core/logger.ts";
 import type {
   AwaitingReport,
@@ -32,6 +33,7 @@ import {
   type ProviderRegistry,
 } from "../dispatch/index.ts";
 import { type PostgresOutboxFeed, type ProviderStatusBoard, RedisSendRateLimiter } from "../storage/index.ts";
+import { startScheduledCampaigns } from "./campaigns/scheduled-starts.ts";
 import type { Config } from "./config.ts";
 import type { Infrastructure } from "./infrastructure.ts";
 import type { Metrics } from "./metrics.ts";
@@ -58,6 +60,8 @@ export interface WorkerDomain {
   /** Resolves once our event schemas are registered (server/event-schemas.ts). */
   schemasRegistered: Promise<void>;
   decodeSendRequest: SendRequestRecordDecoder;
+  /** Starts scheduled campaigns when their time comes. */
+  campaigns: Pick<CampaignManager, "startDue">;
 }
 
 /**
@@ -249,6 +253,12 @@ export function startWorker(
     parts = [
       relay.run(signal),
       releaseDueSends(domain, config, metrics, logger, signal),
+      startScheduledCampaigns(
+        domain.campaigns,
+        config.campaigns.pollMs,
+        logger.child({ component: "campaign-starts" }),
+        signal,
+      ),
       ...domain.statusPollers.map((poller) => pollStatuses(poller, domain, infra, config, logger, signal)),
     ];
     await Promise.all([
