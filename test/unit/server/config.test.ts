@@ -33,6 +33,14 @@ describe("loadConfig", () => {
     expect(config.kafka.brokers).toEqual(["127.0.0.1:9092", "kafka-2:9092"]);
   });
 
+  it("reads how often workers look for due campaigns: by default often enough to start one within a second", () => {
+    expect(loadConfig(VALID).campaigns).toEqual({ pollMs: 250 });
+    expect(loadConfig({ ...VALID, CAMPAIGN_POLL_MS: "100" }).campaigns).toEqual({ pollMs: 100 });
+    expect(problemsOf({ ...VALID, CAMPAIGN_POLL_MS: "5" })).toEqual([
+      'CAMPAIGN_POLL_MS must be an integer from 10 to 60000, got "5"',
+    ]);
+  });
+
   it("keeps /readyz details off unless READYZ_DETAILS turns them on", () => {
     expect(loadConfig(VALID).readyzDetails).toBe(false);
     expect(loadConfig({ ...VALID, READYZ_DETAILS: "true" }).readyzDetails).toBe(true);

@@ -58,6 +58,16 @@ const template = (id: string, activeVersion: number): Template => ({
   updatedAt: new Date(),
 });
 
+const versionOf = (templateId: string, version: number): TemplateVersion => ({
+  templateId,
+  version,
+  locales: [],
+  active: version === 1,
+  activatedAt: null,
+  createdAt: new Date(),
+  updatedAt: new Date(),
+});
+
 function manager() {
   const told: CampaignStatusChange[] = [];
   const templates = new Map([
@@ -69,7 +79,7 @@ function manager() {
     templates: {
       get: async (id) => templates.get(id),
       getVersion: async (id, version) =>
-        templates.has(id) && version <= 2 ? ({ templateId: id, version } as TemplateVersion) : undefined,
+        templates.has(id) && version <= 2 ? versionOf(id, version) : undefined,
     },
     // The changes as told, in the place of their encoded events.
     events: {
