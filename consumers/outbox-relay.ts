@@ -57,9 +57,13 @@ export class OutboxRelay {
   }
 }
 
+// Kafka refuses a partition's batch over its message.max.bytes (1 MiB by default) and then
+// every batch after it, so one send carries at most this much, whatever the events' count.
+const MAX_SEND_BYTES = 900 * 1024;
+
 /**
  * Sends events in their order, acknowledged by every in-sync replica, in Kafka batches of at
- * most `perBatch` events (a batch per partition must stay under Kafka's largest request);
+ * most `perBatch` events and MAX_SEND_BYTES (an event larger than that goes alone);
  * consecutive events of one topic go together.
  */
 export async function sendOutboxEvents(
@@ -67,12 +71,12 @@ export async function sendOutboxEvents(
   events: OutboxEvent[],
   perBatch: number,
 ): Promise<void> {
-  for (let start = 0; start < events.length; start += perBatch) {
+  for (const batch of batchesOf(events, perBatch, MAX_SEND_BYTES)) {
     const topicMessages: {
       topic: string;
       messages: { key: string; value: Buffer; headers: Record<string, string> }[];
     }[] = [];
-    for (const event of events.slice(start, start + perBatch)) {
+    for (const event of batch) {
       // A view of the bytes, not a copy of them.
       const value = Buffer.from(event.value.buffer, event.value.byteOffset, event.value.byteLength);
       const message = { key: event.key, value, headers: event.headers };
@@ -83,4 +87,29 @@ export async function sendOutboxEvents(
     // kafkajs keeps the order of the messages of one partition.
     await producer.sendBatch({ topicMessages, acks: -1 });
   }
+}
+
+/** Consecutive runs of events, each within both bounds unless one event alone exceeds `maxBytes`. */
+export function batchesOf(events: OutboxEvent[], maxCount: number, maxBytes: number): OutboxEvent[][] {
+  const batches: OutboxEvent[][] = [];
+  let current: OutboxEvent[] = [];
+  let bytes = 0;
+  for (const event of events) {
+    const size = sizeOf(event);
+    if (current.length > 0 && (current.length >= maxCount || bytes + size > maxBytes)) {
+      batches.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(event);
+    bytes += size;
+  }
+  if (current.length > 0) batches.push(current);
+  return batches;
+}
+
+function sizeOf(event: OutboxEvent): number {
+  let size = event.value.byteLength + Buffer.byteLength(event.key);
+  for (const [name, value] of Object.entries(event.headers)) size += name.length + Buffer.byteLength(value);
+  return size;
 }

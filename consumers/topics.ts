@@ -17,12 +17,23 @@ export const DISPATCH_TOPICS: Record<Priority, string> = {
   low: "notification-service.dispatch.low",
 };
 
+// A dispatch job carries its rendered message, up to the render limit for each part and sealed:
+// more than Kafka's default of 1 MiB per record.
+const DISPATCH_MAX_MESSAGE_BYTES = 8 * 1024 * 1024;
+
 export function topicConfigs(partitions: number, replicationFactor: number): ITopicConfig[] {
-  return [...Object.values(TOPICS), ...Object.values(DISPATCH_TOPICS)].map((topic) => ({
-    topic,
+  const topic = (name: string): ITopicConfig => ({
+    topic: name,
     numPartitions: partitions,
     replicationFactor,
-  }));
+  });
+  return [
+    ...Object.values(TOPICS).map(topic),
+    ...Object.values(DISPATCH_TOPICS).map((name) => ({
+      ...topic(name),
+      configEntries: [{ name: "max.message.bytes", value: String(DISPATCH_MAX_MESSAGE_BYTES) }],
+    })),
+  ];
 }
 
 /** Creates the topics that are missing; existing ones are left as they are. Returns the created names. */

@@ -108,6 +108,16 @@ describe("the transactional outbox and its relay", () => {
     expect(received.slice(before).map((each) => each.value)).toEqual(["queued", "sent"]);
   });
 
+  it("publishes events of one key that together exceed Kafka's largest batch, in order", async () => {
+    const before = received.length;
+    // Five of 300 KB on one partition: 1.5 MB in one batch is more than Kafka takes (1 MiB).
+    const large = ["a", "b", "c", "d", "e"].map((mark) => event("m-large", mark.repeat(300 * 1024)));
+    await unitOfWork.run((tx) => tx.outbox.enqueue(large));
+    await drain(new OutboxRelay(feed, producer, { batchSize: 100, idleMs: 50, logger }));
+    await receivedCount(before + 5);
+    expect(received.slice(before).map((each) => each.value[0])).toEqual(["a", "b", "c", "d", "e"]);
+  });
+
   it("holds an event that waits for its time, leaves it out of what the committing process publishes, and publishes it when due", async () => {
     const before = received.length;
     const told: string[] = [];

@@ -21,6 +21,8 @@ import { localServices } from "../../support/services.ts";
 const FROM_REQUESTS: Record<string, [DescMessage, string]> = {
   "notification_templates.name": [TemplateSchema, "name"],
   "notification_templates.default_language_code": [TemplateSchema, "default_language_code"],
+  // The template a message was rendered from, by name.
+  "notification_inbox.notification_type": [TemplateSchema, "name"],
   "device_tokens.app_version": [RegisterDeviceRequestSchema, "app_version"],
   "api_keys.name": [CreateApiKeyRequestSchema, "name"],
   "notification_campaigns.name": [CampaignSchema, "name"],
