@@ -4,7 +4,7 @@
 // worker dispatches them. Phases, picked by BENCH_PHASES (default idle,latency,storm,bare):
 //   idle     BENCH_IDLE authenticated idle sockets, one per user, held by ONE gateway process: how
 //            many it reached, the time to open them, its RSS and heap before and after, per socket
-//   latency  BENCH_RATE messages/s (500) for BENCH_SECONDS (20) to random users among the first
+//   latency  BENCH_RATE messages/s (500) for BENCH_SECONDS (30) to random users among the first
 //            BENCH_LATENCY_USERS (1,000) sockets: dispatch (just before InAppProvider.send) → the
 //            client's receipt, p50/p95/p99/max, and messages lost
 //   storm    BENCH_STORM (10,000) users who each saw a message are cut off at once; each misses
@@ -43,7 +43,8 @@ const machineMost = Math.max(0, Math.floor((limit.hard - 1_000) / 1_000) * 1_000
 const IDLE = setting("BENCH_IDLE", Math.min(TARGET_CONNECTIONS, machineMost));
 const LATENCY_USERS = setting("BENCH_LATENCY_USERS", 1_000);
 const RATE = setting("BENCH_RATE", 500);
-const SECONDS = setting("BENCH_SECONDS", 20);
+// Longer than the default heartbeat (25 s): every run's window holds a round of pings to all sockets.
+const SECONDS = setting("BENCH_SECONDS", 30);
 const STORM = setting("BENCH_STORM", 10_000);
 const MISSED = setting("BENCH_STORM_MISSED", 5);
 const STORM_SPREAD_MS = setting("BENCH_STORM_SPREAD_MS", 0);
