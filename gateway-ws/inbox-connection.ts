@@ -67,6 +67,7 @@ export class InboxConnection {
   /** Frames that came after auth and before the connection was ready; undefined until auth comes. */
   private waiting: string[] | undefined;
   private readonly timers: NodeJS.Timeout[] = [];
+  private readonly authDeadline: NodeJS.Timeout;
   private readonly log: Logger;
 
   constructor(
@@ -77,11 +78,10 @@ export class InboxConnection {
     private readonly headerToken: string | undefined,
   ) {
     this.log = host.logger.child({ connection: id });
-    this.timers.push(
-      setTimeout(() => {
-        if (this.state === "authenticating") this.close(CloseCode.unauthenticated, "no auth frame in time");
-      }, host.settings.authTimeoutMs),
-    );
+    this.authDeadline = setTimeout(() => {
+      if (this.state === "authenticating") this.close(CloseCode.unauthenticated, "no auth frame in time");
+    }, host.settings.authTimeoutMs);
+    this.timers.push(this.authDeadline);
     socket.on("message", (data, isBinary) => this.onFrame(data.toString(), isBinary));
     socket.on("pong", () => {
       this.alive = true;
@@ -163,6 +163,8 @@ export class InboxConnection {
         this.close(CloseCode.protocolViolation, "the first frame must be auth");
         return;
       }
+      // The client did its part: the gateway's own slowness is never blamed on its token.
+      clearTimeout(this.authDeadline);
       this.waiting = [];
       await this.authenticate(frame.value);
       const waiting = this.waiting;
@@ -222,13 +224,15 @@ export class InboxConnection {
     }
     this.userId = check.userId;
     this.syncing = true;
+    let headSeq = 0;
     try {
       if (!(await this.host.join(this))) {
         this.close(CloseCode.tooManyConnections, "this user has too many connections");
         return;
       }
-      const { headSeq, unread } = await this.host.inbox.counts(this.userId);
+      const counts = await this.host.inbox.counts(this.userId);
       if (this.isClosed()) return;
+      headSeq = counts.headSeq;
       this.lastSent = Math.min(auth.since === undefined ? headSeq : Number(auth.since), headSeq);
       this.state = "ready";
       if (check.expiresAt) this.expireAt(check.expiresAt);
@@ -240,7 +244,7 @@ export class InboxConnection {
             connectionId: this.id,
             userId: this.userId,
             headSeq: BigInt(headSeq),
-            unread,
+            unread: counts.unread,
             heartbeatIntervalMs: this.host.settings.heartbeatMs,
           },
         },
@@ -253,7 +257,9 @@ export class InboxConnection {
       this.syncing = false;
     }
     this.log.debug({ userId: this.userId, since: this.lastSent }, "connection ready");
-    await this.sync();
+    // Nothing stored is missing when the client has the head: what came since was heard live.
+    if (this.lastSent < headSeq) await this.sync();
+    else this.applyPending();
     this.send({ frame: { case: "caughtUp", value: { seq: BigInt(this.lastSent) } } });
   }
 
@@ -300,6 +306,11 @@ export class InboxConnection {
     } finally {
       this.syncing = false;
     }
+    this.applyPending();
+  }
+
+  /** Events heard while stored messages were read, in the order heard; stops if one starts a read. */
+  private applyPending(): void {
     while (!this.syncing && this.pending.length > 0 && this.state === "ready") {
       this.apply(this.pending.shift() as InboxEvent);
     }

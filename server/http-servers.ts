@@ -33,10 +33,15 @@ function guarded(handler: RequestHandler, logger: Logger) {
   };
 }
 
+// Node's default of 511 pending connections overflows when thousands of clients reconnect at
+// once (a gateway restart): the kernel drops their handshakes and they wait on TCP's retry
+// timers. The kernel caps it at net.core.somaxconn.
+const LISTEN_BACKLOG = 8192;
+
 function listen(server: http.Server | http2.Http2Server, host: string, port: number): Promise<void> {
   return new Promise((resolve, reject) => {
     server.once("error", reject);
-    server.listen(port, host, () => {
+    server.listen({ port, host, backlog: LISTEN_BACKLOG }, () => {
       server.off("error", reject);
       resolve();
     });
