@@ -3,11 +3,11 @@ import type { Role } from "../core/caller.ts";
 import type { InboxEvent, InboxManager, InboxMessage } from "../core/inbox/index.ts";
 import type { Logger } from "../core/logger.ts";
 import type { Auth } from "../gen/platform/notification/gateway/v1/frames_pb.ts";
+import { inboxMessage, inboxSeqsOf } from "../mappers/index.ts";
 import {
   CloseCode,
   encodeServerFrame,
   inboxChangeProto,
-  inboxMessageProto,
   PROTOCOL_VERSION,
   parseClientFrame,
   type ServerFrameInit,
@@ -15,7 +15,6 @@ import {
 
 // A client may send frames right behind its auth; more than this before ready is not a client.
 const MAX_FRAMES_BEFORE_READY = 100;
-const MAX_SEQ = BigInt(Number.MAX_SAFE_INTEGER);
 
 /** What checking a token tells the gateway. */
 export type TokenCheck =
@@ -183,8 +182,7 @@ export class InboxConnection {
           return;
         }
         case "read": {
-          // A seq past 2^53 names no message and would not survive the conversion.
-          const seqs = frame.value.seqs.filter((seq) => seq <= MAX_SEQ).map(Number);
+          const seqs = inboxSeqsOf(frame.value.seqs);
           if (seqs.length > 0) await this.host.inbox.mark(this.userId, seqs, "read");
           return;
         }
@@ -317,7 +315,7 @@ export class InboxConnection {
   }
 
   private deliver(message: InboxMessage): boolean {
-    if (!this.send({ frame: { case: "message", value: inboxMessageProto(message) } })) return false;
+    if (!this.send({ frame: { case: "message", value: inboxMessage(message) } })) return false;
     this.lastSent = message.seq;
     this.host.noteDelivered(1);
     return true;

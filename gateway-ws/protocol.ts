@@ -1,17 +1,12 @@
 import { create, fromJsonString, type MessageInitShape, toJsonString } from "@bufbuild/protobuf";
-import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { createValidator } from "@bufbuild/protovalidate";
-import type { InboxChange, InboxMessage } from "../core/inbox/index.ts";
+import type { InboxChange } from "../core/inbox/index.ts";
 import {
   type ClientFrame,
   ClientFrameSchema,
   InboxChange as InboxChangeProto,
   ServerFrameSchema,
 } from "../gen/platform/notification/gateway/v1/frames_pb.ts";
-import {
-  type InboxMessage as InboxMessageProto,
-  InboxMessageSchema,
-} from "../gen/platform/notification/v1/inbox_service_pb.ts";
 
 /** The protocol's version, in Ready and in the subprotocol a client asks for. */
 export const PROTOCOL_VERSION = "1";
@@ -76,20 +71,6 @@ export function parseClientFrame(text: string): ParsedClientFrame {
 export function encodeServerFrame(frame: ServerFrameInit): string {
   // Zeros and empty strings too, so a client reads every field of a frame without knowing proto3 defaults.
   return toJsonString(ServerFrameSchema, create(ServerFrameSchema, frame), { alwaysEmitImplicit: true });
-}
-
-export function inboxMessageProto(message: InboxMessage): InboxMessageProto {
-  return create(InboxMessageSchema, {
-    seq: BigInt(message.seq),
-    messageId: message.messageId,
-    notificationType: message.notificationType,
-    title: message.title,
-    body: message.body,
-    createTime: timestampFromDate(message.createdAt),
-    ...(message.deliveredAt ? { deliverTime: timestampFromDate(message.deliveredAt) } : {}),
-    ...(message.readAt ? { readTime: timestampFromDate(message.readAt) } : {}),
-    ...(message.archivedAt ? { archiveTime: timestampFromDate(message.archivedAt) } : {}),
-  });
 }
 
 const CHANGES: Record<InboxChange, InboxChangeProto> = {
