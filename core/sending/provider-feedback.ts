@@ -88,7 +88,8 @@ export class ProviderFeedback {
         const base = { messageId: message.event.messageId, at: report.at, provider };
         switch (report.kind) {
           case "delivered":
-          case "opened": {
+          case "opened":
+          case "clicked": {
             const status = report.kind;
             changes.push({ ...base, status });
             events.push({ ...message.event, status, occurredAt: report.at, attempt: 0 });

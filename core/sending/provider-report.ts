@@ -11,6 +11,8 @@ export type ProviderReport = {
     | { kind: "delivered" }
     /** The recipient opened or read it. */
     | { kind: "opened" }
+    /** The recipient followed one of its links. */
+    | { kind: "clicked" }
     /** `permanent`: a hard bounce, an unknown number; the destination is suppressed for its channel. */
     | { kind: "failed"; reason: string; permanent: boolean }
     /** The recipient marked the message as spam: the address is suppressed for its channel. */
