@@ -84,6 +84,10 @@ export function messageMessage(message: LoggedMessage, caller: Caller): Message 
     openedTime: timestampOf(message.openedAt),
     clickedTime: timestampOf(message.clickedAt),
     updateTime: timestampFromDate(message.updatedAt),
+    opens: message.opens,
+    clicks: message.clicks,
+    machineOpens: message.machineOpens,
+    machineClicks: message.machineClicks,
   });
 }
 

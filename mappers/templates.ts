@@ -19,6 +19,7 @@ export function draftOf(template: TemplateMessage | undefined): TemplateDraft {
     channel: channelOf(template?.channelType ?? 0) ?? "email",
     defaultLanguageCode: template?.defaultLanguageCode ?? "",
     exampleVariables: template?.exampleVariables ?? {},
+    trackingEnabled: template?.trackingEnabled ?? true,
   };
 }
 
@@ -52,6 +53,7 @@ function newTemplateMessage(template: Template): TemplateMessage {
     channelType: protoChannelOf(template.channel),
     defaultLanguageCode: template.defaultLanguageCode,
     exampleVariables: template.exampleVariables as TemplateMessage["exampleVariables"],
+    trackingEnabled: template.trackingEnabled ?? true,
     activeVersion: template.activeVersion,
     latestVersion: template.latestVersion,
     revision: BigInt(template.revision),

@@ -12,6 +12,7 @@ export { PostgresUnitOfWork } from "./postgres/sending/postgres-unit-of-work.ts"
 export { type CipherKey, RecipientCipher } from "./postgres/sending/recipient-cipher.ts";
 export { PostgresDueSends } from "./postgres/sending/schedule.repository.ts";
 export { PostgresSendProgress } from "./postgres/sending/send-progress.repository.ts";
+export { PostgresTrackedMessages } from "./postgres/sending/tracked-messages.repository.ts";
 export { PostgresSuppressionStore } from "./postgres/suppressions/suppression.repository.ts";
 export { TemplateRepository } from "./postgres/templates/template.repository.ts";
 export {

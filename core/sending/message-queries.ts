@@ -30,9 +30,16 @@ export interface LoggedMessage {
   requestedAt: Date;
   sentAt: Date | null;
   deliveredAt: Date | null;
+  /** The reader's first open and click. */
   openedAt: Date | null;
   clickedAt: Date | null;
   updatedAt: Date;
+  /** A tracked email's opens and clicks by its reader, every one. */
+  opens: number;
+  clicks: number;
+  /** Those by privacy proxies and link scanners, counted apart. */
+  machineOpens: number;
+  machineClicks: number;
 }
 
 /** Every filter set must match; none set lists the whole log. */

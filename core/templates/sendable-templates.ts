@@ -10,6 +10,8 @@ export interface SendableContent {
   channel: Channel;
   version: number;
   content: LocaleContent;
+  /** Whether its emails' opens and clicks are tracked (where tracking is configured). */
+  trackingEnabled: boolean;
 }
 
 /** Why there is nothing to send: each ends the send as `failed` with this reason. */
@@ -80,6 +82,7 @@ export class StoredSendableTemplates implements SendableTemplates {
         channel: template.channel,
         version: version.version,
         content,
+        trackingEnabled: template.trackingEnabled ?? true,
       },
     };
   }

@@ -18,6 +18,8 @@ export interface TemplateDraft {
   channel: Channel;
   defaultLanguageCode: string;
   exampleVariables: Variables;
+  /** False: emails sent from it carry no open pixel and no tracked links. Absent: they do. */
+  trackingEnabled?: boolean;
 }
 
 export interface Template extends TemplateDraft {

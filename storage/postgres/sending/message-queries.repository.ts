@@ -39,6 +39,10 @@ interface LogRow {
   opened_at: string | null;
   clicked_at: string | null;
   updated_at: string;
+  opens: number;
+  clicks: number;
+  machine_opens: number;
+  machine_clicks: number;
 }
 
 // The template's name is joined in, deleted templates included: the log names what was sent.
@@ -144,6 +148,10 @@ export class PostgresMessageQueries implements MessageQueries {
       openedAt: dateOf(row.opened_at),
       clickedAt: dateOf(row.clicked_at),
       updatedAt: new Date(row.updated_at),
+      opens: row.opens,
+      clicks: row.clicks,
+      machineOpens: row.machine_opens,
+      machineClicks: row.machine_clicks,
     };
   }
 }

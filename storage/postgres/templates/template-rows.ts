@@ -13,6 +13,8 @@ export const TemplateRow = defineEntity({
     channelType: p.string().length(16).$type<Channel>(),
     defaultLanguageCode: p.string().length(35),
     exampleVariables: p.json<Variables>(),
+    // Migration 0016.
+    trackingEnabled: p.boolean(),
     activeVersion: p.integer(),
     latestVersion: p.integer(),
     revision: p.bigint("number"),

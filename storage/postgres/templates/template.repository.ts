@@ -279,6 +279,7 @@ function rowFields(draft: TemplateDraft) {
     channelType: draft.channel,
     defaultLanguageCode: draft.defaultLanguageCode,
     exampleVariables: draft.exampleVariables,
+    trackingEnabled: draft.trackingEnabled ?? true,
   };
 }
 
@@ -290,6 +291,7 @@ function templateOf(row: TemplateEntity): Template {
     channel: row.channelType,
     defaultLanguageCode: row.defaultLanguageCode,
     exampleVariables: row.exampleVariables,
+    trackingEnabled: row.trackingEnabled,
     activeVersion: row.activeVersion,
     latestVersion: row.latestVersion,
     revision: row.revision,

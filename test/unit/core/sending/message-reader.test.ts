@@ -34,6 +34,10 @@ const MESSAGE: LoggedMessage = {
   openedAt: null,
   clickedAt: null,
   updatedAt: new Date(0),
+  opens: 0,
+  clicks: 0,
+  machineOpens: 0,
+  machineClicks: 0,
 };
 
 describe("maskRecipient", () => {
