@@ -36,6 +36,11 @@ export interface SendOrchestratorDeps {
   suppressions?: Pick<SuppressionStore, "find">;
   /** Gives each email to a known user its one-click unsubscribe link; none: emails go without. */
   unsubscribeLinks?: Pick<UnsubscribeLinks, "urlFor">;
+  /**
+   * Rewrites a queued email's HTML for open and click tracking (core/tracking's
+   * EmailTracking), where its template and request allow; none: no email is tracked.
+   */
+  tracking?: { track(html: string, messageId: string): string };
   now?: () => Date;
 }
 
@@ -74,6 +79,8 @@ interface PlannedDelivery {
   content?: RenderedContent;
   template: SendableContent;
   unsubscribeUrl?: string;
+  /** Its email's HTML gets its tracking once its message id is known. */
+  tracked?: boolean;
 }
 
 interface Plan {
@@ -304,7 +311,19 @@ export class SendOrchestrator {
       links && delivery.userId && delivery.key.channel === "email"
         ? links.urlFor({ userId: delivery.userId, type: request.templateName, channel: "email" })
         : undefined;
-    return { ...base, status: "queued", content, ...(unsubscribeUrl ? { unsubscribeUrl } : {}) };
+    const tracked =
+      this.deps.tracking !== undefined &&
+      delivery.key.channel === "email" &&
+      content.bodyHtml !== "" &&
+      template.trackingEnabled &&
+      request.trackingEnabled !== false;
+    return {
+      ...base,
+      status: "queued",
+      content,
+      ...(unsubscribeUrl ? { unsubscribeUrl } : {}),
+      ...(tracked ? { tracked } : {}),
+    };
   }
 
   /** The content of each channel asked for, or why the request can never be sent. */
@@ -349,7 +368,7 @@ export class SendOrchestrator {
    */
   private async writeFresh(plans: Plan[], releasing: boolean) {
     if (releasing || plans.some((plan) => plan.scheduledFor)) return undefined;
-    const recording = new Recording(this.now());
+    const recording = new Recording(this.now(), this.bodyHtml);
     const claims: DeliveryClaim[] = [];
     for (const plan of plans) {
       for (const planned of plan.deliveries) {
@@ -369,7 +388,7 @@ export class SendOrchestrator {
   private async write(tx: SendTransaction, plans: Plan[], releasing: boolean) {
     const all = plans.flatMap((plan) => plan.deliveries.map((planned) => ({ plan, planned })));
     const claims = await tx.claims.claim(all.map(({ planned }) => planned.delivery.key));
-    const recording = new Recording(this.now());
+    const recording = new Recording(this.now(), this.bodyHtml);
     const released: StatusChange[] = [];
     const byMessage = new Map<string, { plan: Plan; planned: PlannedDelivery }>();
     for (const [index, claim] of claims.entries()) {
@@ -404,6 +423,13 @@ export class SendOrchestrator {
     return recording.verdicts(plans);
   }
 
+  /** A queued message's HTML: an email's as rendered, tracked where it was decided so (`decide`). */
+  private readonly bodyHtml = (messageId: string, planned: PlannedDelivery): string => {
+    if (planned.delivery.key.channel !== "email") return "";
+    const html = (planned.content as RenderedContent).bodyHtml;
+    return planned.tracked && this.deps.tracking ? this.deps.tracking.track(html, messageId) : html;
+  };
+
   private eventsOf(recording: Recording): OutboxEvent[] {
     return [
       ...this.deps.dispatchQueue.encode(recording.jobs),
@@ -419,14 +445,18 @@ class Recording {
   readonly jobs: DispatchJob[] = [];
   private readonly byPlan = new Map<Plan, AcceptedMessage[]>();
 
-  constructor(readonly at: Date) {}
+  constructor(
+    readonly at: Date,
+    private readonly bodyHtml: (messageId: string, planned: PlannedDelivery) => string,
+  ) {}
 
   /** A delivery claimed for the first time: its message, its first status and, when queued, its job. */
   fresh(plan: Plan, planned: PlannedDelivery, messageId: string): void {
     this.note(plan, planned, messageId, planned.status);
     this.messages.push(newMessage(messageId, plan, planned));
     this.events.push(statusEvent(messageId, plan, planned, planned.status, this.at));
-    if (planned.status === "queued") this.jobs.push(dispatchJob(messageId, plan, planned));
+    if (planned.status === "queued")
+      this.jobs.push(dispatchJob(messageId, plan, planned, this.bodyHtml(messageId, planned)));
   }
 
   /** A change a release applied to a message claimed when its request was scheduled. */
@@ -434,7 +464,7 @@ class Recording {
     if (status === planned.status) this.note(plan, planned, messageId, status);
     this.events.push(statusEvent(messageId, plan, planned, status, this.at));
     if (status === "queued" && planned.status === "queued")
-      this.jobs.push(dispatchJob(messageId, plan, planned));
+      this.jobs.push(dispatchJob(messageId, plan, planned, this.bodyHtml(messageId, planned)));
   }
 
   recorded(plan: Plan): boolean {
@@ -561,7 +591,7 @@ function statusEvent(
   };
 }
 
-function dispatchJob(messageId: string, plan: Plan, planned: PlannedDelivery): DispatchJob {
+function dispatchJob(messageId: string, plan: Plan, planned: PlannedDelivery, bodyHtml: string): DispatchJob {
   const content = planned.content as RenderedContent;
   return {
     message: {
@@ -569,7 +599,7 @@ function dispatchJob(messageId: string, plan: Plan, planned: PlannedDelivery): D
       destination: planned.delivery.destination as NonNullable<Delivery["destination"]>,
       subject: content.subject,
       body: content.body,
-      bodyHtml: planned.delivery.key.channel === "email" ? content.bodyHtml : "",
+      bodyHtml,
       priority: plan.request.priority,
       ...(plan.expiresAt ? { expiresAt: plan.expiresAt } : {}),
       ...(planned.unsubscribeUrl ? { unsubscribeUrl: planned.unsubscribeUrl } : {}),

@@ -34,6 +34,12 @@ export interface SendRequest {
   /** Not after `receivedAt` (or `sendAt`) plus this many seconds. */
   ttlSeconds?: number;
   correlationId?: string;
+  /**
+   * False: its emails carry no open pixel and no tracked links, whatever their template
+   * says. The campaign runner sets it from the campaign's tracking_enabled; requests from
+   * Kafka and the API leave it to the template.
+   */
+  trackingEnabled?: boolean;
   /** When this service accepted it. */
   receivedAt: Date;
 }
