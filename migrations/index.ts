@@ -16,6 +16,7 @@ import { Migration0011DelayedOutbox } from "./postgres/Migration0011DelayedOutbo
 import { Migration0012ProviderFeedback } from "./postgres/Migration0012ProviderFeedback.ts";
 import { Migration0013Inbox } from "./postgres/Migration0013Inbox.ts";
 import { Migration0014Campaigns } from "./postgres/Migration0014Campaigns.ts";
+import { Migration0015Segments } from "./postgres/Migration0015Segments.ts";
 import { Migration0016Tracking } from "./postgres/Migration0016Tracking.ts";
 
 export type { ClickHouseMigration } from "./clickhouse/migration.ts";
@@ -36,6 +37,7 @@ export const postgresMigrations: MigrationObject[] = [
   { name: "0012_provider_feedback", class: Migration0012ProviderFeedback },
   { name: "0013_inbox", class: Migration0013Inbox },
   { name: "0014_campaigns", class: Migration0014Campaigns },
+  { name: "0015_segments", class: Migration0015Segments },
   { name: "0016_tracking", class: Migration0016Tracking },
 ];
 

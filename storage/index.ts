@@ -1,6 +1,7 @@
 export { PostgresApiKeyStore } from "./postgres/api-key.repository.ts";
 export { type AuditEntry, recordAudit } from "./postgres/audit.ts";
 export { CampaignRepository } from "./postgres/campaigns/campaign.repository.ts";
+export { SegmentRepository } from "./postgres/campaigns/segment.repository.ts";
 export { DeviceRepository } from "./postgres/devices/device.repository.ts";
 export { entities } from "./postgres/entities.ts";
 export { PostgresInboxStore } from "./postgres/inbox/inbox.repository.ts";

@@ -1,3 +1,5 @@
+export type { AudiencePage, AudienceSource, SegmentSummary } from "./audience-source.ts";
+export { ANALYTICS_PREFIX, type AudienceSources, Audiences, UPLOAD_PREFIX } from "./audiences.ts";
 export {
   CAMPAIGN_STATUSES,
   type Campaign,
@@ -17,3 +19,18 @@ export {
   stepsOf,
 } from "./campaign-status.ts";
 export type { CampaignStore, CampaignWrite } from "./campaign-store.ts";
+export type {
+  BadRow,
+  BadRowReason,
+  SegmentDraft,
+  SegmentFilter,
+  SegmentPage,
+  SegmentStatus,
+  SegmentUploadReport,
+  UploadedSegment,
+  UploadFormat,
+} from "./segment.ts";
+export { DEFAULT_UPLOAD_LIMITS, SegmentManager } from "./segment-manager.ts";
+export type { SegmentStore } from "./segment-store.ts";
+export { type AddMembers, readUpload, type UploadLimits } from "./segment-upload.ts";
+export { UploadedAudience } from "./uploaded-audience.ts";
