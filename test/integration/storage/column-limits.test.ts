@@ -10,6 +10,7 @@ import {
 import { CreateApiKeyRequestSchema } from "../../../gen/platform/notification/v1/api_key_service_pb.ts";
 import { CampaignSchema } from "../../../gen/platform/notification/v1/campaign_service_pb.ts";
 import { RegisterDeviceRequestSchema } from "../../../gen/platform/notification/v1/device_service_pb.ts";
+import { SegmentSchema } from "../../../gen/platform/notification/v1/segment_service_pb.ts";
 import { TemplateSchema } from "../../../gen/platform/notification/v1/template_service_pb.ts";
 import { createOrm } from "../../../server/infrastructure.ts";
 import { createLogger } from "../../../server/logger.ts";
@@ -27,6 +28,7 @@ const FROM_REQUESTS: Record<string, [DescMessage, string]> = {
   "api_keys.name": [CreateApiKeyRequestSchema, "name"],
   "notification_campaigns.name": [CampaignSchema, "name"],
   "notification_campaigns.target_segment_id": [CampaignSchema, "target_segment_id"],
+  "notification_segments.name": [SegmentSchema, "name"],
   // From send requests (Kafka, and the direct send to come).
   "notification_delivery_claims.request_id": [SendRequestSchema, "request_id"],
   "notification_message_log.request_id": [SendRequestSchema, "request_id"],
@@ -73,6 +75,9 @@ const FROM_SERVER: Record<string, number> = {
   "notification_campaigns.status": "scheduled".length,
   "notification_campaigns.created_by_subject": MAX_SUBJECT_LENGTH,
   "notification_campaigns.updated_by": MAX_SUBJECT_LENGTH,
+  // An uploaded segment's status, and who created it.
+  "notification_segments.status": "awaiting_upload".length,
+  "notification_segments.created_by_subject": MAX_SUBJECT_LENGTH,
 };
 
 function maxLengthOf(schema: DescMessage, name: string): number | undefined {
