@@ -97,6 +97,13 @@ export interface Config {
   publicBaseUrl: string;
   /** Signs the unsubscribe links in emails; none: emails carry no unsubscribe link. */
   linkSigningKey?: Buffer;
+  /** Open and click tracking of emails; none: no email is tracked. */
+  tracking?: {
+    /** Signs the open pixels and click redirects. */
+    signingKey: Buffer;
+    /** How long after an email was queued its opens and clicks count, in days. */
+    linkTtlDays: number;
+  };
   /** The delivery providers of each channel, in failover order (provider-config.ts). */
   providers: ProviderSettings[];
   /** The development and load-test provider (dispatch/providers/sink.provider.ts). */
@@ -350,6 +357,14 @@ function readLinkSigningKey(read: EnvReader): { linkSigningKey?: Buffer } {
   return { linkSigningKey: secret };
 }
 
+function readTracking(read: EnvReader): { tracking?: NonNullable<Config["tracking"]> } {
+  const encoded = read.string("TRACKING_SIGNING_KEY", "");
+  if (!encoded) return {};
+  const signingKey = Buffer.from(encoded, "base64");
+  if (signingKey.length < 32) read.problems.push("TRACKING_SIGNING_KEY must be at least 32 bytes in base64");
+  return { tracking: { signingKey, linkTtlDays: read.integer("TRACKING_LINK_TTL_DAYS", 90, 1, 3650) } };
+}
+
 /** A provider's sends per second from every worker together, when its variable is set. */
 function optionalRate(read: EnvReader, name: string): { ratePerSecond?: number } {
   const rate = read.integer(name, 0, 0, 1_000_000);
@@ -517,6 +532,7 @@ export function loadConfig(env: Env, roleOverride?: string): Config {
     },
     publicBaseUrl: "",
     ...readLinkSigningKey(read),
+    ...readTracking(read),
     providers,
     sink: readSink(read, providers),
   };

@@ -66,6 +66,7 @@ export interface Metrics {
     refused: Counter<"endpoint" | "reason">;
     webhookReports: Counter<"provider">;
     bounceMail: Counter<"provider" | "outcome">;
+    trackingHits: Counter<"kind" | "outcome">;
   };
   /** The in-app WebSocket gateway of this process. */
   gateway: {
@@ -222,7 +223,7 @@ export function createMetrics(): Metrics {
       }),
       refused: new Counter({
         name: "notification_feedback_refused_total",
-        help: "Calls of the unsubscribe and webhook endpoints refused, by endpoint and reason (invalid_link, bad_signature, method, too_large…).",
+        help: "Calls of the unsubscribe, webhook and tracking endpoints refused, by endpoint and reason (invalid_link, bad_signature, invalid_token, method, too_large…).",
         labelNames: ["endpoint", "reason"],
         registers: [registry],
       }),
@@ -236,6 +237,12 @@ export function createMetrics(): Metrics {
         name: "notification_bounce_mail_total",
         help: "Messages read from an SMTP provider's bounce mailbox and deleted, by outcome: report (a delivery status notification of ours, applied), or why it was passed over (not_a_dsn, not_ours, no_final_status, unparseable, oversized).",
         labelNames: ["provider", "outcome"],
+        registers: [registry],
+      }),
+      trackingHits: new Counter({
+        name: "notification_tracking_hits_total",
+        help: "Open pixels and click redirects of tracked emails served, by kind (open, click) and outcome: human (counted, its first the message's status), machine (a privacy proxy or link scanner, counted apart), expired (past TRACKING_LINK_TTL_DAYS, not counted), unknown_message, failed (not recorded: the store failed).",
+        labelNames: ["kind", "outcome"],
         registers: [registry],
       }),
     },

@@ -17,6 +17,7 @@ import { PreferenceManager, StoredReceivePolicy, UnsubscribeLinks } from "../cor
 import { MessageReader, type Provider, ProviderFeedback, SendOrchestrator } from "../core/sending/index.ts";
 import { SuppressionManager } from "../core/suppressions/index.ts";
 import { StoredSendableTemplates, TemplateCatalog, TemplateCompiler } from "../core/templates/index.ts";
+import { EmailTracking, TrackingHits, TrackingLinks } from "../core/tracking/index.ts";
 import {
   ApnsProvider,
   FcmProvider,
@@ -51,6 +52,7 @@ import {
   PostgresOutboxFeed,
   PostgresSendProgress,
   PostgresSuppressionStore,
+  PostgresTrackedMessages,
   PostgresUnitOfWork,
   PreferenceRepository,
   ProviderStatusBoard,
@@ -72,6 +74,7 @@ import type { Config } from "./config.ts";
 import { registerEventSchemas } from "./event-schemas.ts";
 import { createUnsubscribeEndpoint } from "./feedback/one-click-unsubscribe.ts";
 import { createWebhookEndpoint, type WebhookReader } from "./feedback/provider-webhooks.ts";
+import { createTrackingEndpoint } from "./feedback/tracking-endpoints.ts";
 import { createInboxGateway } from "./gateway.ts";
 import { dependencyProbes } from "./health/dependency-probes.ts";
 import { HealthMonitor } from "./health/health-monitor.ts";
@@ -140,6 +143,7 @@ function buildDomain(
     devices: deviceStore,
     preferences,
   });
+  const tracking = trackingOf(config, infra, providerFeedback);
   const inboxStore = new PostgresInboxStore(infra.orm);
   const liveInbox = new RedisLiveInboxPublisher(infra.redis);
   const outboxFeed = new PostgresOutboxFeed(infra.orm, config.outbox.graceMs);
@@ -158,6 +162,7 @@ function buildDomain(
     apiKeyStore,
     templateParser,
     unsubscribeLinks,
+    trackingHits: tracking?.hits,
     useCases: {
       apiKeys: new ApiKeys(apiKeyStore),
       templates: new TemplateCatalog(templateStore, config.templateRender, templateCompiler),
@@ -190,6 +195,7 @@ function buildDomain(
         dispatchQueue,
         suppressions: suppressionStore,
         ...(unsubscribeLinks ? { unsubscribeLinks } : {}),
+        ...(tracking ? { tracking: tracking.emails } : {}),
       }),
       unitOfWork,
       dueSends: new PostgresDueSends(infra.orm, cipher),
@@ -214,6 +220,21 @@ function buildDomain(
         maxBytes: config.pipeline.requestMaxBytes,
       }),
     },
+  };
+}
+
+/** Open and click tracking where its key is set: the orchestrator's rewriting, and the api role's counting. */
+function trackingOf(config: Config, infra: Infrastructure, feedback: ProviderFeedback) {
+  if (!config.tracking) return undefined;
+  const links = new TrackingLinks(config.tracking.signingKey, config.publicBaseUrl);
+  return {
+    emails: new EmailTracking(links),
+    hits: new TrackingHits({
+      links,
+      messages: new PostgresTrackedMessages(infra.orm),
+      feedback,
+      countingWindowMs: config.tracking.linkTtlDays * 86_400_000,
+    }),
   };
 }
 
@@ -388,7 +409,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   // Every cache of the process listens for invalidations on this one connection.
   const invalidations = new InvalidationSubscriber(infra.redis.duplicate(), logger);
 
-  const { apiKeyStore, templateParser, unsubscribeLinks, useCases, sending } = buildDomain(
+  const { apiKeyStore, templateParser, unsubscribeLinks, trackingHits, useCases, sending } = buildDomain(
     config,
     infra,
     invalidations,
@@ -456,6 +477,18 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
                   refused: (reason) => metrics.feedback.refused.inc({ endpoint: "unsubscribe", reason }),
                 },
                 logger: logger.child({ component: "unsubscribe" }),
+              }),
+            ]
+          : []),
+        ...(trackingHits
+          ? [
+              createTrackingEndpoint({
+                hits: trackingHits,
+                metrics: {
+                  served: (kind, outcome) => metrics.feedback.trackingHits.inc({ kind, outcome }),
+                  refused: (reason) => metrics.feedback.refused.inc({ endpoint: "tracking", reason }),
+                },
+                logger: logger.child({ component: "tracking" }),
               }),
             ]
           : []),

@@ -94,6 +94,8 @@ beforeAll(async () => {
       PROVIDER_BREAKER_OPEN_MS: "2000",
       DISPATCH_RETRY_INITIAL_MS: "300",
       DISPATCH_RETRY_MAX_MS: "1000",
+      // The HTML is read here as the template renders it; email-tracking.test.ts tracks it.
+      TRACKING_SIGNING_KEY: "",
     },
   });
   orm = testOrm();

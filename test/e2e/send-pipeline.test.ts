@@ -56,7 +56,13 @@ function specRequest(changes: Record<string, unknown> = {}): Record<string, unkn
 
 beforeAll(async () => {
   service = await startServiceProcess({
-    env: { ...AUTH_ENV, ...pipelineEnv(sinkFile), SEND_REQUEST_MAX_BYTES: String(64 * 1024) },
+    env: {
+      ...AUTH_ENV,
+      ...pipelineEnv(sinkFile),
+      SEND_REQUEST_MAX_BYTES: String(64 * 1024),
+      // The HTML is read here as the template renders it; email-tracking.test.ts tracks it.
+      TRACKING_SIGNING_KEY: "",
+    },
   });
   producer = kafka.producer();
   await producer.connect();

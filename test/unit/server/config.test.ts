@@ -33,6 +33,21 @@ describe("loadConfig", () => {
     expect(config.kafka.brokers).toEqual(["127.0.0.1:9092", "kafka-2:9092"]);
   });
 
+  it("turns email tracking on with its signing key only, its links counting 90 days by default", () => {
+    expect(loadConfig(VALID).tracking).toBeUndefined();
+    const key = Buffer.alloc(32, 3).toString("base64");
+    expect(loadConfig({ ...VALID, TRACKING_SIGNING_KEY: key }).tracking).toEqual({
+      signingKey: Buffer.alloc(32, 3),
+      linkTtlDays: 90,
+    });
+    expect(
+      loadConfig({ ...VALID, TRACKING_SIGNING_KEY: key, TRACKING_LINK_TTL_DAYS: "7" }).tracking?.linkTtlDays,
+    ).toBe(7);
+    expect(problemsOf({ ...VALID, TRACKING_SIGNING_KEY: Buffer.alloc(16).toString("base64") })).toEqual([
+      "TRACKING_SIGNING_KEY must be at least 32 bytes in base64",
+    ]);
+  });
+
   it("reads how often workers look for due campaigns: by default often enough to start one within a second", () => {
     expect(loadConfig(VALID).campaigns).toEqual({ pollMs: 250 });
     expect(loadConfig({ ...VALID, CAMPAIGN_POLL_MS: "100" }).campaigns).toEqual({ pollMs: 100 });
