@@ -8,6 +8,7 @@ export { inboxFilterOf, inboxMessage, inboxSeqsOf } from "./inbox.ts";
 export { messageFilterOf, messageMessage } from "./messages.ts";
 export { preferencesMessage, settingsOf } from "./preferences.ts";
 export { isRole, protoRoleOf, roleOfProto } from "./roles.ts";
+export { segmentDraftOf, segmentFilterOf, segmentMessage } from "./segments.ts";
 export { type SendRequestFields, sendRequestOf } from "./send-requests.ts";
 export { deliveryStatsGroupMessage, deliveryStatsQueryOf } from "./stats.ts";
 export { pointerSegment, unstorableTextProblems } from "./storable-text.ts";

@@ -82,6 +82,18 @@ export interface Config {
   };
   /** How often each worker looks for scheduled campaigns whose time has come. */
   campaigns: { pollMs: number };
+  /** Uploads of segments' members: each holds a database connection while it streams. */
+  segments: { uploadsPerProcess: number };
+  /** The platform's Analytics Service, for "analytics:" segments; none: only uploaded segments. */
+  analytics?: {
+    url: string;
+    /** The longest one attempt of a call waits. */
+    timeoutMs: number;
+    /** Attempts per call, the first included, while its errors are transient. */
+    attempts: number;
+    /** Its bearer token, when it asks for one. */
+    token?: string;
+  };
   /** How status events are written: structured JSON (the specification's), or binary Protobuf or Avro. */
   eventsFormat: "json" | "protobuf" | "avro";
   /** How the dispatcher treats failing providers: retry waits, circuit breakers, rate slots. */
@@ -349,6 +361,19 @@ function readRecipientKeys(read: EnvReader): RecipientKeys {
   return { current, older, lookupSecret };
 }
 
+function readAnalytics(read: EnvReader): { analytics?: NonNullable<Config["analytics"]> } {
+  if (!read.string("ANALYTICS_URL", "")) return {};
+  const token = read.string("ANALYTICS_TOKEN", "");
+  return {
+    analytics: {
+      url: read.url("ANALYTICS_URL", ["http:", "https:"]),
+      timeoutMs: read.integer("ANALYTICS_TIMEOUT_MS", 5_000, 10, 120_000),
+      attempts: read.integer("ANALYTICS_ATTEMPTS", 4, 1, 10),
+      ...(token ? { token } : {}),
+    },
+  };
+}
+
 function readLinkSigningKey(read: EnvReader): { linkSigningKey?: Buffer } {
   const encoded = read.string("LINK_SIGNING_KEY", "");
   if (!encoded) return {};
@@ -516,6 +541,8 @@ export function loadConfig(env: Env, roleOverride?: string): Config {
     },
     // Often enough that with any number of workers a campaign starts within a second of its time.
     campaigns: { pollMs: read.integer("CAMPAIGN_POLL_MS", 250, 10, 60_000) },
+    segments: { uploadsPerProcess: read.integer("SEGMENT_UPLOADS_PER_PROCESS", 2, 1, 100) },
+    ...readAnalytics(read),
     eventsFormat: read.oneOf("EVENTS_FORMAT", ["json", "protobuf", "avro"] as const, "json"),
     dispatch: {
       retry: {

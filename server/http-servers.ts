@@ -9,6 +9,16 @@ export type Request = http.IncomingMessage | http2.Http2ServerRequest;
 export type Response = http.ServerResponse | http2.Http2ServerResponse;
 export type RequestHandler = (request: Request, response: Response) => Promise<void>;
 
+/** A request's headers as the authenticator reads them (HTTP/2's pseudo-headers left out). */
+export function headersOf(request: Request): Headers {
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(request.headers)) {
+    if (name.startsWith(":") || value === undefined) continue;
+    for (const each of Array.isArray(value) ? value : [value]) headers.append(name, each);
+  }
+  return headers;
+}
+
 /** A listening server that can stop taking work and wait, up to a deadline, for what it has. */
 export interface RunningServer {
   name: string;

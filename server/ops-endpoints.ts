@@ -2,7 +2,7 @@ import type { Caller } from "../core/caller.ts";
 import type { Authenticator } from "./auth/authenticator.ts";
 import type { HealthMonitor, HealthReport } from "./health/health-monitor.ts";
 import { writeJson, writeText } from "./http-json.ts";
-import type { Request, Response } from "./http-servers.ts";
+import { headersOf, type Request, type Response } from "./http-servers.ts";
 import type { Metrics } from "./metrics.ts";
 
 export interface OpsOptions {
@@ -75,13 +75,4 @@ function detailsOf(report: HealthReport) {
       result.reason ? { state: result.state, reason: result.reason } : { state: result.state },
     ]),
   );
-}
-
-function headersOf(request: Request): Headers {
-  const headers = new Headers();
-  for (const [name, value] of Object.entries(request.headers)) {
-    if (name.startsWith(":") || value === undefined) continue;
-    for (const each of Array.isArray(value) ? value : [value]) headers.append(name, each);
-  }
-  return headers;
 }

@@ -1,3 +1,4 @@
+import { AnalyticsAudience, createAnalyticsClient } from "../analytics/index.ts";
 import {
   BinaryStatusEvents,
   CommittedEventPublisher,
@@ -8,7 +9,7 @@ import {
   sendRequestDecoder,
 } from "../consumers/index.ts";
 import { ApiKeys } from "../core/api-keys/index.ts";
-import { CampaignManager } from "../core/campaigns/index.ts";
+import { Audiences, CampaignManager, SegmentManager, UploadedAudience } from "../core/campaigns/index.ts";
 import { DeliveryStatsReport } from "../core/delivery-stats/index.ts";
 import { DeviceManager, StoredPushTargets } from "../core/devices/index.ts";
 import { InboxManager } from "../core/inbox/index.ts";
@@ -38,6 +39,7 @@ import {
   UnisenderGoProvider,
 } from "../dispatch/index.ts";
 import { createInboxPage } from "../gateway-ws/index.ts";
+import { SegmentService } from "../gen/platform/notification/v1/segment_service_pb.ts";
 import { ClickHouseDeliveryStatsQueries } from "../stats/index.ts";
 import {
   CachedPreferenceStore,
@@ -59,6 +61,7 @@ import {
   RecipientCipher,
   RedisLiveInboxFeed,
   RedisLiveInboxPublisher,
+  SegmentRepository,
   TemplateRepository,
 } from "../storage/index.ts";
 import { createApiHandler } from "./api/api-handler.ts";
@@ -69,6 +72,7 @@ import { checkAccessPolicies } from "./auth/access-policy.ts";
 import { authenticateEarly, authenticationInterceptor } from "./auth/authentication-interceptor.ts";
 import { createAuthenticator } from "./auth/authenticator.ts";
 import { authorizationInterceptor } from "./auth/authorization-interceptor.ts";
+import { plainEndpointAccess } from "./auth/plain-endpoint-access.ts";
 import { preferenceCache, templateCache } from "./caches.ts";
 import type { Config } from "./config.ts";
 import { registerEventSchemas } from "./event-schemas.ts";
@@ -87,6 +91,7 @@ import type { ProviderSettings } from "./provider-config.ts";
 import type { ConfiguredProvider } from "./providers/provider.service.ts";
 import { PUBLIC_SERVICES } from "./reflection/reflection.service.ts";
 import { retrying } from "./retrying.ts";
+import { createSegmentUploadEndpoint } from "./segments/segment-upload-endpoint.ts";
 import { createProviderGates, type StatusPoller, startWorker } from "./worker.ts";
 
 export interface RunningService {
@@ -158,6 +163,18 @@ function buildDomain(
     url: infra.schemaRegistryUrl,
     timeoutMs: config.healthProbeTimeoutMs,
   });
+  const segmentStore = new SegmentRepository(infra.orm);
+  // A campaign's audience: segments uploaded here, and the Analytics Service's when configured.
+  const audiences = new Audiences({
+    upload: new UploadedAudience(segmentStore),
+    ...(config.analytics
+      ? {
+          analytics: new AnalyticsAudience(
+            createAnalyticsClient({ ...config.analytics, logger: logger.child({ component: "analytics" }) }),
+          ),
+        }
+      : {}),
+  });
   return {
     apiKeyStore,
     templateParser,
@@ -181,7 +198,9 @@ function buildDomain(
         store: new CampaignRepository(infra.orm, publisher.committed),
         templates: templateStore,
         events: new StructuredCampaignEvents(),
+        audiences,
       }),
+      segments: new SegmentManager(segmentStore),
     },
     sending: {
       orchestrator: new SendOrchestrator({
@@ -458,6 +477,13 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
       beforeRestBody: authenticateEarly(authenticate, PUBLIC_SERVICES),
       recordRefusal: recordCall,
       plainEndpoints: [
+        createSegmentUploadEndpoint({
+          segments: useCases.segments,
+          // Whoever may create a segment may fill it: its roles are CreateSegment's, in the proto.
+          authorize: plainEndpointAccess(authenticate, SegmentService.method.createSegment, PUBLIC_SERVICES),
+          uploadsPerProcess: config.segments.uploadsPerProcess,
+          logger: logger.child({ component: "segment-upload" }),
+        }),
         createWebhookEndpoint({
           readers: webhookReaders(config),
           feedback: sending.providerFeedback,

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { type Caller, machineCaller } from "../caller.ts";
 import { DomainError, ErrorCatalog, type ErrorProblem } from "../errors.ts";
 import type { TemplateStore } from "../templates/index.ts";
+import type { Audiences } from "./audiences.ts";
 import type { Campaign, CampaignDraft, CampaignFilter, CampaignPage } from "./campaign.ts";
 import type { CampaignEventEncoder, CampaignStatusChange } from "./campaign-events.ts";
 import { fittedDraft, requireCampaign, requireRevision } from "./campaign-rules.ts";
@@ -12,7 +13,11 @@ export interface CampaignManagerDeps {
   store: CampaignStore;
   templates: Pick<TemplateStore, "get" | "getVersion">;
   events: CampaignEventEncoder;
+  audiences: Pick<Audiences, "problemOf" | "find">;
 }
+
+// Where a draft's audience is, in the campaign as it is created and updated.
+const TARGET_POINTER = "/campaign/target_segment_id";
 
 // Who the service is when it changes a campaign itself: the spec's updatedBy "system".
 const SYSTEM = machineCaller("system");
@@ -23,6 +28,7 @@ export class CampaignManager {
 
   async create(draft: CampaignDraft, caller: Caller): Promise<Campaign> {
     const fitted = fittedDraft(draft);
+    this.assertAudienceNamed(fitted);
     await this.assertTemplatesExist(fitted);
     const at = new Date();
     const campaign: Campaign = {
@@ -70,6 +76,7 @@ export class CampaignManager {
     caller: Caller,
   ): Promise<Campaign> {
     const fitted = fittedDraft(draft);
+    this.assertAudienceNamed(fitted);
     assertEditable(await this.get(id));
     await this.assertTemplatesExist(fitted);
     return this.deps.store.change(id, caller, (current) => {
@@ -173,14 +180,29 @@ export class CampaignManager {
     if (problem) throw new DomainError(ErrorCatalog.notFound, problem.detail, problem.source, more);
   }
 
-  /** What sending needs of a draft: an audience, and templates that can still be sent. */
+  /**
+   * A draft's target_segment_id, when it has one, names a segment of a source this service
+   * reads (VALIDATION_ERROR otherwise); whether the segment exists is asked when it leaves draft.
+   */
+  private assertAudienceNamed(draft: CampaignDraft): void {
+    if (!draft.targetSegmentId) return;
+    const problem = this.deps.audiences.problemOf(draft.targetSegmentId);
+    if (problem) throw new DomainError(ErrorCatalog.validation, problem, { pointer: TARGET_POINTER });
+  }
+
+  /** What sending needs of a draft: an audience that exists and can be sent to, and templates that can still be sent. */
   private async assertReady(campaign: Campaign): Promise<void> {
     const problems: ErrorProblem[] = [];
-    if (!campaign.targetSegmentId) {
+    const target = campaign.targetSegmentId;
+    const named = target ? this.deps.audiences.problemOf(target) : "";
+    if (!target) {
       problems.push({
         detail: `campaign ${campaign.id} has no target_segment_id: choose its audience in the draft first`,
         source: {},
       });
+    } else if (named) {
+      // A draft saved before its source was known, or with one no longer configured.
+      problems.push({ detail: `campaign ${campaign.id}: ${named}`, source: {} });
     }
     // The pointers are into the draft, not into this request: said in words instead.
     for (const problem of await this.templateProblems(campaign, { sendable: true })) {
@@ -188,6 +210,21 @@ export class CampaignManager {
     }
     const [problem, ...more] = problems;
     if (problem) throw new DomainError(ErrorCatalog.failedPrecondition, problem.detail, problem.source, more);
+    const segment = await this.deps.audiences.find(target);
+    // NOT_FOUND points at the draft's field, where it is put right (PUT the draft).
+    if (!segment) {
+      throw new DomainError(
+        ErrorCatalog.notFound,
+        `campaign ${campaign.id}: its target segment ${target} does not exist: choose an existing segment in the draft`,
+        { pointer: TARGET_POINTER },
+      );
+    }
+    if (!segment.ready) {
+      throw new DomainError(
+        ErrorCatalog.failedPrecondition,
+        `campaign ${campaign.id}: segment ${target} has no members yet: upload them first`,
+      );
+    }
   }
 
   private async templateProblems(

@@ -1,7 +1,7 @@
 import type { DescService } from "@bufbuild/protobuf";
 import type { ConnectRouter } from "@connectrpc/connect";
 import type { ApiKeys } from "../../core/api-keys/index.ts";
-import type { CampaignManager } from "../../core/campaigns/index.ts";
+import type { CampaignManager, SegmentManager } from "../../core/campaigns/index.ts";
 import type { DeliveryStatsReport } from "../../core/delivery-stats/index.ts";
 import type { DeviceManager } from "../../core/devices/index.ts";
 import type { InboxManager } from "../../core/inbox/index.ts";
@@ -17,6 +17,7 @@ import { InboxService } from "../../gen/platform/notification/v1/inbox_service_p
 import { MessageService } from "../../gen/platform/notification/v1/message_service_pb.ts";
 import { PreferenceService } from "../../gen/platform/notification/v1/preference_service_pb.ts";
 import { ProviderService } from "../../gen/platform/notification/v1/provider_service_pb.ts";
+import { SegmentService } from "../../gen/platform/notification/v1/segment_service_pb.ts";
 import { SendService } from "../../gen/platform/notification/v1/send_service_pb.ts";
 import { StatsService } from "../../gen/platform/notification/v1/stats_service_pb.ts";
 import { SuppressionService } from "../../gen/platform/notification/v1/suppression_service_pb.ts";
@@ -31,6 +32,7 @@ import { messageService } from "../messages/message.service.ts";
 import { preferenceService } from "../preferences/preference.service.ts";
 import { providerService } from "../providers/provider.service.ts";
 import { registerReflection } from "../reflection/reflection.service.ts";
+import { segmentService } from "../segments/segment.service.ts";
 import { sendService } from "../sending/send.service.ts";
 import { statsService } from "../stats/stats.service.ts";
 import { suppressionService } from "../suppressions/suppression.service.ts";
@@ -50,6 +52,7 @@ export interface ApiServices {
   messages: MessageReader;
   suppressions: SuppressionManager;
   campaigns: CampaignManager;
+  segments: SegmentManager;
   providers: Parameters<typeof providerService>[0];
 }
 
@@ -67,6 +70,7 @@ export const SERVED_SERVICES: DescService[] = [
   SuppressionService,
   ProviderService,
   CampaignService,
+  SegmentService,
 ];
 
 export function registerRoutes(router: ConnectRouter, services: ApiServices): void {
@@ -82,6 +86,7 @@ export function registerRoutes(router: ConnectRouter, services: ApiServices): vo
   router.service(SuppressionService, suppressionService(services.suppressions));
   router.service(ProviderService, providerService(services.providers));
   router.service(CampaignService, campaignService(services.campaigns));
+  router.service(SegmentService, segmentService(services.segments));
   // Public, and gRPC only: not in SERVED_SERVICES, it has no REST routes. Lists every service here.
   registerReflection(router);
 }

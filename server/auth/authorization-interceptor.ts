@@ -2,7 +2,7 @@ import type { DescMethod, Message } from "@bufbuild/protobuf";
 import type { Interceptor } from "@connectrpc/connect";
 import { DomainError, ErrorCatalog } from "../../core/errors.ts";
 import { callerKey } from "../api/caller-context.ts";
-import { type AccessRule, accessRuleOf, decideAccess } from "./access-policy.ts";
+import { type AccessDecision, type AccessRule, accessRuleOf, decideAccess } from "./access-policy.ts";
 
 /**
  * Enforces the `access` option of the called method with the caller that authentication set.
@@ -24,11 +24,14 @@ export function authorizationInterceptor(publicServices: readonly string[]): Int
       request.contextValues.get(callerKey),
       request.stream ? undefined : (request.message as Message),
     );
-    if (!decision.allowed) {
-      const entry =
-        decision.denial === "unauthenticated" ? ErrorCatalog.unauthenticated : ErrorCatalog.permissionDenied;
-      throw new DomainError(entry, decision.reason);
-    }
+    if (!decision.allowed) throw denialOf(decision);
     return next(request);
   };
+}
+
+/** The error a refused call fails with, on the API's surfaces and on plain endpoints alike. */
+export function denialOf(decision: AccessDecision & { allowed: false }): DomainError {
+  const entry =
+    decision.denial === "unauthenticated" ? ErrorCatalog.unauthenticated : ErrorCatalog.permissionDenied;
+  return new DomainError(entry, decision.reason);
 }

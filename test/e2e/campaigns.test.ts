@@ -27,6 +27,9 @@ let service: ServiceProcess;
 let secondWorker: ServiceProcess;
 let events: { records: CollectedRecord[]; consumer: Consumer };
 let templateId = "";
+// Uploaded segments to target: a campaign leaves draft only for a segment that exists.
+let springSegment = "";
+let summerSegment = "";
 
 type Who = "marketer" | "admin" | "support" | "user" | "anonymous";
 const HEADERS: Record<Who, () => Record<string, string>> = {
@@ -83,7 +86,7 @@ const create = (fields: Record<string, unknown> = {}, who: Who = "marketer") =>
     {
       name: `Весенняя распродажа ${run}`,
       description: "Анонс",
-      target_segment_id: "segment-spring",
+      target_segment_id: springSegment,
       template_id: templateId,
       ...fields,
     },
@@ -117,6 +120,19 @@ async function changesOf(campaignId: string, count: number): Promise<string[][]>
   ]);
 }
 
+/** A segment with two members uploaded, by its target_segment_id. */
+async function uploadedSegment(name: string): Promise<string> {
+  const created = await call("POST", "/segments", { name });
+  expect(created.status, JSON.stringify(created.json)).toBe(200);
+  const uploaded = await fetch(`${service.httpUrl}${API}/segments/${created.json.id}/members`, {
+    method: "POST",
+    headers: { ...HEADERS.marketer(), "content-type": "text/csv" },
+    body: `user_id\n${randomUUID()}\n${randomUUID()}\n`,
+  });
+  expect(uploaded.status, await uploaded.clone().text()).toBe(200);
+  return `upload:${created.json.id}`;
+}
+
 async function createdId(fields: Record<string, unknown> = {}): Promise<string> {
   const created = await create(fields);
   expect(created.status, JSON.stringify(created.json)).toBe(200);
@@ -133,6 +149,8 @@ beforeAll(async () => {
   templateId = await createActiveTemplate(service.httpUrl, `campaign_${run}`, [
     { language_code: "ru", subject: "Распродажа", body: "Скидки до 50%", body_html: "<p>Скидки</p>" },
   ]);
+  springSegment = await uploadedSegment(`Весна ${run}`);
+  summerSegment = await uploadedSegment(`Лето ${run}`);
   // Both workers poll for due campaigns once their pipeline runs.
   for (const worker of [service, secondWorker]) {
     const running = await eventually(
@@ -178,7 +196,7 @@ describe("CampaignService", () => {
       headers: { ...HEADERS.admin(), "content-type": "application/json", "if-match": '"1"' },
       body: JSON.stringify({
         name: `Летняя распродажа ${run}`,
-        target_segment_id: "segment-summer",
+        target_segment_id: summerSegment,
         template_id: templateId,
         tracking_enabled: false,
         send_rate_per_second: 200,
@@ -189,7 +207,7 @@ describe("CampaignService", () => {
     expect(await edited.json()).toMatchObject({
       name: `Летняя распродажа ${run}`,
       description: "",
-      target_segment_id: "segment-summer",
+      target_segment_id: summerSegment,
       tracking_enabled: false,
       send_rate_per_second: 200,
       created_by: MARKETER,
@@ -342,7 +360,7 @@ describe("CampaignService", () => {
       const response = await fetch(`${service.httpUrl}${API}/campaigns`, {
         method: "POST",
         headers: { ...as(), "content-type": "application/json" },
-        body: JSON.stringify({ name, target_segment_id: "segment-1", template_id: templateId }),
+        body: JSON.stringify({ name, target_segment_id: springSegment, template_id: templateId }),
       });
       made.push(String(((await response.json()) as { id: string }).id));
     }

@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
 import type { Caller } from "../../../../core/caller.ts";
 import {
+  type AudienceSource,
+  Audiences,
   type Campaign,
   type CampaignDraft,
   CampaignManager,
@@ -14,6 +16,22 @@ const marketer: Caller = { subject: "marketer-1", roles: ["marketer"], via: "jwt
 const ACTIVE = "00000000-0000-4000-8000-00000000000a";
 const INACTIVE = "00000000-0000-4000-8000-00000000000b";
 const MISSING = "00000000-0000-4000-8000-00000000000c";
+// Uploaded segments: one with its members, one awaiting them, one that does not exist.
+const SEGMENT = "upload:00000000-0000-4000-8000-0000000000e1";
+const EMPTY_SEGMENT = "upload:00000000-0000-4000-8000-0000000000e2";
+const NO_SEGMENT = "upload:00000000-0000-4000-8000-0000000000e3";
+
+/** Uploaded segments by key, in the place of their store. */
+const uploaded: AudienceSource = {
+  async segment(key) {
+    if (`upload:${key}` === SEGMENT) return { name: "Покупатели", size: 3, ready: true };
+    if (`upload:${key}` === EMPTY_SEGMENT) return { name: "Пустой", size: null, ready: false };
+    return undefined;
+  },
+  async members() {
+    return { userIds: [], cursor: "", skipped: 0 };
+  },
+};
 
 /** An in-memory CampaignStore that keeps what it is given: every rule is the manager's, through `decide`. */
 function memoryStore(): CampaignStore {
@@ -88,6 +106,8 @@ function manager() {
         return [];
       },
     },
+    // No Analytics Service configured.
+    audiences: new Audiences({ upload: uploaded }),
   });
   return { campaigns, told };
 }
@@ -95,7 +115,7 @@ function manager() {
 const draft = (changes: Partial<CampaignDraft> = {}): CampaignDraft => ({
   name: "Весенняя распродажа - Анонс",
   description: "",
-  targetSegmentId: "segment-1",
+  targetSegmentId: SEGMENT,
   templateId: ACTIVE,
   variants: [],
   holdoutPercent: 0,
@@ -240,6 +260,48 @@ describe("CampaignManager", () => {
       ["/scheduled_time"],
       ["scheduled_time must be in the future"],
     ]);
+  });
+
+  it("refuses a target_segment_id that names no source it reads, pointing at it", async () => {
+    const { campaigns } = manager();
+    expect(await refusalOf(campaigns.create(draft({ targetSegmentId: "spring-buyers" }), marketer))).toEqual([
+      "VALIDATION_ERROR",
+      ["/campaign/target_segment_id"],
+      [
+        'target_segment_id "spring-buyers" names no source of segments: give upload:<id> for a segment uploaded here (SegmentService), or analytics:<key> for one of the Analytics Service',
+      ],
+    ]);
+    const created = await campaigns.create(draft(), marketer);
+    const [code, pointers, details] = await refusalOf(
+      campaigns.update(created.id, draft({ targetSegmentId: "analytics:spring-buyers" }), 1, marketer),
+    );
+    expect([code, pointers]).toEqual(["VALIDATION_ERROR", ["/campaign/target_segment_id"]]);
+    expect(details[0]).toMatch(/no Analytics Service configured \(ANALYTICS_URL\)/);
+    expect((await refusalOf(campaigns.create(draft({ targetSegmentId: "upload:42" }), marketer)))[2]).toEqual(
+      ['target_segment_id "upload:42": an uploaded segment\'s id is a UUID'],
+    );
+  });
+
+  it("leaves draft only for a segment that exists and has its members", async () => {
+    const { campaigns } = manager();
+    const missing = await campaigns.create(draft({ targetSegmentId: NO_SEGMENT }), marketer);
+    expect(await refusalOf(campaigns.schedule(missing.id, new Date(Date.now() + 60_000), marketer))).toEqual([
+      "NOT_FOUND",
+      ["/campaign/target_segment_id"],
+      [
+        `campaign ${missing.id}: its target segment ${NO_SEGMENT} does not exist: choose an existing segment in the draft`,
+      ],
+    ]);
+    const empty = await campaigns.create(draft({ targetSegmentId: EMPTY_SEGMENT }), marketer);
+    expect(await refusalOf(campaigns.start(empty.id, marketer))).toEqual([
+      "FAILED_PRECONDITION",
+      [undefined],
+      [`campaign ${empty.id}: segment ${EMPTY_SEGMENT} has no members yet: upload them first`],
+    ]);
+    expect((await campaigns.get(missing.id)).status).toBe("draft");
+    expect((await campaigns.start((await campaigns.create(draft(), marketer)).id, marketer)).status).toBe(
+      "active",
+    );
   });
 
   it("edits only a draft, at the revision it is based on", async () => {
