@@ -23,6 +23,7 @@ import { InboxService } from "../../gen/platform/notification/v1/inbox_service_p
 import { MessageService } from "../../gen/platform/notification/v1/message_service_pb.ts";
 import { PreferenceService } from "../../gen/platform/notification/v1/preference_service_pb.ts";
 import { ProviderService } from "../../gen/platform/notification/v1/provider_service_pb.ts";
+import { SegmentService } from "../../gen/platform/notification/v1/segment_service_pb.ts";
 import { SendService } from "../../gen/platform/notification/v1/send_service_pb.ts";
 import { StatsService } from "../../gen/platform/notification/v1/stats_service_pb.ts";
 import { SuppressionService } from "../../gen/platform/notification/v1/suppression_service_pb.ts";
@@ -120,6 +121,12 @@ const EXPECTED: Record<string, readonly Who[]> = {
   "platform.notification.v1.CampaignService/ResumeCampaign": WRITERS,
   "platform.notification.v1.CampaignService/CompleteCampaign": WRITERS,
   "platform.notification.v1.CampaignService/ArchiveCampaign": WRITERS,
+  // Audiences are campaigns' material: the same people; uploading members takes CreateSegment's
+  // roles (test/e2e/segments.test.ts).
+  "platform.notification.v1.SegmentService/CreateSegment": WRITERS,
+  "platform.notification.v1.SegmentService/GetSegment": ["admin", "marketer", "support"],
+  "platform.notification.v1.SegmentService/ListSegments": ["admin", "marketer", "support"],
+  "platform.notification.v1.SegmentService/DeleteSegment": WRITERS,
 };
 
 /** The services the table knows; a routed service missing here fails the coverage test. */
@@ -138,6 +145,7 @@ const KNOWN: readonly DescService[] = [
   SuppressionService,
   ProviderService,
   CampaignService,
+  SegmentService,
 ];
 
 const OWN_USER = randomUUID();
