@@ -56,6 +56,40 @@ describe("loadConfig", () => {
     ]);
   });
 
+  it("reads the Analytics Service only when ANALYTICS_URL names it, and bounds segment uploads per process", () => {
+    expect(loadConfig(VALID).analytics).toBeUndefined();
+    expect(loadConfig(VALID).segments).toEqual({ uploadsPerProcess: 2 });
+    expect(loadConfig({ ...VALID, ANALYTICS_URL: "https://analytics.internal:8443" }).analytics).toEqual({
+      url: "https://analytics.internal:8443",
+      timeoutMs: 5_000,
+      attempts: 4,
+    });
+    expect(
+      loadConfig({
+        ...VALID,
+        ANALYTICS_URL: "http://127.0.0.1:2600",
+        ANALYTICS_TIMEOUT_MS: "250",
+        ANALYTICS_ATTEMPTS: "2",
+        ANALYTICS_TOKEN: "secret-token",
+        SEGMENT_UPLOADS_PER_PROCESS: "4",
+      }),
+    ).toMatchObject({
+      analytics: { url: "http://127.0.0.1:2600", timeoutMs: 250, attempts: 2, token: "secret-token" },
+      segments: { uploadsPerProcess: 4 },
+    });
+    expect(
+      problemsOf({
+        ...VALID,
+        ANALYTICS_URL: "grpc://analytics",
+        ANALYTICS_ATTEMPTS: "0",
+        ANALYTICS_TOKEN: "t",
+      }),
+    ).toEqual([
+      'ANALYTICS_URL must use http: or https:, got "grpc:"',
+      'ANALYTICS_ATTEMPTS must be an integer from 1 to 10, got "0"',
+    ]);
+  });
+
   it("keeps /readyz details off unless READYZ_DETAILS turns them on", () => {
     expect(loadConfig(VALID).readyzDetails).toBe(false);
     expect(loadConfig({ ...VALID, READYZ_DETAILS: "true" }).readyzDetails).toBe(true);
