@@ -214,6 +214,46 @@ describe("uploading a segment's members", () => {
     });
   });
 
+  it("takes two uploads at once, refuses a third with 429, and lets go of one whose client left", async () => {
+    const ids = [await segment(), await segment(), await segment()];
+    const aborts = [new AbortController(), new AbortController()];
+    // Two uploads that send one line, then nothing, until their clients give up.
+    const stalled = aborts.map((abort, index) =>
+      fetch(`${service.httpUrl}${API}/segments/${ids[index]}/members`, {
+        method: "POST",
+        headers: { ...headersOf("marketer"), "content-type": "text/csv" },
+        body: new ReadableStream<Uint8Array>({
+          start(controller) {
+            controller.enqueue(new TextEncoder().encode(`${randomUUID()}\n`));
+          },
+        }),
+        duplex: "half",
+        signal: abort.signal,
+      } as RequestInit).catch((error: unknown) => error),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const third = await fetch(`${service.httpUrl}${API}/segments/${ids[2]}/members`, {
+      method: "POST",
+      headers: { ...headersOf("marketer"), "content-type": "text/csv" },
+      body: `${A}\n`,
+    });
+    expect([third.status, third.headers.get("retry-after")]).toEqual([429, "5"]);
+    expect(((await third.json()) as Answer["json"]).errors?.[0]?.code).toBe("RATE_LIMITED");
+    for (const abort of aborts) abort.abort();
+    await Promise.all(stalled);
+    // Their transactions rolled back and their places freed: both segments still await an upload.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    for (const id of ids.slice(0, 2)) {
+      expect((await call("GET", `/segments/${id}`)).json).toMatchObject({
+        status: "SEGMENT_STATUS_AWAITING_UPLOAD",
+      });
+      expect((await upload(id, `${A}\n`)).status).toBe(200);
+    }
+    expect(service.logs.filter((line) => line.message === "segment upload cut short by the client")).toHaveLength(
+      2,
+    );
+  });
+
   it("lets admins and marketers upload, and refuses support, services, users and the anonymous before reading", async () => {
     const outcomes: Record<string, number> = {};
     for (const who of ["admin", "marketer", "support", "service", "user", "anonymous"] as const) {
