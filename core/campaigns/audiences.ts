@@ -29,13 +29,13 @@ export class Audiences {
   }
 
   /** The segment, or undefined when its source has none; a malformed id is a validation error. */
-  find(targetSegmentId: string): Promise<SegmentSummary | undefined> {
+  async find(targetSegmentId: string): Promise<SegmentSummary | undefined> {
     const { source, key } = this.required(targetSegmentId);
     return source.segment(key);
   }
 
   /** A page of the segment's members after `cursor` ("" for the first). */
-  members(targetSegmentId: string, cursor: string, limit: number): Promise<AudiencePage> {
+  async members(targetSegmentId: string, cursor: string, limit: number): Promise<AudiencePage> {
     const { source, key } = this.required(targetSegmentId);
     return source.members(key, cursor, limit);
   }

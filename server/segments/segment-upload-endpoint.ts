@@ -48,7 +48,8 @@ export function createSegmentUploadEndpoint(deps: {
         throw new DomainError(ErrorCatalog.methodNotAllowed, "a segment's members are POSTed");
       }
       const caller = await deps.authorize(headersOf(request));
-      const id = decodeURIComponent(match[1] ?? "");
+      // A UUID has nothing to percent-decode: whatever is escaped is no segment id.
+      const id = match[1] ?? "";
       if (!isUuid(id)) {
         throw new DomainError(ErrorCatalog.validation, "segment_id must be a UUID", {
           parameter: "segment_id",
