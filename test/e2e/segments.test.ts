@@ -249,9 +249,9 @@ describe("uploading a segment's members", () => {
       });
       expect((await upload(id, `${A}\n`)).status).toBe(200);
     }
-    expect(service.logs.filter((line) => line.message === "segment upload cut short by the client")).toHaveLength(
-      2,
-    );
+    expect(
+      service.logs.filter((line) => line.message === "segment upload cut short by the client"),
+    ).toHaveLength(2);
   });
 
   it("lets admins and marketers upload, and refuses support, services, users and the anonymous before reading", async () => {
