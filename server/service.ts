@@ -1,4 +1,3 @@
-import { AnalyticsAudience, createAnalyticsClient } from "../analytics/index.ts";
 import {
   BinaryStatusEvents,
   CommittedEventPublisher,
@@ -42,9 +41,11 @@ import { createInboxPage } from "../gateway-ws/index.ts";
 import { SegmentService } from "../gen/platform/notification/v1/segment_service_pb.ts";
 import { ClickHouseDeliveryStatsQueries } from "../stats/index.ts";
 import {
+  AnalyticsAudience,
   CachedPreferenceStore,
   CachedTemplateStore,
   CampaignRepository,
+  createAnalyticsClient,
   DeviceRepository,
   InvalidationSubscriber,
   PostgresApiKeyStore,

@@ -1,3 +1,9 @@
+export { AnalyticsAudience } from "./analytics/analytics-audience.ts";
+export {
+  type AnalyticsCall,
+  type AnalyticsClientOptions,
+  createAnalyticsClient,
+} from "./analytics/analytics-client.ts";
 export { PostgresApiKeyStore } from "./postgres/api-key.repository.ts";
 export { type AuditEntry, recordAudit } from "./postgres/audit.ts";
 export { CampaignRepository } from "./postgres/campaigns/campaign.repository.ts";

@@ -1,9 +1,4 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import {
-  AnalyticsAudience,
-  type AnalyticsClientOptions,
-  createAnalyticsClient,
-} from "../../../analytics/index.ts";
 import { DomainError } from "../../../core/errors.ts";
 import {
   type AnalyticsPeer,
@@ -11,6 +6,11 @@ import {
   startAnalyticsPeer,
 } from "../../../scripts/analytics-peer/analytics-peer.ts";
 import { createLogger } from "../../../server/logger.ts";
+import {
+  AnalyticsAudience,
+  type AnalyticsClientOptions,
+  createAnalyticsClient,
+} from "../../../storage/index.ts";
 
 // The Analytics Service client against the local peer that serves the contract: pages that
 // resume from a cursor, retries through transient faults, and clear errors for what does not pass.
