@@ -1,7 +1,7 @@
 import { Code, ConnectError } from "@connectrpc/connect";
-import type { AudiencePage, AudienceSource, SegmentSummary } from "../core/campaigns/index.ts";
-import { DomainError, ErrorCatalog } from "../core/errors.ts";
-import { isUuid } from "../core/uuids.ts";
+import type { AudiencePage, AudienceSource, SegmentSummary } from "../../core/campaigns/index.ts";
+import { DomainError, ErrorCatalog } from "../../core/errors.ts";
+import { isUuid } from "../../core/uuids.ts";
 import type { AnalyticsCall } from "./analytics-client.ts";
 
 // The contract's most user ids a page.

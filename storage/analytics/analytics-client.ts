@@ -1,9 +1,9 @@
 import { setTimeout as delay } from "node:timers/promises";
 import { Code, ConnectError, createClient, type Interceptor } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
-import { DomainError, ErrorCatalog } from "../core/errors.ts";
-import type { Logger } from "../core/logger.ts";
-import { SegmentService } from "../gen/platform/analytics/v1/segments_pb.ts";
+import { DomainError, ErrorCatalog } from "../../core/errors.ts";
+import type { Logger } from "../../core/logger.ts";
+import { SegmentService } from "../../gen/platform/analytics/v1/segments_pb.ts";
 
 export interface AnalyticsClientOptions {
   /** The service's base URL, e.g. https://analytics.internal:8443. */
