@@ -18,6 +18,8 @@ export interface InboxManagerDeps {
   feedback: Pick<ProviderFeedback, "apply">;
   logger: Logger;
   now?: () => Date;
+  /** How long to wait before each next try of reports whose message is not recorded as sent yet. */
+  reportRetryDelaysMs?: readonly number[];
 }
 
 export interface InboxPage {
@@ -27,6 +29,9 @@ export interface InboxPage {
 }
 
 const DEFAULT_PAGE_SIZE = 50;
+// About a minute in all: long enough for a dispatcher that crashed before recording the send
+// to have its job redelivered and recorded.
+const REPORT_RETRY_DELAYS_MS = [100, 250, 500, 1_000, 2_000, 4_000, 8_000, 16_000, 30_000];
 
 /**
  * A user's inbox as the user acts on it, from InboxService or their WebSocket. An ack makes
@@ -92,7 +97,36 @@ export class InboxManager {
       messageId: message.messageId,
       kind,
     }));
-    await this.deps.feedback.apply(reports);
+    const outcome = await this.deps.feedback.apply(reports);
+    if (outcome.unknown > 0) this.reportAgain(reports, 0);
+  }
+
+  /**
+   * A client can ack or read a message before the dispatcher recorded it as sent (the inbox
+   * stores and publishes it first); the message log knows it by its provider only from then
+   * on. Its reports are applied again, later: those that applied already change nothing.
+   */
+  private reportAgain(reports: ProviderReport[], attempt: number): void {
+    const delays = this.deps.reportRetryDelaysMs ?? REPORT_RETRY_DELAYS_MS;
+    const delay = delays[attempt];
+    if (delay === undefined) {
+      this.deps.logger.warn(
+        { messageIds: reports.map((report) => report.messageId), kind: reports[0]?.kind },
+        "inbox reports name messages the message log never recorded as sent: given up",
+      );
+      return;
+    }
+    setTimeout(() => {
+      this.deps.feedback.apply(reports).then(
+        (outcome) => {
+          if (outcome.unknown > 0) this.reportAgain(reports, attempt + 1);
+        },
+        (error: unknown) => {
+          this.deps.logger.warn({ err: error }, "inbox reports not applied yet");
+          this.reportAgain(reports, attempt + 1);
+        },
+      );
+    }, delay).unref();
   }
 
   private async tellDevices(

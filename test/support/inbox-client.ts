@@ -54,8 +54,10 @@ export function connectInbox(gatewayUrl: string, options: ConnectOptions = {}): 
     frames.push(JSON.parse(data.toString()) as InboxFrame);
     for (const waiter of waiters) waiter();
   });
+  let closedWith = "";
   const closed = new Promise<{ code: number; reason: string }>((resolve) => {
     socket.once("close", (code, reason) => {
+      closedWith = `${code} ${reason.toString()}`;
       resolve({ code, reason: reason.toString() });
       for (const waiter of waiters) waiter();
     });
@@ -76,7 +78,11 @@ export function connectInbox(gatewayUrl: string, options: ConnectOptions = {}): 
           } else if (socket.readyState === WebSocket.CLOSED) {
             waiters.delete(check);
             clearTimeout(timer);
-            reject(new Error(`the socket closed first; frames: ${JSON.stringify(frames).slice(0, 2000)}`));
+            reject(
+              new Error(
+                `the socket closed first (${closedWith}); frames: ${JSON.stringify(frames).slice(0, 2000)}`,
+              ),
+            );
           }
         };
         const timer = setTimeout(() => {
