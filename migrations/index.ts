@@ -18,6 +18,7 @@ import { Migration0013Inbox } from "./postgres/Migration0013Inbox.ts";
 import { Migration0014Campaigns } from "./postgres/Migration0014Campaigns.ts";
 import { Migration0015Segments } from "./postgres/Migration0015Segments.ts";
 import { Migration0016Tracking } from "./postgres/Migration0016Tracking.ts";
+import { Migration0017CampaignRunner } from "./postgres/Migration0017CampaignRunner.ts";
 
 export type { ClickHouseMigration } from "./clickhouse/migration.ts";
 
@@ -39,6 +40,7 @@ export const postgresMigrations: MigrationObject[] = [
   { name: "0014_campaigns", class: Migration0014Campaigns },
   { name: "0015_segments", class: Migration0015Segments },
   { name: "0016_tracking", class: Migration0016Tracking },
+  { name: "0017_campaign_runner", class: Migration0017CampaignRunner },
 ];
 
 /** ClickHouse migrations in the order they apply. Append only. */

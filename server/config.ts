@@ -80,8 +80,14 @@ export interface Config {
     schedulePollMs: number;
     scheduleBatchSize: number;
   };
-  /** How often each worker looks for scheduled campaigns whose time has come. */
-  campaigns: { pollMs: number };
+  campaigns: {
+    /** How often each worker looks for scheduled campaigns whose time has come, and for active ones to run. */
+    pollMs: number;
+    /** Sends per second of all campaigns together, across the workers. */
+    ratePerSecond: number;
+    /** Audience members a runner reads, submits and checkpoints at a time. */
+    pageSize: number;
+  };
   /** Uploads of segments' members: each holds a database connection while it streams. */
   segments: { uploadsPerProcess: number };
   /** The platform's Analytics Service, for "analytics:" segments; none: only uploaded segments. */
@@ -540,7 +546,11 @@ export function loadConfig(env: Env, roleOverride?: string): Config {
       scheduleBatchSize: read.integer("SCHEDULE_BATCH_SIZE", 500, 1, 10_000),
     },
     // Often enough that with any number of workers a campaign starts within a second of its time.
-    campaigns: { pollMs: read.integer("CAMPAIGN_POLL_MS", 250, 10, 60_000) },
+    campaigns: {
+      pollMs: read.integer("CAMPAIGN_POLL_MS", 250, 10, 60_000),
+      ratePerSecond: read.integer("CAMPAIGN_RATE_PER_SECOND", 1000, 1, 1_000_000),
+      pageSize: read.integer("CAMPAIGN_PAGE_SIZE", 1000, 1, 10_000),
+    },
     segments: { uploadsPerProcess: read.integer("SEGMENT_UPLOADS_PER_PROCESS", 2, 1, 100) },
     ...readAnalytics(read),
     eventsFormat: read.oneOf("EVENTS_FORMAT", ["json", "protobuf", "avro"] as const, "json"),

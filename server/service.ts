@@ -176,6 +176,8 @@ function buildDomain(
         }
       : {}),
   });
+  const campaignStore = new CampaignRepository(infra.orm, publisher.committed);
+  const campaignEvents = new StructuredCampaignEvents();
   return {
     apiKeyStore,
     templateParser,
@@ -196,9 +198,9 @@ function buildDomain(
         logger: logger.child({ component: "inbox" }),
       }),
       campaigns: new CampaignManager({
-        store: new CampaignRepository(infra.orm, publisher.committed),
+        store: campaignStore,
         templates: templateStore,
-        events: new StructuredCampaignEvents(),
+        events: campaignEvents,
         audiences,
       }),
       segments: new SegmentManager(segmentStore),
@@ -218,6 +220,7 @@ function buildDomain(
         ...(tracking ? { tracking: tracking.emails } : {}),
       }),
       unitOfWork,
+      campaignRuns: { runs: campaignStore, audiences, templates: templateStore, events: campaignEvents },
       dueSends: new PostgresDueSends(infra.orm, cipher),
       dispatchQueue,
       statusEvents,

@@ -14,7 +14,7 @@ import {
   TOPICS,
   topicConfigs,
 } from "../consumers/index.ts";
-import type { CampaignManager } from "../core/campaigns/index.ts";
+import { type CampaignManager, CampaignRunner, type CampaignRunnerDeps } from "../core/campaigns/index.ts";
 import type { Logger } from "../core/logger.ts";
 import type {
   AwaitingReport,
@@ -33,6 +33,8 @@ import {
   type ProviderRegistry,
 } from "../dispatch/index.ts";
 import { type PostgresOutboxFeed, type ProviderStatusBoard, RedisSendRateLimiter } from "../storage/index.ts";
+import { LimitedCampaignPace } from "./campaigns/campaign-pace.ts";
+import { runCampaigns } from "./campaigns/campaign-runs.ts";
 import { startScheduledCampaigns } from "./campaigns/scheduled-starts.ts";
 import type { Config } from "./config.ts";
 import type { Infrastructure } from "./infrastructure.ts";
@@ -62,6 +64,8 @@ export interface WorkerDomain {
   decodeSendRequest: SendRequestRecordDecoder;
   /** Starts scheduled campaigns when their time comes. */
   campaigns: Pick<CampaignManager, "startDue">;
+  /** What the campaign runner works with besides the orchestrator and this process's pace. */
+  campaignRuns: Omit<CampaignRunnerDeps, "orchestrator" | "pace" | "pageSize">;
 }
 
 /**
@@ -257,6 +261,21 @@ export function startWorker(
         domain.campaigns,
         config.campaigns.pollMs,
         logger.child({ component: "campaign-starts" }),
+        signal,
+      ),
+      runCampaigns(
+        new CampaignRunner({
+          ...domain.campaignRuns,
+          orchestrator: domain.orchestrator,
+          pace: new LimitedCampaignPace(
+            new RedisSendRateLimiter(infra.redis, "notification:campaign-rate:"),
+            config.campaigns.ratePerSecond,
+            signal,
+          ),
+          pageSize: config.campaigns.pageSize,
+        }),
+        config.campaigns.pollMs,
+        logger.child({ component: "campaign-runner" }),
         signal,
       ),
       ...domain.statusPollers.map((poller) => pollStatuses(poller, domain, infra, config, logger, signal)),

@@ -39,3 +39,45 @@ export interface CampaignStore {
     decide: (due: Campaign) => CampaignWrite,
   ): Promise<number>;
 }
+
+/** Where a campaign's run stands: what the runner keeps on the campaign after each page. */
+export interface CampaignCheckpoint {
+  /** Where the audience's reading resumes: the source's cursor, "" before the first page. */
+  cursor: string;
+  /** Members submitted to the send pipeline so far (each once, however often a page was resubmitted). */
+  submitted: number;
+  /** The audience's size when its source knows it. */
+  audienceSize: number | null;
+  /** When the last page was checkpointed; null before the first. */
+  at: Date | null;
+}
+
+/** What one page of a run leaves: the new checkpoint, and the campaign's completion when the audience ran out. */
+export interface CampaignRunStep {
+  checkpoint: CampaignCheckpoint;
+  /** Written in the same transaction as the checkpoint. */
+  completion?: CampaignWrite;
+}
+
+/** The campaign a runner took, and what its `work` threw, if it did. */
+export interface CampaignRunOutcome {
+  campaignId: string;
+  failure?: unknown;
+}
+
+/** The campaigns' side the runner works on. */
+export interface CampaignRuns {
+  /**
+   * Locks one active campaign no other process holds (FOR UPDATE SKIP LOCKED), hands it and
+   * its checkpoint to `work`, and writes the step `work` answers before the lock is let go:
+   * one worker at a time works on a campaign, a pause waits for the page under way, and a
+   * crash loses at most the page, resubmitted from the checkpoint. A campaign whose `work`
+   * threw keeps its checkpoint and waits a while, so that it does not hold up the others.
+   * Undefined when none was free.
+   */
+  runActive(
+    work: (campaign: Campaign, checkpoint: CampaignCheckpoint) => Promise<CampaignRunStep>,
+  ): Promise<CampaignRunOutcome | undefined>;
+  /** The campaign's checkpoint, or undefined when there is no such campaign. */
+  checkpointOf(id: string): Promise<CampaignCheckpoint | undefined>;
+}

@@ -13,12 +13,25 @@ export {
 export type { CampaignEventEncoder, CampaignStatusChange } from "./campaign-events.ts";
 export { CampaignManager, type CampaignManagerDeps } from "./campaign-manager.ts";
 export {
+  type CampaignPace,
+  CampaignRunner,
+  type CampaignRunnerDeps,
+  campaignRequestId,
+} from "./campaign-runner.ts";
+export {
   advance,
   assertTransition,
   type CampaignCommand,
   stepsOf,
 } from "./campaign-status.ts";
-export type { CampaignStore, CampaignWrite } from "./campaign-store.ts";
+export type {
+  CampaignCheckpoint,
+  CampaignRunOutcome,
+  CampaignRunStep,
+  CampaignRuns,
+  CampaignStore,
+  CampaignWrite,
+} from "./campaign-store.ts";
 export type {
   BadRow,
   BadRowReason,

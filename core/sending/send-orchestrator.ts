@@ -558,6 +558,7 @@ function newMessage(messageId: string, plan: Plan, planned: PlannedDelivery): Ne
   return {
     ...identityOf(messageId, plan, planned),
     templateId: planned.template.templateId,
+    ...(plan.request.campaignId ? { campaignId: plan.request.campaignId } : {}),
     recipient: planned.delivery.destination ? addressOf(planned.delivery.destination) : "",
     status: planned.status,
     ...(planned.reason ? { statusDetails: planned.reason } : {}),

@@ -40,6 +40,8 @@ export interface SendRequest {
    * Kafka and the API leave it to the template.
    */
   trackingEnabled?: boolean;
+  /** The campaign it is a message of, recorded on its messages; set by the campaign runner only. */
+  campaignId?: string;
   /** When this service accepted it. */
   receivedAt: Date;
 }

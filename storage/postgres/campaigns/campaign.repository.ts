@@ -1,10 +1,14 @@
 import type { MikroORM } from "@mikro-orm/core";
 import type { EntityManager } from "@mikro-orm/postgresql";
-import type { Caller } from "../../../core/caller.ts";
+import { type Caller, machineCaller } from "../../../core/caller.ts";
 import type {
   Campaign,
+  CampaignCheckpoint,
   CampaignFilter,
   CampaignPage,
+  CampaignRunOutcome,
+  CampaignRunStep,
+  CampaignRuns,
   CampaignStore,
   CampaignWrite,
 } from "../../../core/campaigns/index.ts";
@@ -15,12 +19,17 @@ import { cursorOf, pageTokenOf } from "../keyset-cursor.ts";
 import { PostgresOutbox } from "../sending/outbox.repository.ts";
 import { type CampaignRow, campaignOf, PLACEHOLDERS, paramsOf, SELECTED, WRITTEN } from "./campaign-rows.ts";
 
+// Who completes a campaign whose audience ran out: the service itself.
+const SYSTEM_CALLER = machineCaller("system");
+// How long a campaign whose page failed waits before a runner tries it again.
+const FAILED_PAGE_RETRY_MS = 5_000;
+
 /**
  * CampaignStore on PostgreSQL: each write one transaction with its audit record and its events
  * in the outbox. What a write enqueued is handed to `committed` once it committed, so this
  * process publishes it at once (the relay publishes what that misses).
  */
-export class CampaignRepository implements CampaignStore {
+export class CampaignRepository implements CampaignStore, CampaignRuns {
   constructor(
     private readonly orm: MikroORM,
     private readonly committed: (rows: CommittedEvents[]) => void,
@@ -126,6 +135,63 @@ export class CampaignRepository implements CampaignStore {
     });
   }
 
+  async runActive(
+    work: (campaign: Campaign, checkpoint: CampaignCheckpoint) => Promise<CampaignRunStep>,
+  ): Promise<CampaignRunOutcome | undefined> {
+    return this.transaction(async (em, outbox) => {
+      // The one waiting longest first, so that the active campaigns take turns.
+      const [row] = await boundQuery<CampaignRow & CheckpointRow>(
+        em,
+        `SELECT ${SELECTED} FROM notification_campaigns
+          WHERE status = 'active' AND (run_after IS NULL OR run_after <= now())
+          ORDER BY run_after NULLS FIRST LIMIT 1 FOR UPDATE SKIP LOCKED`,
+        [],
+      );
+      if (!row) return undefined;
+      const campaign = campaignOf(row);
+      let step: CampaignRunStep;
+      try {
+        step = await work(campaign, checkpointOfRow(row));
+      } catch (error) {
+        // Its checkpoint stays; it waits, and the other campaigns go on meanwhile.
+        await boundQuery(
+          em,
+          `UPDATE notification_campaigns SET run_after = now() + ?::int * interval '1 millisecond' WHERE id = ?`,
+          [FAILED_PAGE_RETRY_MS, campaign.id],
+        );
+        return { campaignId: campaign.id, failure: error };
+      }
+      if (step.completion) await this.updated(em, outbox, SYSTEM_CALLER, step.completion, campaign);
+      const { checkpoint } = step;
+      await boundQuery(
+        em,
+        `UPDATE notification_campaigns
+            SET audience_cursor = ?, audience_submitted = ?, audience_size = ?, checkpointed_at = ?, run_after = now(),
+                stats_summary = jsonb_set(coalesce(stats_summary, '{"sent":0,"delivered":0,"opened":0}'::jsonb),
+                                          '{sent}', to_jsonb(?::bigint))
+          WHERE id = ?`,
+        [
+          checkpoint.cursor,
+          checkpoint.submitted,
+          checkpoint.audienceSize,
+          checkpoint.at?.toISOString() ?? null,
+          checkpoint.submitted,
+          campaign.id,
+        ],
+      );
+      return { campaignId: campaign.id };
+    });
+  }
+
+  async checkpointOf(id: string): Promise<CampaignCheckpoint | undefined> {
+    const [row] = await boundQuery<CheckpointRow>(
+      this.em(),
+      "SELECT audience_cursor, audience_submitted, audience_size, checkpointed_at FROM notification_campaigns WHERE id = ?",
+      [id],
+    );
+    return row ? checkpointOfRow(row) : undefined;
+  }
+
   /** Updates the campaign's row to what `write` says, then records it. */
   private async updated(
     em: EntityManager,
@@ -175,6 +241,23 @@ export class CampaignRepository implements CampaignStore {
     if (outbox && outbox.enqueued.length > 0) this.committed(outbox.enqueued);
     return result;
   }
+}
+
+/** The runner's columns of notification_campaigns (migration 0017). */
+interface CheckpointRow {
+  audience_cursor: string;
+  audience_submitted: string | number;
+  audience_size: string | number | null;
+  checkpointed_at: string | Date | null;
+}
+
+function checkpointOfRow(row: CheckpointRow): CampaignCheckpoint {
+  return {
+    cursor: row.audience_cursor,
+    submitted: Number(row.audience_submitted),
+    audienceSize: row.audience_size === null ? null : Number(row.audience_size),
+    at: row.checkpointed_at === null ? null : new Date(row.checkpointed_at),
+  };
 }
 
 function escapeLike(text: string): string {

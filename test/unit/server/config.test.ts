@@ -49,10 +49,19 @@ describe("loadConfig", () => {
   });
 
   it("reads how often workers look for due campaigns: by default often enough to start one within a second", () => {
-    expect(loadConfig(VALID).campaigns).toEqual({ pollMs: 250 });
-    expect(loadConfig({ ...VALID, CAMPAIGN_POLL_MS: "100" }).campaigns).toEqual({ pollMs: 100 });
+    expect(loadConfig(VALID).campaigns).toEqual({ pollMs: 250, ratePerSecond: 1000, pageSize: 1000 });
+    expect(loadConfig({ ...VALID, CAMPAIGN_POLL_MS: "100" }).campaigns.pollMs).toBe(100);
     expect(problemsOf({ ...VALID, CAMPAIGN_POLL_MS: "5" })).toEqual([
       'CAMPAIGN_POLL_MS must be an integer from 10 to 60000, got "5"',
+    ]);
+  });
+
+  it("reads the campaign runner's total rate and page size", () => {
+    expect(
+      loadConfig({ ...VALID, CAMPAIGN_RATE_PER_SECOND: "50", CAMPAIGN_PAGE_SIZE: "200" }).campaigns,
+    ).toMatchObject({ ratePerSecond: 50, pageSize: 200 });
+    expect(problemsOf({ ...VALID, CAMPAIGN_RATE_PER_SECOND: "0" })).toEqual([
+      'CAMPAIGN_RATE_PER_SECOND must be an integer from 1 to 1000000, got "0"',
     ]);
   });
 
