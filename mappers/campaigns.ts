@@ -9,6 +9,7 @@ import type {
 } from "../core/campaigns/index.ts";
 import {
   type Campaign as CampaignMessage,
+  CampaignProgressSchema,
   CampaignSchema,
   CampaignStatsSummarySchema,
   CampaignVariantSchema,
@@ -95,6 +96,20 @@ export function campaignMessage(campaign: Campaign): CampaignMessage {
     revision: BigInt(campaign.revision),
     createTime: timestampFromDate(campaign.createdAt),
     updateTime: timestampFromDate(campaign.updatedAt),
+    ...(campaign.progress && campaign.startedAt
+      ? {
+          progress: create(CampaignProgressSchema, {
+            ...(campaign.progress.audienceSize === null
+              ? {}
+              : { audienceSize: BigInt(campaign.progress.audienceSize) }),
+            submitted: BigInt(campaign.progress.submitted),
+            ratePerSecond: campaign.progress.ratePerSecond,
+            ...(campaign.progress.etaSeconds === null
+              ? {}
+              : { etaSeconds: BigInt(campaign.progress.etaSeconds) }),
+          }),
+        }
+      : {}),
   });
 }
 

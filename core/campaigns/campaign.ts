@@ -26,6 +26,18 @@ export interface CampaignStatsSummary {
   opened: number;
 }
 
+/** Where a campaign's sending stands, as of its runner's last checkpoint. */
+export interface CampaignProgress {
+  /** Null when the audience's source does not say ahead of reading it. */
+  audienceSize: number | null;
+  /** Audience members submitted to the send pipeline so far. */
+  submitted: number;
+  /** Members submitted a second since the campaign started, pauses included. */
+  ratePerSecond: number;
+  /** Seconds until the whole audience is submitted at that rate; null while unknown. */
+  etaSeconds: number | null;
+}
+
 /** What a marketer sets on a campaign while it is a draft; the rest is the service's. */
 export interface CampaignDraft {
   name: string;
@@ -56,6 +68,8 @@ export interface Campaign extends CampaignDraft {
   updatedBy: string;
   /** Null until the campaign has sent anything. */
   statsSummary: CampaignStatsSummary | null;
+  /** As the store reads it (the runner's, never written with the campaign); absent on a campaign not read back yet. */
+  progress?: CampaignProgress;
   /** Increases with every change, each status change counting as one. */
   revision: number;
   createdAt: Date;

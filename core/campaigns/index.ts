@@ -6,12 +6,14 @@ export {
   type CampaignDraft,
   type CampaignFilter,
   type CampaignPage,
+  type CampaignProgress,
   type CampaignStatsSummary,
   type CampaignStatus,
   type CampaignVariant,
 } from "./campaign.ts";
 export type { CampaignEventEncoder, CampaignStatusChange } from "./campaign-events.ts";
 export { CampaignManager, type CampaignManagerDeps } from "./campaign-manager.ts";
+export { campaignProgress } from "./campaign-progress.ts";
 export {
   type CampaignPace,
   CampaignRunner,

@@ -164,7 +164,11 @@ describe("the campaign runner", () => {
     expect(await messagesOf(id)).toEqual({ messages: 2_000, users: 2_000 });
     expect(await submittedOf(id)).toBe(2_000);
     const campaign = await call("GET", `/campaigns/${id}`);
-    expect(campaign).toMatchObject({ updated_by: "system", stats_summary: { sent: "2000" } });
+    expect(campaign).toMatchObject({
+      updated_by: "system",
+      stats_summary: { sent: "2000" },
+      progress: { audience_size: "2000", submitted: "2000", eta_seconds: "0" },
+    });
     expect(await eventually(async () => changesOf(id).length >= 4, 10_000)).toBe(true);
     expect(changesOf(id).at(-1)).toEqual(["active", "completed", "system"]);
   }, 90_000);

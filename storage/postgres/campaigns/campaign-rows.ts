@@ -1,13 +1,15 @@
-import type {
-  Campaign,
-  CampaignStatsSummary,
-  CampaignStatus,
-  CampaignVariant,
+import {
+  type Campaign,
+  type CampaignCheckpoint,
+  type CampaignStatsSummary,
+  type CampaignStatus,
+  type CampaignVariant,
+  campaignProgress,
 } from "../../../core/campaigns/index.ts";
 import { isUuid } from "../../../core/uuids.ts";
 
-/** A row of notification_campaigns (migration 0014) as a raw query gives it. */
-export interface CampaignRow {
+/** A row of notification_campaigns (migrations 0014, 0017) as a raw query gives it. */
+export interface CampaignRow extends CheckpointRow {
   id: string;
   name: string;
   description: string | null;
@@ -107,9 +109,27 @@ export function campaignOf(row: CampaignRow): Campaign {
     createdBy: row.created_by_subject,
     updatedBy: row.updated_by,
     statsSummary: row.stats_summary,
+    progress: campaignProgress(checkpointOfRow(row), dateOf(row.started_at)),
     revision: Number(row.revision),
     createdAt: new Date(row.created_at),
     updatedAt: new Date(row.updated_at),
+  };
+}
+
+/** The runner's columns of notification_campaigns (migration 0017). */
+export interface CheckpointRow {
+  audience_cursor: string;
+  audience_submitted: string | number;
+  audience_size: string | number | null;
+  checkpointed_at: string | Date | null;
+}
+
+export function checkpointOfRow(row: CheckpointRow): CampaignCheckpoint {
+  return {
+    cursor: row.audience_cursor,
+    submitted: Number(row.audience_submitted),
+    audienceSize: row.audience_size === null ? null : Number(row.audience_size),
+    at: row.checkpointed_at === null ? null : new Date(row.checkpointed_at),
   };
 }
 

@@ -17,7 +17,16 @@ import { recordAudit } from "../audit.ts";
 import { boundQuery } from "../bound-sql.ts";
 import { cursorOf, pageTokenOf } from "../keyset-cursor.ts";
 import { PostgresOutbox } from "../sending/outbox.repository.ts";
-import { type CampaignRow, campaignOf, PLACEHOLDERS, paramsOf, SELECTED, WRITTEN } from "./campaign-rows.ts";
+import {
+  type CampaignRow,
+  type CheckpointRow,
+  campaignOf,
+  checkpointOfRow,
+  PLACEHOLDERS,
+  paramsOf,
+  SELECTED,
+  WRITTEN,
+} from "./campaign-rows.ts";
 
 // Who completes a campaign whose audience ran out: the service itself.
 const SYSTEM_CALLER = machineCaller("system");
@@ -140,7 +149,7 @@ export class CampaignRepository implements CampaignStore, CampaignRuns {
   ): Promise<CampaignRunOutcome | undefined> {
     return this.transaction(async (em, outbox) => {
       // The one waiting longest first, so that the active campaigns take turns.
-      const [row] = await boundQuery<CampaignRow & CheckpointRow>(
+      const [row] = await boundQuery<CampaignRow>(
         em,
         `SELECT ${SELECTED} FROM notification_campaigns
           WHERE status = 'active' AND (run_after IS NULL OR run_after <= now())
@@ -241,23 +250,6 @@ export class CampaignRepository implements CampaignStore, CampaignRuns {
     if (outbox && outbox.enqueued.length > 0) this.committed(outbox.enqueued);
     return result;
   }
-}
-
-/** The runner's columns of notification_campaigns (migration 0017). */
-interface CheckpointRow {
-  audience_cursor: string;
-  audience_submitted: string | number;
-  audience_size: string | number | null;
-  checkpointed_at: string | Date | null;
-}
-
-function checkpointOfRow(row: CheckpointRow): CampaignCheckpoint {
-  return {
-    cursor: row.audience_cursor,
-    submitted: Number(row.audience_submitted),
-    audienceSize: row.audience_size === null ? null : Number(row.audience_size),
-    at: row.checkpointed_at === null ? null : new Date(row.checkpointed_at),
-  };
 }
 
 function escapeLike(text: string): string {

@@ -114,8 +114,13 @@ describe("CampaignRepository on PostgreSQL", () => {
       trackingEnabled: false,
       statsSummary: { sent: 3, delivered: 2, opened: 1 },
     });
-    expect(await repository.create(creation(given), marketer)).toEqual(given);
-    expect(await repository.get(given.id)).toEqual(given);
+    // Read back with the runner's progress of a campaign not started.
+    const read = {
+      ...given,
+      progress: { audienceSize: null, submitted: 0, ratePerSecond: 0, etaSeconds: null },
+    };
+    expect(await repository.create(creation(given), marketer)).toEqual(read);
+    expect(await repository.get(given.id)).toEqual(read);
     expect(await repository.get(randomUUID())).toBeUndefined();
   });
 
