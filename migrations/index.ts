@@ -19,6 +19,7 @@ import { Migration0014Campaigns } from "./postgres/Migration0014Campaigns.ts";
 import { Migration0015Segments } from "./postgres/Migration0015Segments.ts";
 import { Migration0016Tracking } from "./postgres/Migration0016Tracking.ts";
 import { Migration0017CampaignRunner } from "./postgres/Migration0017CampaignRunner.ts";
+import { Migration0018CampaignFrequency } from "./postgres/Migration0018CampaignFrequency.ts";
 
 export type { ClickHouseMigration } from "./clickhouse/migration.ts";
 
@@ -41,6 +42,7 @@ export const postgresMigrations: MigrationObject[] = [
   { name: "0015_segments", class: Migration0015Segments },
   { name: "0016_tracking", class: Migration0016Tracking },
   { name: "0017_campaign_runner", class: Migration0017CampaignRunner },
+  { name: "0018_campaign_frequency", class: Migration0018CampaignFrequency },
 ];
 
 /** ClickHouse migrations in the order they apply. Append only. */

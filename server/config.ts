@@ -4,6 +4,7 @@
 import { createPublicKey } from "node:crypto";
 import { existsSync } from "node:fs";
 import { CHANNELS, type Channel } from "../core/channels.ts";
+import type { FrequencyCap } from "../core/sending/index.ts";
 import { DEFAULT_RENDER_LIMITS, RENDER_LIMIT_SETTINGS, type RenderLimits } from "../core/templates/index.ts";
 import { channelsServed, type ProviderSettings, readProviders } from "./provider-config.ts";
 
@@ -87,6 +88,8 @@ export interface Config {
     ratePerSecond: number;
     /** Audience members a runner reads, submits and checkpoints at a time. */
     pageSize: number;
+    /** Campaign messages a user gets at most in a window; null: no cap. */
+    frequencyCap: FrequencyCap | null;
   };
   /** Uploads of segments' members: each holds a database connection while it streams. */
   segments: { uploadsPerProcess: number };
@@ -167,6 +170,24 @@ export interface AuthConfig {
   apiKeyCacheMs: number;
   /** Accepted as an admin API key, so the first real key can be created; unset it afterwards. */
   bootstrapAdminKey?: string;
+}
+
+const WINDOW_UNIT_MS: Record<string, number> = { m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** CAMPAIGN_FREQUENCY_CAP: "<messages>/<window>", e.g. "2/24h" (units m, h, d); "0" or unset: no cap. */
+function readFrequencyCap(read: EnvReader): FrequencyCap | null {
+  const raw = read.string("CAMPAIGN_FREQUENCY_CAP", "0");
+  if (raw === "0") return null;
+  const match = /^(\d+)\/(\d+)([mhd])$/.exec(raw);
+  const messages = Number(match?.[1]);
+  const windowMs = Number(match?.[2]) * (WINDOW_UNIT_MS[match?.[3] ?? ""] ?? 0);
+  if (!match || messages < 1 || windowMs <= 0) {
+    read.problems.push(
+      `CAMPAIGN_FREQUENCY_CAP must be "0" or <messages>/<window> with the window in m, h or d (e.g. "2/24h"), got "${raw}"`,
+    );
+    return null;
+  }
+  return { messages, windowMs };
 }
 
 export class ConfigError extends Error {
@@ -550,6 +571,7 @@ export function loadConfig(env: Env, roleOverride?: string): Config {
       pollMs: read.integer("CAMPAIGN_POLL_MS", 250, 10, 60_000),
       ratePerSecond: read.integer("CAMPAIGN_RATE_PER_SECOND", 1000, 1, 1_000_000),
       pageSize: read.integer("CAMPAIGN_PAGE_SIZE", 1000, 1, 10_000),
+      frequencyCap: readFrequencyCap(read),
     },
     segments: { uploadsPerProcess: read.integer("SEGMENT_UPLOADS_PER_PROCESS", 2, 1, 100) },
     ...readAnalytics(read),

@@ -49,6 +49,7 @@ import {
   DeviceRepository,
   InvalidationSubscriber,
   PostgresApiKeyStore,
+  PostgresCampaignMessageCounts,
   PostgresDueSends,
   PostgresInboxStore,
   PostgresMessageQueries,
@@ -218,6 +219,14 @@ function buildDomain(
         suppressions: suppressionStore,
         ...(unsubscribeLinks ? { unsubscribeLinks } : {}),
         ...(tracking ? { tracking: tracking.emails } : {}),
+        ...(config.campaigns.frequencyCap
+          ? {
+              frequencyCap: {
+                cap: config.campaigns.frequencyCap,
+                counts: new PostgresCampaignMessageCounts(infra.orm),
+              },
+            }
+          : {}),
       }),
       unitOfWork,
       campaignRuns: { runs: campaignStore, audiences, templates: templateStore, events: campaignEvents },

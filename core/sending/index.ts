@@ -1,6 +1,7 @@
 export { type Delivery, expandDeliveries, type MissingAddress } from "./deliveries.ts";
 export type { DeliveryClaim, DeliveryClaims, DeliveryKey } from "./delivery-claims.ts";
 export type { DispatchJob, DispatchQueue } from "./dispatch-job.ts";
+export type { CampaignMessageCounts, FrequencyCap } from "./frequency-cap.ts";
 export type {
   AwaitingReport,
   FailedAttempts,

@@ -15,6 +15,7 @@ import {
 import { type Delivery, expandDeliveries } from "./deliveries.ts";
 import type { DeliveryClaim } from "./delivery-claims.ts";
 import type { DispatchJob, DispatchQueue } from "./dispatch-job.ts";
+import type { CampaignMessageCounts, FrequencyCap } from "./frequency-cap.ts";
 import type { NewMessage, StatusChange } from "./message-log.ts";
 import type { InitialStatus, MessageStatus } from "./message-status.ts";
 import type { OutboxEvent } from "./outbox.ts";
@@ -41,6 +42,8 @@ export interface SendOrchestratorDeps {
    * EmailTracking), where its template and request allow; none: no email is tracked.
    */
   tracking?: { track(html: string, messageId: string): string };
+  /** Campaign messages (requests with a campaign id) to a user over the cap end `suppressed`; none: no cap. */
+  frequencyCap?: { cap: FrequencyCap; counts: CampaignMessageCounts };
   now?: () => Date;
 }
 
@@ -163,6 +166,7 @@ export class SendOrchestrator {
       else plans.push(plan);
     }
     await this.suppressListed(plans);
+    await this.capFrequency(plans);
     // A request released and refused (its template deleted meanwhile) must not wait forever.
     const refused = [...verdicts.values()].filter((verdict) => verdict.outcome === "rejected");
     if (releasing && refused.length > 0) await this.failWaiting(refused);
@@ -202,6 +206,43 @@ export class SendOrchestrator {
         reason: `SUPPRESSED_${reason.toUpperCase()}`,
         reasonDetail: `the address is on the channel's suppression list: ${reason}`,
       };
+    }
+  }
+
+  /**
+   * Campaign deliveries about to be queued to users who already got the cap's number of
+   * campaign messages in its window end `suppressed` (FREQUENCY_CAP) instead: one count for
+   * the whole batch. Two campaigns reaching a user at the same moment may both pass it.
+   */
+  private async capFrequency(plans: Plan[]): Promise<void> {
+    const frequency = this.deps.frequencyCap;
+    if (!frequency) return;
+    const { cap } = frequency;
+    const capped = plans.filter((plan) => plan.request.campaignId !== undefined);
+    const users = new Set<string>();
+    for (const plan of capped) {
+      for (const planned of plan.deliveries) {
+        if (planned.status === "queued" && planned.delivery.userId) users.add(planned.delivery.userId);
+      }
+    }
+    if (users.size === 0) return;
+    const counts = await frequency.counts.countSince(
+      [...users],
+      new Date(this.now().getTime() - cap.windowMs),
+    );
+    for (const plan of capped) {
+      for (const [index, planned] of plan.deliveries.entries()) {
+        const userId = planned.delivery.userId;
+        const count = userId ? (counts.get(userId) ?? 0) : 0;
+        if (planned.status !== "queued" || count < cap.messages) continue;
+        plan.deliveries[index] = {
+          delivery: planned.delivery,
+          template: planned.template,
+          status: "suppressed",
+          reason: "FREQUENCY_CAP",
+          reasonDetail: `the user got ${count} campaign messages in the cap's window (at most ${cap.messages} in ${cap.windowMs / 1000} s)`,
+        };
+      }
     }
   }
 

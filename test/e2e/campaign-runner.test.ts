@@ -27,6 +27,8 @@ const env = {
   ...pipelineEnv(join(mkdtempSync(join(tmpdir(), "campaign-runner-")), "sink.jsonl")),
   CAMPAIGN_PAGE_SIZE: "200",
   CAMPAIGN_POLL_MS: "100",
+  // One campaign message a user an hour: every test's users are new, and get one campaign each but the capped one.
+  CAMPAIGN_FREQUENCY_CAP: "1/1h",
 };
 let api: ServiceProcess;
 const workers: ServiceProcess[] = [];
@@ -48,9 +50,12 @@ async function call(method: string, path: string, body?: unknown): Promise<Recor
   return json;
 }
 
-/** A segment of `count` new users, by its target_segment_id, and the users. */
-async function uploadedSegment(count: number): Promise<{ target: string; users: string[] }> {
-  const users = Array.from({ length: count }, () => randomUUID());
+/** A segment of `count` new users and `known` ones, by its target_segment_id, and the users. */
+async function uploadedSegment(
+  count: number,
+  known: string[] = [],
+): Promise<{ target: string; users: string[] }> {
+  const users = [...Array.from({ length: count }, () => randomUUID()), ...known];
   const created = await call("POST", "/segments", { name: `Аудитория ${run} ${randomUUID().slice(0, 4)}` });
   const uploaded = await fetch(`${api.httpUrl}${API}/segments/${String(created.id)}/members`, {
     method: "POST",
@@ -101,6 +106,22 @@ async function completed(campaignId: string, timeoutMs: number): Promise<boolean
     async () => (await call("GET", `/campaigns/${campaignId}`)).status === "CAMPAIGN_STATUS_COMPLETED",
     timeoutMs,
   );
+}
+
+/** Each of the users' campaign messages as [user, status, reason]. */
+async function outcomesOf(campaignId: string): Promise<string[][]> {
+  const rows = await orm.em
+    .fork()
+    .getConnection()
+    .execute<{ user_id: string; status: string; status_details: string | null }[]>(
+      "SELECT user_id, status, status_details FROM notification_message_log WHERE campaign_id = ?",
+      [campaignId],
+    );
+  return rows.map((row: { user_id: string; status: string; status_details: string | null }) => [
+    row.user_id,
+    row.status,
+    row.status_details ?? "",
+  ]);
 }
 
 /** The [previous, new, by] of each status event of the campaign so far. */
@@ -171,6 +192,32 @@ describe("the campaign runner", () => {
     });
     expect(await eventually(async () => changesOf(id).length >= 4, 10_000)).toBe(true);
     expect(changesOf(id).at(-1)).toEqual(["active", "completed", "system"]);
+  }, 90_000);
+
+  it("records a user who opted out and one over the frequency cap as suppressed, with their reasons", async () => {
+    const first = await uploadedSegment(1);
+    const [capped] = first.users as [string];
+    const firstId = await startedCampaign(first.target);
+    expect(await completed(firstId, 30_000), workersSaid()).toBe(true);
+    const { target, users } = await uploadedSegment(2, [capped]);
+    const [optedOut, reached] = users as [string, string];
+    const unsubscribed = await fetch(`${api.httpUrl}${API}/preferences/users/${optedOut}`, {
+      method: "PUT",
+      headers: { ...authHeaders(), "content-type": "application/json", "if-match": '"0"' },
+      body: JSON.stringify({ global_unsubscribe: true }),
+    });
+    expect(unsubscribed.status, await unsubscribed.clone().text()).toBe(200);
+    const id = await startedCampaign(target);
+    expect(await completed(id, 30_000), workersSaid()).toBe(true);
+    const outcomes = await outcomesOf(id);
+    expect(outcomes).toHaveLength(3);
+    expect(outcomes).toEqual(
+      expect.arrayContaining([
+        [optedOut, "suppressed", "GLOBAL_UNSUBSCRIBE"],
+        [capped, "suppressed", "FREQUENCY_CAP"],
+        [reached, expect.not.stringMatching(/^suppressed$/), expect.any(String)],
+      ]),
+    );
   }, 90_000);
 
   it("pauses at a page, resumes from its checkpoint, and sends nobody twice", async () => {

@@ -49,7 +49,12 @@ describe("loadConfig", () => {
   });
 
   it("reads how often workers look for due campaigns: by default often enough to start one within a second", () => {
-    expect(loadConfig(VALID).campaigns).toEqual({ pollMs: 250, ratePerSecond: 1000, pageSize: 1000 });
+    expect(loadConfig(VALID).campaigns).toEqual({
+      pollMs: 250,
+      ratePerSecond: 1000,
+      pageSize: 1000,
+      frequencyCap: null,
+    });
     expect(loadConfig({ ...VALID, CAMPAIGN_POLL_MS: "100" }).campaigns.pollMs).toBe(100);
     expect(problemsOf({ ...VALID, CAMPAIGN_POLL_MS: "5" })).toEqual([
       'CAMPAIGN_POLL_MS must be an integer from 10 to 60000, got "5"',
@@ -62,6 +67,17 @@ describe("loadConfig", () => {
     ).toMatchObject({ ratePerSecond: 50, pageSize: 200 });
     expect(problemsOf({ ...VALID, CAMPAIGN_RATE_PER_SECOND: "0" })).toEqual([
       'CAMPAIGN_RATE_PER_SECOND must be an integer from 1 to 1000000, got "0"',
+    ]);
+  });
+
+  it("reads the campaigns' frequency cap as messages per window, 0 for none", () => {
+    expect(loadConfig({ ...VALID, CAMPAIGN_FREQUENCY_CAP: "2/24h" }).campaigns.frequencyCap).toEqual({
+      messages: 2,
+      windowMs: 86_400_000,
+    });
+    expect(loadConfig({ ...VALID, CAMPAIGN_FREQUENCY_CAP: "0" }).campaigns.frequencyCap).toBeNull();
+    expect(problemsOf({ ...VALID, CAMPAIGN_FREQUENCY_CAP: "2 a day" })).toEqual([
+      'CAMPAIGN_FREQUENCY_CAP must be "0" or <messages>/<window> with the window in m, h or d (e.g. "2/24h"), got "2 a day"',
     ]);
   });
 
