@@ -15,6 +15,8 @@ import type {
 export interface CampaignPace {
   /** Resolves when one more message of the campaign may go: within its own rate (null: none) and the total of all campaigns. */
   take(campaignId: string, perSecond: number | null): Promise<void>;
+  /** The most messages a second a campaign of that own rate can go at. */
+  ceiling(perSecond: number | null): number;
 }
 
 export interface CampaignRunnerDeps {
@@ -30,6 +32,9 @@ export interface CampaignRunnerDeps {
 
 // Requests handed to the orchestrator at once: one transaction each, paced before it.
 const CHUNK = 100;
+// A page holds its campaign's lock while it is paced: at a low rate it is made smaller, so that
+// a pause waits for about this long at most.
+const PAGE_SECONDS = 5;
 
 /**
  * Sends active campaigns to their audiences, a page at a time: each member gets one request
@@ -54,7 +59,11 @@ export class CampaignRunner {
     const audienceSize = first
       ? ((await audiences.find(campaign.targetSegmentId))?.size ?? null)
       : checkpoint.audienceSize;
-    const page = await audiences.members(campaign.targetSegmentId, checkpoint.cursor, this.deps.pageSize);
+    const limit = Math.max(
+      1,
+      Math.min(this.deps.pageSize, Math.floor(pace.ceiling(campaign.sendRatePerSecond) * PAGE_SECONDS)),
+    );
+    const page = await audiences.members(campaign.targetSegmentId, checkpoint.cursor, limit);
     const receivedAt = new Date();
     for (let start = 0; start < page.userIds.length; start += CHUNK) {
       const chunk = page.userIds.slice(start, start + CHUNK);

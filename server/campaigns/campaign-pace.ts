@@ -18,6 +18,10 @@ export class LimitedCampaignPace implements CampaignPace {
     await this.acquire("campaigns", this.totalPerSecond);
   }
 
+  ceiling(perSecond: number | null): number {
+    return perSecond === null ? this.totalPerSecond : Math.min(perSecond, this.totalPerSecond);
+  }
+
   private async acquire(key: string, perSecond: number): Promise<void> {
     for (;;) {
       const waitMs = await this.limiter.tryAcquire(key, perSecond);
