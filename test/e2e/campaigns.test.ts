@@ -88,6 +88,8 @@ const create = (fields: Record<string, unknown> = {}, who: Who = "marketer") =>
       description: "Анонс",
       target_segment_id: springSegment,
       template_id: templateId,
+      // Slow enough that the runner does not complete a started campaign while a test looks at it.
+      send_rate_per_second: 1,
       ...fields,
     },
     who,
@@ -120,22 +122,26 @@ async function changesOf(campaignId: string, count: number): Promise<string[][]>
   ]);
 }
 
-/** A segment with two members uploaded, by its target_segment_id. */
+/** A segment with 100 members uploaded (100 s of sending at 1/s), by its target_segment_id. */
 async function uploadedSegment(name: string): Promise<string> {
   const created = await call("POST", "/segments", { name });
   expect(created.status, JSON.stringify(created.json)).toBe(200);
   const uploaded = await fetch(`${service.httpUrl}${API}/segments/${created.json.id}/members`, {
     method: "POST",
     headers: { ...HEADERS.marketer(), "content-type": "text/csv" },
-    body: `user_id\n${randomUUID()}\n${randomUUID()}\n`,
+    body: `user_id\n${Array.from({ length: 100 }, () => randomUUID()).join("\n")}\n`,
   });
   expect(uploaded.status, await uploaded.clone().text()).toBe(200);
   return `upload:${created.json.id}`;
 }
 
+// Every campaign this file made, so that none is left sending after it.
+const made: string[] = [];
+
 async function createdId(fields: Record<string, unknown> = {}): Promise<string> {
   const created = await create(fields);
   expect(created.status, JSON.stringify(created.json)).toBe(200);
+  made.push(String(created.json.id));
   return String(created.json.id);
 }
 
@@ -162,6 +168,8 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  // Completing refuses campaigns that are not running: only the running ones stop.
+  await Promise.all(made.map((id) => command(id, "complete").catch(() => undefined)));
   await events?.consumer.disconnect();
   await Promise.all([service?.stop(), secondWorker?.stop()]);
 });
