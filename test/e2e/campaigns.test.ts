@@ -98,17 +98,31 @@ const command = (id: string, verb: string, body: object = {}, who: Who = "market
   call("POST", `/campaigns/${id}:${verb}`, body, who);
 const get = (id: string, who: Who = "marketer") => call("GET", `/campaigns/${id}`, undefined, who);
 
-/** The data of every campaign status event of `campaignId` that arrived so far, in order. */
+/**
+ * The data of every campaign status event of `campaignId` that arrived so far, in order. The
+ * outbox publishes at least once: an event published twice carries one CloudEvent id.
+ */
 function toldOf(campaignId: string): Record<string, string>[] {
+  const seen = new Set<string>();
   return events.records
     .map(
       (record) =>
-        JSON.parse(record.value) as { type?: string; subject?: string; data: Record<string, string> },
+        JSON.parse(record.value) as {
+          id?: string;
+          type?: string;
+          subject?: string;
+          data: Record<string, string>;
+        },
     )
     .filter(
       (event) =>
         event.type === "com.platform.notification.campaign.status.changed.v1" && event.subject === campaignId,
     )
+    .filter((event) => {
+      const first = !seen.has(event.id ?? "");
+      seen.add(event.id ?? "");
+      return first;
+    })
     .map((event) => event.data);
 }
 
