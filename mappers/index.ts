@@ -1,6 +1,7 @@
 // Between the generated messages of proto/ and the domain's types, for every edge that
 // speaks them: the RPC services now, the Kafka consumers and producers next.
 export { apiKeyMessage } from "./api-keys.ts";
+export { campaignReportMessage, reportBucketOf } from "./campaign-reports.ts";
 export { campaignDraftOf, campaignFilterOf, campaignMessage } from "./campaigns.ts";
 export { channelOf, protoChannelOf } from "./channels.ts";
 export { deviceMessage, platformOf } from "./devices.ts";

@@ -45,7 +45,7 @@ const DIMENSION_OF: Record<
   [DimensionMessage.CAMPAIGN_ID]: "campaignId",
 };
 
-const BUCKET_OF: Record<Exclude<TimeBucketMessage, TimeBucketMessage.UNSPECIFIED>, TimeBucket> = {
+export const BUCKET_OF: Record<Exclude<TimeBucketMessage, TimeBucketMessage.UNSPECIFIED>, TimeBucket> = {
   [TimeBucketMessage.MINUTE]: "minute",
   [TimeBucketMessage.HOUR]: "hour",
   [TimeBucketMessage.DAY]: "day",

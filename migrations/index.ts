@@ -1,6 +1,7 @@
 import type { MigrationObject } from "@mikro-orm/core";
 import { deliveryStats } from "./clickhouse/0001_delivery_stats.ts";
 import { deliveryStatsReasonDedup } from "./clickhouse/0002_delivery_stats_reason_dedup.ts";
+import { deliveryStatsByCampaign } from "./clickhouse/0003_delivery_stats_by_campaign.ts";
 import type { ClickHouseMigration } from "./clickhouse/migration.ts";
 import { Migration0001AuditLog } from "./postgres/Migration0001AuditLog.ts";
 import { Migration0002Templates } from "./postgres/Migration0002Templates.ts";
@@ -20,6 +21,7 @@ import { Migration0015Segments } from "./postgres/Migration0015Segments.ts";
 import { Migration0016Tracking } from "./postgres/Migration0016Tracking.ts";
 import { Migration0017CampaignRunner } from "./postgres/Migration0017CampaignRunner.ts";
 import { Migration0018CampaignFrequency } from "./postgres/Migration0018CampaignFrequency.ts";
+import { Migration0019CampaignVariants } from "./postgres/Migration0019CampaignVariants.ts";
 
 export type { ClickHouseMigration } from "./clickhouse/migration.ts";
 
@@ -43,7 +45,12 @@ export const postgresMigrations: MigrationObject[] = [
   { name: "0016_tracking", class: Migration0016Tracking },
   { name: "0017_campaign_runner", class: Migration0017CampaignRunner },
   { name: "0018_campaign_frequency", class: Migration0018CampaignFrequency },
+  { name: "0019_campaign_variants", class: Migration0019CampaignVariants },
 ];
 
 /** ClickHouse migrations in the order they apply. Append only. */
-export const clickhouseMigrations: ClickHouseMigration[] = [deliveryStats, deliveryStatsReasonDedup];
+export const clickhouseMigrations: ClickHouseMigration[] = [
+  deliveryStats,
+  deliveryStatsReasonDedup,
+  deliveryStatsByCampaign,
+];

@@ -8,6 +8,7 @@ import {
   sendRequestDecoder,
 } from "../consumers/index.ts";
 import { ApiKeys } from "../core/api-keys/index.ts";
+import { CampaignReports } from "../core/campaign-report/index.ts";
 import { Audiences, CampaignManager, SegmentManager, UploadedAudience } from "../core/campaigns/index.ts";
 import { DeliveryStatsReport } from "../core/delivery-stats/index.ts";
 import { DeviceManager, StoredPushTargets } from "../core/devices/index.ts";
@@ -39,7 +40,7 @@ import {
 } from "../dispatch/index.ts";
 import { createInboxPage } from "../gateway-ws/index.ts";
 import { SegmentService } from "../gen/platform/notification/v1/segment_service_pb.ts";
-import { ClickHouseDeliveryStatsQueries } from "../stats/index.ts";
+import { ClickHouseCampaignReportQueries, ClickHouseDeliveryStatsQueries } from "../stats/index.ts";
 import {
   AnalyticsAudience,
   CachedPreferenceStore,
@@ -179,6 +180,12 @@ function buildDomain(
   });
   const campaignStore = new CampaignRepository(infra.orm, publisher.committed);
   const campaignEvents = new StructuredCampaignEvents();
+  const campaigns = new CampaignManager({
+    store: campaignStore,
+    templates: templateStore,
+    events: campaignEvents,
+    audiences,
+  });
   return {
     apiKeyStore,
     templateParser,
@@ -198,11 +205,10 @@ function buildDomain(
         feedback: providerFeedback,
         logger: logger.child({ component: "inbox" }),
       }),
-      campaigns: new CampaignManager({
-        store: campaignStore,
-        templates: templateStore,
-        events: campaignEvents,
-        audiences,
+      campaigns,
+      campaignReports: new CampaignReports({
+        campaigns,
+        queries: new ClickHouseCampaignReportQueries(infra.clickhouse),
       }),
       segments: new SegmentManager(segmentStore),
     },

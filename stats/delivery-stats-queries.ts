@@ -23,7 +23,7 @@ const COLUMN_OF: Record<DeliveryStatsDimension, string> = {
 };
 
 // Week and month starts are Dates; made DateTimes in UTC, not in the server's time zone.
-const BUCKET_START_OF: Record<TimeBucket, string> = {
+export const BUCKET_START_OF: Record<TimeBucket, string> = {
   minute: "toStartOfMinute(event_time)",
   hour: "toStartOfHour(event_time)",
   day: "toStartOfDay(event_time)",
@@ -45,7 +45,7 @@ const BUSY_CODES = new Set([
   "241", // MEMORY_LIMIT_EXCEEDED
 ]);
 
-const TABLE = "notification_delivery_stats";
+export const TABLE = "notification_delivery_stats";
 // A dashboard's query that takes longer is stopped and answered SERVICE_UNAVAILABLE, so one
 // heavy range does not hold ClickHouse for everyone else.
 const MAX_EXECUTION_SECONDS = 10;
@@ -135,18 +135,28 @@ export class ClickHouseDeliveryStatsQueries implements DeliveryStatsQueries {
   constructor(private readonly client: ClickHouseClient) {}
 
   async count(query: DeliveryStatsQuery, limit: number): Promise<DeliveryStatsCount[]> {
-    const { sql, params } = countStatement(query, limit);
-    try {
-      const result = await this.client.query({
-        query: sql,
-        query_params: params,
-        format: "JSONEachRow",
-        clickhouse_settings: { max_execution_time: MAX_EXECUTION_SECONDS },
-      });
-      return (await result.json<CountRow>()).map(countOf);
-    } catch (error) {
-      if (error instanceof ClickHouseError && !BUSY_CODES.has(error.code)) throw error;
-      throw new DomainError(ErrorCatalog.unavailable, "delivery statistics cannot be read right now");
-    }
+    return (await statisticsRows<CountRow>(this.client, countStatement(query, limit))).map(countOf);
+  }
+}
+
+/**
+ * Runs a statistics read within the dashboards' time limit; ClickHouse too busy to take it
+ * is SERVICE_UNAVAILABLE, anything else a fault of ours.
+ */
+export async function statisticsRows<Row>(
+  client: ClickHouseClient,
+  statement: { sql: string; params: Record<string, unknown> },
+): Promise<Row[]> {
+  try {
+    const result = await client.query({
+      query: statement.sql,
+      query_params: statement.params,
+      format: "JSONEachRow",
+      clickhouse_settings: { max_execution_time: MAX_EXECUTION_SECONDS },
+    });
+    return await result.json<Row>();
+  } catch (error) {
+    if (error instanceof ClickHouseError && !BUSY_CODES.has(error.code)) throw error;
+    throw new DomainError(ErrorCatalog.unavailable, "delivery statistics cannot be read right now");
   }
 }

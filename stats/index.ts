@@ -1,3 +1,4 @@
+export { ClickHouseCampaignReportQueries } from "./campaign-report-queries.ts";
 export { migrateClickHouse } from "./clickhouse-migrator.ts";
 export { ClickHouseDeliveryStatsQueries, countStatement } from "./delivery-stats-queries.ts";
 export {

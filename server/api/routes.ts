@@ -1,6 +1,7 @@
 import type { DescService } from "@bufbuild/protobuf";
 import type { ConnectRouter } from "@connectrpc/connect";
 import type { ApiKeys } from "../../core/api-keys/index.ts";
+import type { CampaignReports } from "../../core/campaign-report/index.ts";
 import type { CampaignManager, SegmentManager } from "../../core/campaigns/index.ts";
 import type { DeliveryStatsReport } from "../../core/delivery-stats/index.ts";
 import type { DeviceManager } from "../../core/devices/index.ts";
@@ -11,6 +12,7 @@ import type { SuppressionManager } from "../../core/suppressions/index.ts";
 import type { TemplateCatalog } from "../../core/templates/index.ts";
 import { Health } from "../../gen/grpc/health/v1/health_pb.ts";
 import { ApiKeyService } from "../../gen/platform/notification/v1/api_key_service_pb.ts";
+import { CampaignReportService } from "../../gen/platform/notification/v1/campaign_report_service_pb.ts";
 import { CampaignService } from "../../gen/platform/notification/v1/campaign_service_pb.ts";
 import { DeviceService } from "../../gen/platform/notification/v1/device_service_pb.ts";
 import { InboxService } from "../../gen/platform/notification/v1/inbox_service_pb.ts";
@@ -24,6 +26,7 @@ import { SuppressionService } from "../../gen/platform/notification/v1/suppressi
 import { TemplateService } from "../../gen/platform/notification/v1/template_service_pb.ts";
 import { apiKeyService } from "../api-keys/api-key.service.ts";
 import { campaignService } from "../campaigns/campaign.service.ts";
+import { campaignReportService } from "../campaigns/campaign-report.service.ts";
 import { deviceService } from "../devices/device.service.ts";
 import { healthService } from "../health/health.service.ts";
 import type { HealthMonitor } from "../health/health-monitor.ts";
@@ -52,6 +55,7 @@ export interface ApiServices {
   messages: MessageReader;
   suppressions: SuppressionManager;
   campaigns: CampaignManager;
+  campaignReports: CampaignReports;
   segments: SegmentManager;
   providers: Parameters<typeof providerService>[0];
 }
@@ -70,6 +74,7 @@ export const SERVED_SERVICES: DescService[] = [
   SuppressionService,
   ProviderService,
   CampaignService,
+  CampaignReportService,
   SegmentService,
 ];
 
@@ -86,6 +91,7 @@ export function registerRoutes(router: ConnectRouter, services: ApiServices): vo
   router.service(SuppressionService, suppressionService(services.suppressions));
   router.service(ProviderService, providerService(services.providers));
   router.service(CampaignService, campaignService(services.campaigns));
+  router.service(CampaignReportService, campaignReportService(services.campaignReports));
   router.service(SegmentService, segmentService(services.segments));
   // Public, and gRPC only: not in SERVED_SERVICES, it has no REST routes. Lists every service here.
   registerReflection(router);

@@ -16,6 +16,7 @@ import { Health } from "../../gen/grpc/health/v1/health_pb.ts";
 import { ServerReflection as ReflectionV1 } from "../../gen/grpc/reflection/v1/reflection_pb.ts";
 import { ServerReflection as ReflectionV1alpha } from "../../gen/grpc/reflection/v1alpha/reflection_pb.ts";
 import { ApiKeyService } from "../../gen/platform/notification/v1/api_key_service_pb.ts";
+import { CampaignReportService } from "../../gen/platform/notification/v1/campaign_report_service_pb.ts";
 import { CampaignService } from "../../gen/platform/notification/v1/campaign_service_pb.ts";
 import { DeviceService } from "../../gen/platform/notification/v1/device_service_pb.ts";
 import { ErrorDetailSchema } from "../../gen/platform/notification/v1/errors_pb.ts";
@@ -121,6 +122,7 @@ const EXPECTED: Record<string, readonly Who[]> = {
   "platform.notification.v1.CampaignService/ResumeCampaign": WRITERS,
   "platform.notification.v1.CampaignService/CompleteCampaign": WRITERS,
   "platform.notification.v1.CampaignService/ArchiveCampaign": WRITERS,
+  "platform.notification.v1.CampaignReportService/GetCampaignReport": ["admin", "marketer", "support"],
   // Audiences are campaigns' material: the same people; uploading members takes CreateSegment's
   // roles (test/e2e/segments.test.ts).
   "platform.notification.v1.SegmentService/CreateSegment": WRITERS,
@@ -145,6 +147,7 @@ const KNOWN: readonly DescService[] = [
   SuppressionService,
   ProviderService,
   CampaignService,
+  CampaignReportService,
   SegmentService,
 ];
 
