@@ -113,6 +113,7 @@ export function statsRowOf(event: MessageStatusUpdated): DeliveryStatsRow | unde
     ...(event.provider ? { provider: event.provider } : {}),
     ...(event.priority ? { priority: event.priority } : {}),
     ...(event.campaignId ? { campaignId: event.campaignId } : {}),
+    ...(event.campaignVariant ? { campaignVariant: event.campaignVariant } : {}),
     ...(event.reason ? { errorCode: event.reason } : {}),
     ...(event.reasonDetail ? { reason: event.reasonDetail } : {}),
     ...(event.acceptedAt

@@ -48,6 +48,7 @@ export function statusUpdatedOf(event: MessageStatusEvent) {
     requestId: event.requestId,
     correlationId: event.correlationId ?? "",
     campaignId: event.campaignId ?? "",
+    campaignVariant: event.campaignVariant ?? "",
     userId: event.userId ?? "",
     channel: event.channel,
     status: event.status,

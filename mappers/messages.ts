@@ -70,6 +70,7 @@ export function messageMessage(message: LoggedMessage, caller: Caller): Message 
     templateName: message.templateName,
     templateVersion: message.templateVersion,
     campaignId: message.campaignId,
+    campaignVariant: message.campaignVariant,
     channel: protoChannelOf(message.channel),
     recipient: message.recipient === null ? "" : view(message.channel, message.recipient),
     priority: PROTO_PRIORITY_OF[message.priority],

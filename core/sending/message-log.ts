@@ -11,6 +11,8 @@ export interface NewMessage {
   templateId?: string;
   templateVersion?: number;
   campaignId?: string;
+  /** The campaign's A/B variant ("A", "B", …) it is of. */
+  campaignVariant?: string;
   channel: Channel;
   /** The address, phone or device token it goes to (empty for in-app): sealed at rest. */
   recipient: string;

@@ -15,6 +15,8 @@ export interface LoggedMessage {
   /** 0 when not from a template. */
   templateVersion: number;
   campaignId: string;
+  /** Empty outside a campaign of A/B variants. */
+  campaignVariant: string;
   channel: Channel;
   /**
    * In clear (the caller's view of it is the edge's to apply, recipientView), or null when

@@ -51,6 +51,7 @@ export interface SendOrchestratorDeps {
 export type RejectReason =
   | "unknown_template"
   | "no_active_version"
+  | "unknown_version"
   | "no_content_for_locale"
   | "no_usable_recipient";
 
@@ -376,8 +377,8 @@ export class SendOrchestrator {
     for (const channel of request.channels) {
       const lookup = await memo(
         lookups,
-        `${request.templateName}\u0000${channel}\u0000${request.languageCode}`,
-        () => this.lookup(request.templateName, channel, request.languageCode),
+        `${request.templateName}\u0000${channel}\u0000${request.languageCode}\u0000${request.templateVersion ?? 0}`,
+        () => this.lookup(request, channel),
       );
       if (!lookup.found) {
         return {
@@ -392,7 +393,11 @@ export class SendOrchestrator {
     return contents;
   }
 
-  private async lookup(templateName: string, channel: string, languageCode: string): Promise<Lookup> {
+  private async lookup(request: SendRequest, channel: string): Promise<Lookup> {
+    const { templateName, languageCode, templateVersion } = request;
+    // A version asked for by number is that template's, whatever channel templates there are.
+    if (templateVersion)
+      return this.deps.templates.versionContent(templateName, templateVersion, languageCode);
     // A template of its own for a channel (`order_confirmation.sms`) wins over the common one.
     // Both are read at once: one wait on the database instead of two in a row.
     const [own, common] = await Promise.all([
@@ -548,6 +553,7 @@ export function rejectionError(verdict: Rejected): DomainError {
     case "unknown_template":
       return new DomainError(ErrorCatalog.notFound, verdict.detail, { pointer: "/template_name" });
     case "no_active_version":
+    case "unknown_version":
     case "no_content_for_locale":
       return new DomainError(ErrorCatalog.failedPrecondition, verdict.detail, { pointer: "/template_name" });
     case "no_usable_recipient":
@@ -572,6 +578,8 @@ function lookupDetail(templateName: string, reason: Extract<Lookup, { found: fal
       return `there is no template named "${templateName}"`;
     case "no_active_version":
       return `the template "${templateName}" has no active version`;
+    case "unknown_version":
+      return `the template "${templateName}" has no such version`;
     case "no_content_for_locale":
       return `the template "${templateName}" has no content for the language asked or its default`;
   }
@@ -589,6 +597,8 @@ function identityOf(messageId: string, plan: Plan, planned: PlannedDelivery) {
     requestId: request.requestId,
     ...(request.correlationId ? { correlationId: request.correlationId } : {}),
     ...(planned.delivery.userId ? { userId: planned.delivery.userId } : {}),
+    ...(request.campaignId ? { campaignId: request.campaignId } : {}),
+    ...(request.campaignVariant ? { campaignVariant: request.campaignVariant } : {}),
     channel: planned.delivery.key.channel,
     templateVersion: planned.template.version,
     priority: request.priority,
@@ -599,7 +609,6 @@ function newMessage(messageId: string, plan: Plan, planned: PlannedDelivery): Ne
   return {
     ...identityOf(messageId, plan, planned),
     templateId: planned.template.templateId,
-    ...(plan.request.campaignId ? { campaignId: plan.request.campaignId } : {}),
     recipient: planned.delivery.destination ? addressOf(planned.delivery.destination) : "",
     status: planned.status,
     ...(planned.reason ? { statusDetails: planned.reason } : {}),

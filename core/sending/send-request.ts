@@ -42,6 +42,13 @@ export interface SendRequest {
   trackingEnabled?: boolean;
   /** The campaign it is a message of, recorded on its messages; set by the campaign runner only. */
   campaignId?: string;
+  /** The campaign's A/B variant ("A", "B", …) it is of; set by the campaign runner only. */
+  campaignVariant?: string;
+  /**
+   * The template version to send instead of the active one: an A/B variant may test a version
+   * that is not active. Set by the campaign runner only.
+   */
+  templateVersion?: number;
   /** When this service accepted it. */
   receivedAt: Date;
 }

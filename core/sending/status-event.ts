@@ -13,6 +13,8 @@ export interface MessageStatusEvent {
   requestId: string;
   correlationId?: string;
   campaignId?: string;
+  /** The campaign's A/B variant ("A", "B", …); absent for a campaign of one template. */
+  campaignVariant?: string;
   userId?: string;
   channel: Channel;
   status: MessageStatus;

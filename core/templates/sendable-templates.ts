@@ -15,7 +15,11 @@ export interface SendableContent {
 }
 
 /** Why there is nothing to send: each ends the send as `failed` with this reason. */
-export type UnsendableReason = "unknown_template" | "no_active_version" | "no_content_for_locale";
+export type UnsendableReason =
+  | "unknown_template"
+  | "no_active_version"
+  | "unknown_version"
+  | "no_content_for_locale";
 
 export type ContentLookup =
   | { found: true; sendable: SendableContent }
@@ -24,6 +28,8 @@ export type ContentLookup =
 /** What sending reads of templates, and nothing of their administration. */
 export interface SendableTemplates {
   activeContent(templateName: string, languageCode: string): Promise<ContentLookup>;
+  /** The content of one version, active or not: what an A/B variant of a campaign may send. */
+  versionContent(templateName: string, version: number, languageCode: string): Promise<ContentLookup>;
 }
 
 export interface SendableTemplatesOptions {
@@ -70,8 +76,20 @@ export class StoredSendableTemplates implements SendableTemplates {
     const template = await this.templateNamed(templateName);
     if (!template) return { found: false, reason: "unknown_template" };
     if (template.activeVersion === 0) return { found: false, reason: "no_active_version" };
-    const version = await this.activeVersionOf(template);
+    const version = await this.versionOf(template, template.activeVersion);
     if (!version) return { found: false, reason: "no_active_version" };
+    return this.sendable(template, version, languageCode);
+  }
+
+  async versionContent(templateName: string, number: number, languageCode: string): Promise<ContentLookup> {
+    const template = await this.templateNamed(templateName);
+    if (!template) return { found: false, reason: "unknown_template" };
+    const version = await this.versionOf(template, number);
+    if (!version) return { found: false, reason: "unknown_version" };
+    return this.sendable(template, version, languageCode);
+  }
+
+  private sendable(template: Template, version: TemplateVersion, languageCode: string): ContentLookup {
     const content = resolveLocale(version.locales, languageCode, template.defaultLanguageCode);
     if (!content) return { found: false, reason: "no_content_for_locale" };
     return {
@@ -105,11 +123,11 @@ export class StoredSendableTemplates implements SendableTemplates {
     return template;
   }
 
-  private async activeVersionOf(template: Template): Promise<TemplateVersion | undefined> {
-    const key = `${template.id}\u0000${template.revision}\u0000${template.activeVersion}`;
+  private async versionOf(template: Template, number: number): Promise<TemplateVersion | undefined> {
+    const key = `${template.id}\u0000${template.revision}\u0000${number}`;
     const kept = this.versions.get(key);
     if (kept) return kept;
-    const version = await this.store.getVersion(template.id, template.activeVersion);
+    const version = await this.store.getVersion(template.id, number);
     if (version) remember(this.versions, key, version, this.maxVersions);
     return version;
   }

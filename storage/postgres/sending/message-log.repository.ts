@@ -127,7 +127,7 @@ export class PostgresMessageLog implements MessageLog {
       `UPDATE notification_message_log AS log SET status = ?, status_details = ?,
          last_error = CASE WHEN ? = 'failed' THEN ? ELSE log.last_error END, updated_at = now()
         WHERE log.request_id = ? AND log.status = 'scheduled'
-        RETURNING log.id, log.request_id, log.correlation_id, log.campaign_id, log.user_id, log.channel_type,
+        RETURNING log.id, log.request_id, log.correlation_id, log.campaign_id, log.campaign_variant, log.user_id, log.channel_type,
           log.template_version, log.priority, log.requested_at,
           (SELECT name FROM notification_templates WHERE id = log.template_id) AS template_name`,
       [
@@ -180,7 +180,7 @@ export class PostgresMessageLog implements MessageLog {
       EndedRow & { provider_message_id: string | null; status: MessageStatus; recipient_address: string }
     >(
       this.em,
-      `SELECT log.id, log.request_id, log.correlation_id, log.campaign_id, log.user_id, log.channel_type,
+      `SELECT log.id, log.request_id, log.correlation_id, log.campaign_id, log.campaign_variant, log.user_id, log.channel_type,
           log.template_version, log.priority, log.requested_at, log.status, log.provider_message_id,
           log.recipient_address, t.name AS template_name
          FROM notification_message_log AS log
@@ -216,6 +216,7 @@ function eventBaseOf(row: EndedRow) {
     requestId: row.request_id,
     ...(row.correlation_id ? { correlationId: row.correlation_id } : {}),
     ...(row.campaign_id ? { campaignId: row.campaign_id } : {}),
+    ...(row.campaign_variant ? { campaignVariant: row.campaign_variant } : {}),
     ...(row.user_id ? { userId: row.user_id } : {}),
     channel: row.channel_type,
     templateName: row.template_name ?? "",
@@ -230,6 +231,7 @@ interface EndedRow {
   request_id: string;
   correlation_id: string | null;
   campaign_id: string | null;
+  campaign_variant: string | null;
   user_id: string | null;
   channel_type: Channel;
   template_version: number | null;
@@ -249,6 +251,7 @@ export function messageRow(cipher: RecipientCipher, message: NewMessage): unknow
     message.templateId || null,
     message.templateVersion ?? null,
     message.campaignId || null,
+    message.campaignVariant || null,
     message.channel,
     cipher.seal(message.recipient, message.messageId),
     message.recipient ? cipher.lookupHash(lookupForm(message.channel, message.recipient)) : null,
@@ -270,6 +273,7 @@ export const MESSAGE_COLUMNS = [
   ["template_id", "uuid"],
   ["template_version", "int"],
   ["campaign_id", "uuid"],
+  ["campaign_variant", "text"],
   ["channel_type", "text"],
   ["recipient_address", "text"],
   ["recipient_hash", "text"],

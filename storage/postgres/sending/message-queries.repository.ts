@@ -22,6 +22,7 @@ interface LogRow {
   template_name: string | null;
   template_version: number | null;
   campaign_id: string | null;
+  campaign_variant: string | null;
   channel_type: Channel;
   recipient_address: string;
   priority: Priority;
@@ -134,6 +135,7 @@ export class PostgresMessageQueries implements MessageQueries {
       templateName: row.template_name ?? "",
       templateVersion: row.template_version ?? 0,
       campaignId: row.campaign_id ?? "",
+      campaignVariant: row.campaign_variant ?? "",
       channel: row.channel_type,
       recipient: this.openRecipient(row),
       priority: row.priority,

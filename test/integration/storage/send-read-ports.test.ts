@@ -63,6 +63,17 @@ describe("what sending reads, on PostgreSQL", () => {
       },
     });
     expect(await sendable.activeContent(name, "fr")).toMatchObject({ sendable: { content: { body: "v2" } } });
+
+    // An A/B variant may send a version that is not the active one.
+    expect(await sendable.versionContent(name, 1, "en-US")).toMatchObject({
+      found: true,
+      sendable: { version: 1, content: { body: "v1 en" } },
+    });
+    expect(await sendable.versionContent(name, 3, "ru")).toEqual({ found: false, reason: "unknown_version" });
+    expect(await sendable.versionContent(`${name}_missing`, 1, "ru")).toEqual({
+      found: false,
+      reason: "unknown_template",
+    });
   });
 
   it("decides by the user's saved preferences, or the defaults for one who never saved", async () => {

@@ -20,6 +20,7 @@ const MESSAGE: LoggedMessage = {
   templateName: "",
   templateVersion: 0,
   campaignId: "",
+  campaignVariant: "",
   channel: "email",
   recipient: "ivan@example.com",
   priority: "normal",
