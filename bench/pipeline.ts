@@ -32,7 +32,7 @@
 // stderr, the figures to stdout. The shared machine makes figures indicative: rerun it quietly.
 import { execFileSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as pause } from "node:timers/promises";
@@ -48,8 +48,9 @@ import {
   testKafka,
   testOrm,
 } from "../test/support/pipeline.ts";
-import { freePort, type ServiceProcess, startServiceProcess } from "../test/support/service-process.ts";
-import { REPO_ROOT } from "../test/support/services.ts";
+import { type ServiceProcess, startServiceProcess } from "../test/support/service-process.ts";
+import { createPrivateDatabases, startPrivateKafka } from "./private-services.ts";
+import { WorkerQueues } from "./worker-queues.ts";
 
 function setting(name: string, env: string, fallback: string): string {
   const flag = process.argv.find((arg) => arg.startsWith(`--${name}=`));
@@ -83,14 +84,14 @@ const tag = (phase: string) => `pb-${run}-${phase}`;
 const now = () => performance.timeOrigin + performance.now();
 const progress = (line: string) => console.error(`[bench:pipeline] ${line}`);
 const tempDir = mkdtempSync(join(tmpdir(), "bench-pipeline-"));
-const privateKafka = setting("kafka", "BENCH_KAFKA", "private") === "private";
-const kafkaScriptEnv = { ...process.env, LOCAL_DIR: join(tempDir, "local") };
-if (privateKafka) await startPrivateKafka();
-const sharedDatabaseUrl = process.env.DATABASE_URL ?? "";
-const sharedStatsDatabase = process.env.CLICKHOUSE_DATABASE;
+const privateKafka =
+  setting("kafka", "BENCH_KAFKA", "private") === "private"
+    ? await startPrivateKafka(tempDir, progress)
+    : undefined;
 const privateDatabase = setting("database", "BENCH_DATABASE", "private") === "private";
-const databaseName = `notification_bench_${run}`;
-if (privateDatabase) await createPrivateDatabase();
+const databases = privateDatabase
+  ? await createPrivateDatabases(`notification_bench_${run}`, progress)
+  : undefined;
 const kafka = testKafka(`bench-pipeline-${run}`);
 const admin = kafka.admin();
 const orm = testOrm();
@@ -105,99 +106,6 @@ const createdTopics: string[] = [];
 const createdGroups: string[] = [];
 const consumers: Consumer[] = [];
 let worker: ServiceProcess | undefined;
-
-/**
- * A Kafka broker of the bench's own (scripts/services with its data in the temporary
- * directory, on free ports): the worker's topics and consumer groups have fixed names, and on
- * the shared broker a test's worker would take part of our records (and ours part of its).
- */
-async function startPrivateKafka(): Promise<void> {
-  const [port, controllerPort] = [await freePort(), await freePort()];
-  Object.assign(kafkaScriptEnv, { KAFKA_PORT: String(port), KAFKA_CONTROLLER_PORT: String(controllerPort) });
-  // The jars of the shared install, so nothing is downloaded.
-  mkdirSync(join(tempDir, "local", "kafka"), { recursive: true });
-  symlinkSync(join(REPO_ROOT, ".local", "kafka", "libs"), join(tempDir, "local", "kafka", "libs"));
-  progress(`starting a private Kafka broker on 127.0.0.1:${port}`);
-  execFileSync(join(REPO_ROOT, "scripts", "services"), ["up", "kafka"], {
-    env: kafkaScriptEnv,
-    stdio: ["ignore", "ignore", "inherit"],
-  });
-  // The service processes and the clients below take it from here.
-  process.env.KAFKA_BROKERS = `127.0.0.1:${port}`;
-}
-
-/**
- * Databases of the bench's own on the local servers, migrated: the message log and statistics
- * of earlier runs (millions of rows after a few) would make each run slower than the one before.
- */
-async function createPrivateDatabase(): Promise<void> {
-  const server = testOrm();
-  try {
-    await server.em.getConnection().execute(`CREATE DATABASE ${databaseName}`);
-  } finally {
-    await server.close(true);
-  }
-  const statsServer = testClickHouse();
-  try {
-    await statsServer.command({ query: `CREATE DATABASE ${databaseName}` });
-  } finally {
-    await statsServer.close();
-  }
-  const url = new URL(sharedDatabaseUrl);
-  url.pathname = `/${databaseName}`;
-  process.env.DATABASE_URL = url.toString();
-  process.env.CLICKHOUSE_DATABASE = databaseName;
-  progress(`migrating a private database ${databaseName}`);
-  execFileSync(process.execPath, [join(REPO_ROOT, "dist", "server", "main.js"), "migrate"], {
-    env: process.env,
-    stdio: ["ignore", "ignore", "inherit"],
-  });
-}
-
-async function dropPrivateDatabase(): Promise<void> {
-  if (!privateDatabase) return;
-  if (sharedStatsDatabase === undefined) delete process.env.CLICKHOUSE_DATABASE;
-  else process.env.CLICKHOUSE_DATABASE = sharedStatsDatabase;
-  const statsServer = testClickHouse();
-  try {
-    await statsServer.command({ query: `DROP DATABASE IF EXISTS ${databaseName}` });
-  } catch (error) {
-    progress(`dropping the private ClickHouse database ${databaseName} failed: ${(error as Error).message}`);
-  } finally {
-    await statsServer.close();
-  }
-  process.env.DATABASE_URL = sharedDatabaseUrl;
-  const server = testOrm();
-  try {
-    // Without FORCE, which may not end the autovacuum worker of another role: PostgreSQL ends
-    // that one itself. The worker's connections may take a moment to close.
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await server.em.getConnection().execute(`DROP DATABASE IF EXISTS ${databaseName}`);
-        break;
-      } catch (error) {
-        if (attempt === 10) throw error;
-        await pause(1_000);
-      }
-    }
-  } catch (error) {
-    progress(`dropping the private database ${databaseName} failed: ${(error as Error).message}`);
-  } finally {
-    await server.close(true);
-  }
-}
-
-function stopPrivateKafka(): void {
-  if (!privateKafka) return;
-  try {
-    execFileSync(join(REPO_ROOT, "scripts", "services"), ["down", "kafka"], {
-      env: kafkaScriptEnv,
-      stdio: ["ignore", "ignore", "inherit"],
-    });
-  } catch (error) {
-    progress(`stopping the private Kafka broker failed: ${(error as Error).message}`);
-  }
-}
 
 /** The `data` of one send request: one recipient, email, ids of this run. */
 function sendRequest(phase: string, index: number): { key: string; value: Buffer } {
@@ -511,50 +419,7 @@ function every(ms: number, read: () => Promise<number>): () => Promise<number> {
   };
 }
 
-/** Where the worker's work waits, from its /metrics: the outbox backlog and each group's lag. */
-class Queues {
-  private readonly peaks = new Map<string, number>();
-  async sample(): Promise<string> {
-    if (!worker) return "";
-    let text = "";
-    try {
-      text = await (await fetch(`${worker.httpUrl}/metrics`)).text();
-    } catch (error) {
-      return `no metrics: ${(error as Error).message}`;
-    }
-    const current: [string, number][] = [];
-    for (const match of text.matchAll(/^notification_(outbox_backlog|consumer_lag)\{([^}]*)\} (\S+)$/gm)) {
-      const group = /group="notification-service\.([\w.]+)"/.exec(match[2] ?? "")?.[1];
-      const name = match[1] === "consumer_lag" ? `lag ${group}` : "outbox";
-      const value = Number(match[3]);
-      current.push([name, value]);
-      this.peaks.set(name, Math.max(this.peaks.get(name) ?? 0, value));
-    }
-    // The event loop's delay since the previous scrape (prom-client resets it on each): how long one
-    // stage's synchronous work holds up all the others.
-    for (const match of text.matchAll(/^nodejs_eventloop_lag_(p99|max)_seconds\{[^}]*\} (\S+)$/gm)) {
-      const name = `loop delay ${match[1]} ms`;
-      const value = Math.round(Number(match[2]) * 1000);
-      current.push([name, value]);
-      this.peaks.set(name, Math.max(this.peaks.get(name) ?? 0, value));
-    }
-    // The main thread's heap: RSS alone cannot tell a leak from memory V8 keeps for later.
-    const heap = /^nodejs_heap_size_used_bytes(?:\{[^}]*\})? (\S+)$/m.exec(text)?.[1];
-    if (heap !== undefined) {
-      const value = Math.round(Number(heap) / 2 ** 20);
-      current.push(["heap used MiB", value]);
-      this.peaks.set("heap used MiB", Math.max(this.peaks.get("heap used MiB") ?? 0, value));
-    }
-    return current.map(([name, value]) => `${name} ${value}`).join(", ");
-  }
-  /** The largest of each since the previous call. */
-  peaksLine(): string {
-    const line = [...this.peaks].map(([name, value]) => `${name} ${value}`).join(", ");
-    this.peaks.clear();
-    return line || "none read";
-  }
-}
-const queues = new Queues();
+const queues = new WorkerQueues(() => worker?.httpUrl);
 
 /** Polls until `done` or the timeout; returns when each of the named counts reached `total`. */
 async function until(
@@ -892,8 +757,8 @@ function cleanUp(): Promise<void> {
     await admin.disconnect();
     await orm.close(true);
     await clickhouse.close();
-    await dropPrivateDatabase();
-    stopPrivateKafka();
+    await databases?.drop();
+    privateKafka?.stop();
     rmSync(tempDir, { recursive: true, force: true });
   })();
   return cleaned;

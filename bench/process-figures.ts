@@ -1,13 +1,22 @@
-// What the gateway bench reads from /proc: a process's memory, CPU time and limit of open files,
+// What the benches read from /proc: a process's memory, CPU time and limit of open files,
 // where the machine's CPU went, and the connections its kernel dropped.
 import { execFileSync } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 
 /** VmRSS of a process, in bytes; NaN once it is gone. */
 export function rssBytes(pid: number): number {
+  return statusBytes(pid, "VmRSS");
+}
+
+/** VmHWM of a process, the most RSS it ever had, in bytes; NaN once it is gone. */
+export function peakRssBytes(pid: number): number {
+  return statusBytes(pid, "VmHWM");
+}
+
+function statusBytes(pid: number, field: string): number {
   try {
     const status = readFileSync(`/proc/${pid}/status`, "utf8");
-    return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? Number.NaN) * 1024;
+    return Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? Number.NaN) * 1024;
   } catch {
     return Number.NaN;
   }

@@ -1,0 +1,49 @@
+// Where a worker's work waits, read from its /metrics by the benches that run one.
+
+/** Where the worker's work waits, from its /metrics: the outbox backlog and each group's lag. */
+export class WorkerQueues {
+  private readonly peaks = new Map<string, number>();
+  /** `url`: the worker's HTTP address, none while it is stopped. */
+  constructor(private readonly url: () => string | undefined) {}
+
+  async sample(): Promise<string> {
+    const url = this.url();
+    if (url === undefined) return "";
+    let text = "";
+    try {
+      text = await (await fetch(`${url}/metrics`)).text();
+    } catch (error) {
+      return `no metrics: ${(error as Error).message}`;
+    }
+    const current: [string, number][] = [];
+    for (const match of text.matchAll(/^notification_(outbox_backlog|consumer_lag)\{([^}]*)\} (\S+)$/gm)) {
+      const group = /group="notification-service\.([\w.]+)"/.exec(match[2] ?? "")?.[1];
+      const name = match[1] === "consumer_lag" ? `lag ${group}` : "outbox";
+      const value = Number(match[3]);
+      current.push([name, value]);
+      this.peaks.set(name, Math.max(this.peaks.get(name) ?? 0, value));
+    }
+    // The event loop's delay since the previous scrape (prom-client resets it on each): how long one
+    // stage's synchronous work holds up all the others.
+    for (const match of text.matchAll(/^nodejs_eventloop_lag_(p99|max)_seconds\{[^}]*\} (\S+)$/gm)) {
+      const name = `loop delay ${match[1]} ms`;
+      const value = Math.round(Number(match[2]) * 1000);
+      current.push([name, value]);
+      this.peaks.set(name, Math.max(this.peaks.get(name) ?? 0, value));
+    }
+    // The main thread's heap: RSS alone cannot tell a leak from memory V8 keeps for later.
+    const heap = /^nodejs_heap_size_used_bytes(?:\{[^}]*\})? (\S+)$/m.exec(text)?.[1];
+    if (heap !== undefined) {
+      const value = Math.round(Number(heap) / 2 ** 20);
+      current.push(["heap used MiB", value]);
+      this.peaks.set("heap used MiB", Math.max(this.peaks.get("heap used MiB") ?? 0, value));
+    }
+    return current.map(([name, value]) => `${name} ${value}`).join(", ");
+  }
+  /** The largest of each since the previous call. */
+  peaksLine(): string {
+    const line = [...this.peaks].map(([name, value]) => `${name} ${value}`).join(", ");
+    this.peaks.clear();
+    return line || "none read";
+  }
+}
