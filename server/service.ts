@@ -8,7 +8,7 @@ import {
   sendRequestDecoder,
 } from "../consumers/index.ts";
 import { ApiKeys } from "../core/api-keys/index.ts";
-import { CampaignReports } from "../core/campaign-report/index.ts";
+import { CampaignReports, CampaignSummaryRefresh } from "../core/campaign-report/index.ts";
 import { Audiences, CampaignManager, SegmentManager, UploadedAudience } from "../core/campaigns/index.ts";
 import { DeliveryStatsReport } from "../core/delivery-stats/index.ts";
 import { DeviceManager, StoredPushTargets } from "../core/devices/index.ts";
@@ -51,6 +51,7 @@ import {
   InvalidationSubscriber,
   PostgresApiKeyStore,
   PostgresCampaignMessageCounts,
+  PostgresCampaignSummaries,
   PostgresDueSends,
   PostgresInboxStore,
   PostgresMessageQueries,
@@ -180,6 +181,7 @@ function buildDomain(
   });
   const campaignStore = new CampaignRepository(infra.orm, publisher.committed);
   const campaignEvents = new StructuredCampaignEvents();
+  const campaignReportQueries = new ClickHouseCampaignReportQueries(infra.clickhouse);
   const campaigns = new CampaignManager({
     store: campaignStore,
     templates: templateStore,
@@ -208,7 +210,7 @@ function buildDomain(
       campaigns,
       campaignReports: new CampaignReports({
         campaigns,
-        queries: new ClickHouseCampaignReportQueries(infra.clickhouse),
+        queries: campaignReportQueries,
       }),
       segments: new SegmentManager(segmentStore),
     },
@@ -236,6 +238,10 @@ function buildDomain(
       }),
       unitOfWork,
       campaignRuns: { runs: campaignStore, audiences, templates: templateStore, events: campaignEvents },
+      campaignSummaries: new CampaignSummaryRefresh({
+        summaries: new PostgresCampaignSummaries(infra.orm),
+        queries: campaignReportQueries,
+      }),
       dueSends: new PostgresDueSends(infra.orm, cipher),
       dispatchQueue,
       statusEvents,

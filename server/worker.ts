@@ -14,6 +14,7 @@ import {
   TOPICS,
   topicConfigs,
 } from "../consumers/index.ts";
+import type { CampaignSummaryRefresh } from "../core/campaign-report/index.ts";
 import { type CampaignManager, CampaignRunner, type CampaignRunnerDeps } from "../core/campaigns/index.ts";
 import type { Logger } from "../core/logger.ts";
 import type {
@@ -35,6 +36,7 @@ import {
 import { type PostgresOutboxFeed, type ProviderStatusBoard, RedisSendRateLimiter } from "../storage/index.ts";
 import { LimitedCampaignPace } from "./campaigns/campaign-pace.ts";
 import { runCampaigns } from "./campaigns/campaign-runs.ts";
+import { refreshCampaignSummaries } from "./campaigns/campaign-summaries.ts";
 import { startScheduledCampaigns } from "./campaigns/scheduled-starts.ts";
 import type { Config } from "./config.ts";
 import type { Infrastructure } from "./infrastructure.ts";
@@ -66,6 +68,8 @@ export interface WorkerDomain {
   campaigns: Pick<CampaignManager, "startDue">;
   /** What the campaign runner works with besides the orchestrator and this process's pace. */
   campaignRuns: Omit<CampaignRunnerDeps, "orchestrator" | "pace" | "pageSize">;
+  /** Keeps the campaigns' stats_summary current from ClickHouse. */
+  campaignSummaries: Pick<CampaignSummaryRefresh, "refresh">;
 }
 
 /**
@@ -276,6 +280,13 @@ export function startWorker(
         }),
         config.campaigns.pollMs,
         logger.child({ component: "campaign-runner" }),
+        signal,
+      ),
+      refreshCampaignSummaries(
+        domain.campaignSummaries,
+        infra.redis,
+        WORKER_ID,
+        logger.child({ component: "campaign-summaries" }),
         signal,
       ),
       ...domain.statusPollers.map((poller) => pollStatuses(poller, domain, infra, config, logger, signal)),

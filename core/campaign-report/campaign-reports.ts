@@ -1,13 +1,18 @@
-import type { Campaign } from "../campaigns/index.ts";
+import type { Campaign, CampaignProgress } from "../campaigns/index.ts";
 import type { TimeBucket } from "../delivery-stats/index.ts";
 import { MAX_GROUPS } from "../delivery-stats/index.ts";
 import { type CampaignReport, figuresOf, totalOf } from "./campaign-report.ts";
 import type { CampaignReportQueries } from "./campaign-report-queries.ts";
 import { reportBucket } from "./report-bucket.ts";
 
+/** What a report reads of the campaign itself. */
+export type ReportedCampaign = Pick<Campaign, "createdAt" | "startedAt" | "completedAt"> & {
+  progress?: Pick<CampaignProgress, "audienceSize">;
+};
+
 export interface CampaignReportsDeps {
   /** Throws NOT_FOUND for a campaign that does not exist. */
-  campaigns: { get(id: string): Promise<Campaign> };
+  campaigns: { get(id: string): Promise<ReportedCampaign> };
   queries: CampaignReportQueries;
   now?: () => Date;
 }
@@ -46,7 +51,7 @@ export class CampaignReports {
 }
 
 /** From its start (or creation, before one) to its completion, or now; never empty. */
-export function spanOf(campaign: Campaign, now: Date): { from: Date; to: Date } {
+export function spanOf(campaign: ReportedCampaign, now: Date): { from: Date; to: Date } {
   const from = campaign.startedAt ?? campaign.createdAt;
   const end = campaign.completedAt ?? now;
   return { from, to: new Date(Math.max(end.getTime(), from.getTime() + 1)) };

@@ -11,5 +11,18 @@ export type {
   ReportPoint,
   VariantCounts,
 } from "./campaign-report-queries.ts";
-export { CampaignReports, type CampaignReportsDeps, spanOf } from "./campaign-reports.ts";
+export {
+  CampaignReports,
+  type CampaignReportsDeps,
+  type ReportedCampaign,
+  spanOf,
+} from "./campaign-reports.ts";
 export { CHOSEN_MAX_BUCKETS, reportBucket } from "./report-bucket.ts";
+export {
+  type CampaignSummaries,
+  CampaignSummaryRefresh,
+  REFRESHED_AFTER_COMPLETION_MS,
+  REFRESHED_PER_ROUND,
+  type RefreshableCampaign,
+  type SummaryFigures,
+} from "./summary-refresh.ts";
