@@ -4,8 +4,12 @@ import type {
   Campaign,
   CampaignDraft,
   CampaignFilter,
+  CampaignRunPhase,
   CampaignStatus,
   CampaignVariant,
+  WinnerDecision,
+  WinnerMetric,
+  WinnerRollout,
 } from "../core/campaigns/index.ts";
 import {
   type Campaign as CampaignMessage,
@@ -14,8 +18,14 @@ import {
   CampaignStatsSummarySchema,
   CampaignVariantSchema,
   type ListCampaignsRequest,
+  CampaignRunPhase as ProtoPhase,
   CampaignStatus as ProtoStatus,
+  WinnerMetric as ProtoWinnerMetric,
+  VariantFiguresSchema,
   type CampaignVariant as VariantMessage,
+  WinnerDecisionSchema,
+  type WinnerRollout as WinnerRolloutMessage,
+  WinnerRolloutSchema,
 } from "../gen/platform/notification/v1/campaign_service_pb.ts";
 
 const PROTO_STATUS_OF: Record<CampaignStatus, ProtoStatus> = {
@@ -25,6 +35,18 @@ const PROTO_STATUS_OF: Record<CampaignStatus, ProtoStatus> = {
   paused: ProtoStatus.PAUSED,
   completed: ProtoStatus.COMPLETED,
   archived: ProtoStatus.ARCHIVED,
+};
+
+const PROTO_METRIC_OF: Record<WinnerMetric, ProtoWinnerMetric> = {
+  open_rate: ProtoWinnerMetric.OPEN_RATE,
+  click_rate: ProtoWinnerMetric.CLICK_RATE,
+};
+
+const PROTO_PHASE_OF: Record<CampaignRunPhase, ProtoPhase> = {
+  all: ProtoPhase.ALL,
+  sample: ProtoPhase.SAMPLE,
+  deciding: ProtoPhase.DECIDING,
+  rollout: ProtoPhase.ROLLOUT,
 };
 
 const STATUS_OF = new Map(
@@ -40,6 +62,7 @@ export function campaignDraftOf(campaign: CampaignMessage | undefined): Campaign
     templateId: campaign?.templateId ?? "",
     variants: (campaign?.variants ?? []).map(variantOf),
     holdoutPercent: campaign?.holdoutPercent ?? 0,
+    winnerRollout: campaign?.winnerRollout ? winnerRolloutOf(campaign.winnerRollout) : null,
     sendRatePerSecond: campaign?.sendRatePerSecond || null,
     trackingEnabled: campaign?.trackingEnabled ?? true,
   };
@@ -51,6 +74,31 @@ function variantOf(variant: VariantMessage): CampaignVariant {
     templateVersion: variant.templateVersion,
     sharePercent: variant.sharePercent,
   };
+}
+
+function winnerRolloutOf(rollout: WinnerRolloutMessage): WinnerRollout {
+  return {
+    samplePercent: rollout.samplePercent,
+    waitSeconds: rollout.waitSeconds,
+    // Validation refused UNSPECIFIED.
+    metric: rollout.metric === ProtoWinnerMetric.CLICK_RATE ? "click_rate" : "open_rate",
+  };
+}
+
+function winnerDecisionMessage(decision: WinnerDecision) {
+  return create(WinnerDecisionSchema, {
+    metric: PROTO_METRIC_OF[decision.metric],
+    winner: decision.winner,
+    decidedTime: timestampFromDate(decision.decidedAt),
+    variants: decision.variants.map((figures) =>
+      create(VariantFiguresSchema, {
+        ...figures,
+        sent: BigInt(figures.sent),
+        opened: BigInt(figures.opened),
+        clicked: BigInt(figures.clicked),
+      }),
+    ),
+  });
 }
 
 /** The filter of a validated request; unset fields and UNSPECIFIED filter nothing. */
@@ -93,6 +141,15 @@ export function campaignMessage(campaign: Campaign): CampaignMessage {
     trackingEnabled: campaign.trackingEnabled,
     variants: campaign.variants.map((variant) => create(CampaignVariantSchema, variant)),
     holdoutPercent: campaign.holdoutPercent,
+    ...(campaign.winnerRollout
+      ? {
+          winnerRollout: create(WinnerRolloutSchema, {
+            ...campaign.winnerRollout,
+            metric: PROTO_METRIC_OF[campaign.winnerRollout.metric],
+          }),
+        }
+      : {}),
+    ...(campaign.winnerDecision ? { winnerDecision: winnerDecisionMessage(campaign.winnerDecision) } : {}),
     revision: BigInt(campaign.revision),
     createTime: timestampFromDate(campaign.createdAt),
     updateTime: timestampFromDate(campaign.updatedAt),
@@ -103,6 +160,8 @@ export function campaignMessage(campaign: Campaign): CampaignMessage {
               ? {}
               : { audienceSize: BigInt(campaign.progress.audienceSize) }),
             submitted: BigInt(campaign.progress.submitted),
+            heldOut: BigInt(campaign.progress.heldOut),
+            phase: PROTO_PHASE_OF[campaign.progress.phase],
             ratePerSecond: campaign.progress.ratePerSecond,
             ...(campaign.progress.etaSeconds === null
               ? {}

@@ -51,6 +51,7 @@ import {
   InvalidationSubscriber,
   PostgresApiKeyStore,
   PostgresCampaignMessageCounts,
+  PostgresCampaignOutcomes,
   PostgresCampaignSummaries,
   PostgresDueSends,
   PostgresInboxStore,
@@ -237,7 +238,13 @@ function buildDomain(
           : {}),
       }),
       unitOfWork,
-      campaignRuns: { runs: campaignStore, audiences, templates: templateStore, events: campaignEvents },
+      campaignRuns: {
+        runs: campaignStore,
+        audiences,
+        templates: templateStore,
+        events: campaignEvents,
+        outcomes: new PostgresCampaignOutcomes(infra.orm),
+      },
       campaignSummaries: new CampaignSummaryRefresh({
         summaries: new PostgresCampaignSummaries(infra.orm),
         queries: campaignReportQueries,

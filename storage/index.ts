@@ -14,6 +14,7 @@ export { entities } from "./postgres/entities.ts";
 export { PostgresInboxStore } from "./postgres/inbox/inbox.repository.ts";
 export { PreferenceRepository } from "./postgres/preferences/preference.repository.ts";
 export { PostgresCampaignMessageCounts } from "./postgres/sending/campaign-message-counts.repository.ts";
+export { PostgresCampaignOutcomes } from "./postgres/sending/campaign-outcomes.repository.ts";
 export { PostgresMessageQueries } from "./postgres/sending/message-queries.repository.ts";
 export { PostgresOutboxFeed } from "./postgres/sending/outbox.repository.ts";
 export { packEvents, unpackEvents } from "./postgres/sending/outbox-rows.ts";

@@ -41,6 +41,7 @@ export class CampaignManager {
       createdBy: caller.subject,
       updatedBy: caller.subject,
       statsSummary: null,
+      winnerDecision: null,
       revision: 1,
       createdAt: at,
       updatedAt: at,

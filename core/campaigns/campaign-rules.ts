@@ -4,7 +4,8 @@ import type { Campaign, CampaignDraft } from "./campaign.ts";
 /**
  * The draft as it is stored, or a validation error naming every problem: a campaign sends one
  * template (template_id) or two or more A/B variants, and the shares of the variants and the
- * hold-out cover the whole audience. With variants, template_id is the first variant's.
+ * hold-out cover the whole audience. With variants, template_id is the first variant's; a
+ * winner rollout needs variants to pick from.
  */
 export function fittedDraft(draft: CampaignDraft): CampaignDraft {
   const variants = draft.variants.map((variant) => ({
@@ -24,6 +25,12 @@ export function fittedDraft(draft: CampaignDraft): CampaignDraft {
     problems.push({
       detail: "one variant is no A/B test: give its template as template_id, or two or more variants",
       source: { pointer: "/campaign/variants" },
+    });
+  }
+  if (draft.winnerRollout && variants.length < 2) {
+    problems.push({
+      detail: "a winner rollout picks between A/B variants: give two or more variants, or no winner_rollout",
+      source: { pointer: "/campaign/winner_rollout" },
     });
   }
   if (first) {

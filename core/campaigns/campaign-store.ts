@@ -1,6 +1,6 @@
 import type { Caller } from "../caller.ts";
 import type { OutboxEvent } from "../sending/index.ts";
-import type { Campaign, CampaignFilter, CampaignPage } from "./campaign.ts";
+import type { Campaign, CampaignFilter, CampaignPage, CampaignRunPhase } from "./campaign.ts";
 
 /** One write of a campaign: the campaign as it is to be, what the audit log calls it, and its events. */
 export interface CampaignWrite {
@@ -46,17 +46,39 @@ export interface CampaignCheckpoint {
   cursor: string;
   /** Members submitted to the send pipeline so far (each once, however often a page was resubmitted). */
   submitted: number;
+  /** Members the hold-out kept from any message so far. */
+  heldOut: number;
+  /** Where the run is; the audience is read once in `all`, twice with a winner rollout (sample, then rollout). */
+  phase: CampaignRunPhase;
   /** The audience's size when its source knows it. */
   audienceSize: number | null;
   /** When the last page was checkpointed; null before the first. */
   at: Date | null;
 }
 
-/** What one page of a run leaves: the new checkpoint, and the campaign's completion when the audience ran out. */
+/** What one page of a run leaves: the new checkpoint, and a change of the campaign it made. */
 export interface CampaignRunStep {
   checkpoint: CampaignCheckpoint;
-  /** Written in the same transaction as the checkpoint. */
-  completion?: CampaignWrite;
+  /** The campaign's completion, or its winner's decision; written in the same transaction as the checkpoint. */
+  write?: CampaignWrite;
+  /** Not taken again before this (the winner rollout's wait); absent: in turn with the others. */
+  resumeAt?: Date;
+}
+
+/** How a campaign's messages of one variant did so far. */
+export interface VariantOutcome {
+  /** "A", "B", …; "" for messages of no variant. */
+  variant: string;
+  /** Messages that reached a provider or the inbox. */
+  sent: number;
+  /** Of those, opened (clicked) by their reader, machines not counted. */
+  opened: number;
+  clicked: number;
+}
+
+/** What the winner rollout reads of a campaign's messages. */
+export interface CampaignOutcomes {
+  byVariant(campaignId: string): Promise<VariantOutcome[]>;
 }
 
 /** The campaign a runner took, and what its `work` threw, if it did. */

@@ -19,6 +19,53 @@ export interface CampaignVariant {
   sharePercent: number;
 }
 
+/** What a winner rollout compares the variants' samples by: opens or clicks per message sent. */
+export type WinnerMetric = "open_rate" | "click_rate";
+
+export const WINNER_METRICS: readonly WinnerMetric[] = ["open_rate", "click_rate"];
+
+/**
+ * Send the variants to a sample of the audience first, wait, then send the variant whose
+ * sample did best to the rest.
+ */
+export interface WinnerRollout {
+  /** The share of the audience, in percent, that the variants are tried on (the hold-out left out). */
+  samplePercent: number;
+  /** How long after the sample was submitted the winner is picked. */
+  waitSeconds: number;
+  metric: WinnerMetric;
+}
+
+/** How one variant's messages did, as the winner rollout counted them. */
+export interface VariantFigures {
+  /** "A", "B", … in the order of the campaign's variants. */
+  variant: string;
+  templateId: string;
+  /** Its messages that reached a provider or the inbox. */
+  sent: number;
+  /** Of those, how many were opened (clicked) by their reader, machines not counted. */
+  opened: number;
+  clicked: number;
+  /** The metric's rate: opened or clicked over sent; 0 when none was sent. */
+  rate: number;
+}
+
+/** The winner rollout's pick, with the figures it was made on. */
+export interface WinnerDecision {
+  metric: WinnerMetric;
+  /** The variant sent to the rest of the audience. */
+  winner: string;
+  decidedAt: Date;
+  variants: VariantFigures[];
+}
+
+/**
+ * Where a campaign's run is: sending every member their variant at once (`all`), or, with a
+ * winner rollout, sending to the sample, waiting for the decision, then sending the winner to
+ * the rest.
+ */
+export type CampaignRunPhase = "all" | "sample" | "deciding" | "rollout";
+
 /** What a campaign achieved so far, in messages; kept by the runner. */
 export interface CampaignStatsSummary {
   sent: number;
@@ -34,6 +81,9 @@ export interface CampaignProgress {
   submitted: number;
   /** Members submitted a second since the campaign started, pauses included. */
   ratePerSecond: number;
+  /** Members the hold-out kept from any message, so far. */
+  heldOut: number;
+  phase: CampaignRunPhase;
   /** Seconds until the whole audience is submitted at that rate; null while unknown. */
   etaSeconds: number | null;
 }
@@ -50,6 +100,8 @@ export interface CampaignDraft {
   variants: CampaignVariant[];
   /** The share of the audience that gets nothing, in percent. */
   holdoutPercent: number;
+  /** Only with variants; null: each variant goes to its whole share at once. */
+  winnerRollout: WinnerRollout | null;
   /** The campaign's own limit; null: only the service's and the providers' limits. */
   sendRatePerSecond: number | null;
   trackingEnabled: boolean;
@@ -68,6 +120,8 @@ export interface Campaign extends CampaignDraft {
   updatedBy: string;
   /** Null until the campaign has sent anything. */
   statsSummary: CampaignStatsSummary | null;
+  /** The winner rollout's decision; null until it is made. */
+  winnerDecision: WinnerDecision | null;
   /** As the store reads it (the runner's, never written with the campaign); absent on a campaign not read back yet. */
   progress?: CampaignProgress;
   /** Increases with every change, each status change counting as one. */

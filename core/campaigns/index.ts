@@ -7,9 +7,15 @@ export {
   type CampaignFilter,
   type CampaignPage,
   type CampaignProgress,
+  type CampaignRunPhase,
   type CampaignStatsSummary,
   type CampaignStatus,
   type CampaignVariant,
+  type VariantFigures,
+  WINNER_METRICS,
+  type WinnerDecision,
+  type WinnerMetric,
+  type WinnerRollout,
 } from "./campaign.ts";
 export type { CampaignEventEncoder, CampaignStatusChange } from "./campaign-events.ts";
 export { CampaignManager, type CampaignManagerDeps } from "./campaign-manager.ts";
@@ -28,11 +34,13 @@ export {
 } from "./campaign-status.ts";
 export type {
   CampaignCheckpoint,
+  CampaignOutcomes,
   CampaignRunOutcome,
   CampaignRunStep,
   CampaignRuns,
   CampaignStore,
   CampaignWrite,
+  VariantOutcome,
 } from "./campaign-store.ts";
 export type {
   BadRow,
@@ -49,3 +57,5 @@ export { DEFAULT_UPLOAD_LIMITS, SegmentManager } from "./segment-manager.ts";
 export type { SegmentStore } from "./segment-store.ts";
 export { type AddMembers, readUpload, type UploadLimits } from "./segment-upload.ts";
 export { UploadedAudience } from "./uploaded-audience.ts";
+export { type Assignment, assignmentOf, inSample, variantKey } from "./variant-assignment.ts";
+export { decideWinner } from "./winner-decision.ts";

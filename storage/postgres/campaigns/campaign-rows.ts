@@ -1,10 +1,13 @@
 import {
   type Campaign,
   type CampaignCheckpoint,
+  type CampaignRunPhase,
   type CampaignStatsSummary,
   type CampaignStatus,
   type CampaignVariant,
   campaignProgress,
+  type WinnerDecision,
+  type WinnerRollout,
 } from "../../../core/campaigns/index.ts";
 import { isUuid } from "../../../core/uuids.ts";
 
@@ -24,6 +27,9 @@ export interface CampaignRow extends CheckpointRow {
   stats_summary: CampaignStatsSummary | null;
   variants: CampaignVariant[];
   holdout_percent: number;
+  winner_rollout: WinnerRollout | null;
+  // JSON gives its time back as text.
+  ab_decision: (Omit<WinnerDecision, "decidedAt"> & { decidedAt: string }) | null;
   send_rate_per_second: number | null;
   tracking_enabled: boolean;
   revision: string | number;
@@ -52,6 +58,8 @@ export const WRITTEN = [
   "stats_summary",
   "variants",
   "holdout_percent",
+  "winner_rollout",
+  "ab_decision",
   "send_rate_per_second",
   "tracking_enabled",
   "revision",
@@ -59,10 +67,10 @@ export const WRITTEN = [
   "updated_at",
 ] as const;
 
+const JSON_COLUMNS = new Set<string>(["stats_summary", "variants", "winner_rollout", "ab_decision"]);
+
 /** The `?` of each written column, cast where the driver's text needs it. */
-export const PLACEHOLDERS = WRITTEN.map((column) =>
-  column === "stats_summary" || column === "variants" ? "?::jsonb" : "?",
-);
+export const PLACEHOLDERS = WRITTEN.map((column) => (JSON_COLUMNS.has(column) ? "?::jsonb" : "?"));
 
 export function paramsOf(campaign: Campaign): unknown[] {
   return [
@@ -83,6 +91,8 @@ export function paramsOf(campaign: Campaign): unknown[] {
     campaign.statsSummary === null ? null : JSON.stringify(campaign.statsSummary),
     JSON.stringify(campaign.variants),
     campaign.holdoutPercent,
+    campaign.winnerRollout === null ? null : JSON.stringify(campaign.winnerRollout),
+    campaign.winnerDecision === null ? null : JSON.stringify(campaign.winnerDecision),
     campaign.sendRatePerSecond,
     campaign.trackingEnabled,
     campaign.revision,
@@ -100,6 +110,8 @@ export function campaignOf(row: CampaignRow): Campaign {
     templateId: row.template_id,
     variants: row.variants,
     holdoutPercent: row.holdout_percent,
+    winnerRollout: row.winner_rollout,
+    winnerDecision: row.ab_decision && { ...row.ab_decision, decidedAt: new Date(row.ab_decision.decidedAt) },
     sendRatePerSecond: row.send_rate_per_second,
     trackingEnabled: row.tracking_enabled,
     status: row.status,
@@ -116,10 +128,12 @@ export function campaignOf(row: CampaignRow): Campaign {
   };
 }
 
-/** The runner's columns of notification_campaigns (migration 0017). */
+/** The runner's columns of notification_campaigns (migrations 0017, 0019). */
 export interface CheckpointRow {
   audience_cursor: string;
   audience_submitted: string | number;
+  audience_held_out: string | number;
+  run_phase: CampaignRunPhase;
   audience_size: string | number | null;
   checkpointed_at: string | Date | null;
 }
@@ -128,6 +142,8 @@ export function checkpointOfRow(row: CheckpointRow): CampaignCheckpoint {
   return {
     cursor: row.audience_cursor,
     submitted: Number(row.audience_submitted),
+    heldOut: Number(row.audience_held_out),
+    phase: row.run_phase,
     audienceSize: row.audience_size === null ? null : Number(row.audience_size),
     at: row.checkpointed_at === null ? null : new Date(row.checkpointed_at),
   };

@@ -170,20 +170,24 @@ export class CampaignRepository implements CampaignStore, CampaignRuns {
         );
         return { campaignId: campaign.id, failure: error };
       }
-      if (step.completion) await this.updated(em, outbox, SYSTEM_CALLER, step.completion, campaign);
+      if (step.write) await this.updated(em, outbox, SYSTEM_CALLER, step.write, campaign);
       const { checkpoint } = step;
       await boundQuery(
         em,
         `UPDATE notification_campaigns
-            SET audience_cursor = ?, audience_submitted = ?, audience_size = ?, checkpointed_at = ?, run_after = now(),
+            SET audience_cursor = ?, audience_submitted = ?, audience_held_out = ?, run_phase = ?, audience_size = ?,
+                checkpointed_at = ?, run_after = coalesce(?::timestamptz, now()),
                 stats_summary = jsonb_set(coalesce(stats_summary, '{"sent":0,"delivered":0,"opened":0}'::jsonb),
                                           '{sent}', to_jsonb(?::bigint))
           WHERE id = ?`,
         [
           checkpoint.cursor,
           checkpoint.submitted,
+          checkpoint.heldOut,
+          checkpoint.phase,
           checkpoint.audienceSize,
           checkpoint.at?.toISOString() ?? null,
+          step.resumeAt?.toISOString() ?? null,
           checkpoint.submitted,
           campaign.id,
         ],
@@ -195,7 +199,8 @@ export class CampaignRepository implements CampaignStore, CampaignRuns {
   async checkpointOf(id: string): Promise<CampaignCheckpoint | undefined> {
     const [row] = await boundQuery<CheckpointRow>(
       this.em(),
-      "SELECT audience_cursor, audience_submitted, audience_size, checkpointed_at FROM notification_campaigns WHERE id = ?",
+      `SELECT audience_cursor, audience_submitted, audience_held_out, run_phase, audience_size, checkpointed_at
+         FROM notification_campaigns WHERE id = ?`,
       [id],
     );
     return row ? checkpointOfRow(row) : undefined;

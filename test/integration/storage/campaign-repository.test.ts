@@ -59,6 +59,7 @@ describe("CampaignRepository on PostgreSQL", () => {
       templateId,
       variants: [],
       holdoutPercent: 0,
+      winnerRollout: null,
       sendRatePerSecond: null,
       trackingEnabled: true,
       status: "draft",
@@ -68,6 +69,7 @@ describe("CampaignRepository on PostgreSQL", () => {
       createdBy: marketer.subject,
       updatedBy: marketer.subject,
       statsSummary: null,
+      winnerDecision: null,
       revision: 1,
       createdAt: at,
       updatedAt: at,
@@ -110,6 +112,16 @@ describe("CampaignRepository on PostgreSQL", () => {
         { templateId, templateVersion: 2, sharePercent: 45 },
       ],
       holdoutPercent: 10,
+      winnerRollout: { samplePercent: 20, waitSeconds: 3_600, metric: "click_rate" },
+      winnerDecision: {
+        metric: "click_rate",
+        winner: "B",
+        decidedAt: new Date("2026-12-01T12:00:00.123Z"),
+        variants: [
+          { variant: "A", templateId, sent: 10, opened: 4, clicked: 1, rate: 0.1 },
+          { variant: "B", templateId, sent: 10, opened: 5, clicked: 3, rate: 0.3 },
+        ],
+      },
       sendRatePerSecond: 500,
       trackingEnabled: false,
       statsSummary: { sent: 3, delivered: 2, opened: 1 },
@@ -117,7 +129,14 @@ describe("CampaignRepository on PostgreSQL", () => {
     // Read back with the runner's progress of a campaign not started.
     const read = {
       ...given,
-      progress: { audienceSize: null, submitted: 0, ratePerSecond: 0, etaSeconds: null },
+      progress: {
+        audienceSize: null,
+        submitted: 0,
+        heldOut: 0,
+        phase: "all",
+        ratePerSecond: 0,
+        etaSeconds: null,
+      },
     };
     expect(await repository.create(creation(given), marketer)).toEqual(read);
     expect(await repository.get(given.id)).toEqual(read);

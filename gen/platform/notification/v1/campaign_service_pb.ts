@@ -15,7 +15,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file platform/notification/v1/campaign_service.proto.
  */
 export const file_platform_notification_v1_campaign_service: GenFile = /*@__PURE__*/
-  fileDesc("Ci9wbGF0Zm9ybS9ub3RpZmljYXRpb24vdjEvY2FtcGFpZ25fc2VydmljZS5wcm90bxIYcGxhdGZvcm0ubm90aWZpY2F0aW9uLnYxInUKD0NhbXBhaWduVmFyaWFudBIdCgt0ZW1wbGF0ZV9pZBgBIAEoCUIIukgFcgOwAQESIQoQdGVtcGxhdGVfdmVyc2lvbhgCIAEoBUIHukgEGgIoABIgCg1zaGFyZV9wZXJjZW50GAMgASgFQgm6SAYaBBhkKAEiRwoUQ2FtcGFpZ25TdGF0c1N1bW1hcnkSDAoEc2VudBgBIAEoAxIRCglkZWxpdmVyZWQYAiABKAMSDgoGb3BlbmVkGAMgASgDItYGCghDYW1wYWlnbhIKCgJpZBgBIAEoCRIZCgRuYW1lGAIgASgJQgu6SAjIAQFyAxj/ARIdCgtkZXNjcmlwdGlvbhgDIAEoCUIIukgFcgMYkE4SIwoRdGFyZ2V0X3NlZ21lbnRfaWQYBCABKAlCCLpIBXIDGP8BEiAKC3RlbXBsYXRlX2lkGAUgASgJQgu6SAjYAQFyA7ABARI4CgZzdGF0dXMYBiABKA4yKC5wbGF0Zm9ybS5ub3RpZmljYXRpb24udjEuQ2FtcGFpZ25TdGF0dXMSMgoOc2NoZWR1bGVkX3RpbWUYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjAKDHN0YXJ0ZWRfdGltZRgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMgoOY29tcGxldGVkX3RpbWUYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCmNyZWF0ZWRfYnkYCiABKAkSEgoKdXBkYXRlZF9ieRgLIAEoCRJFCg1zdGF0c19zdW1tYXJ5GAwgASgLMi4ucGxhdGZvcm0ubm90aWZpY2F0aW9uLnYxLkNhbXBhaWduU3RhdHNTdW1tYXJ5EikKFHNlbmRfcmF0ZV9wZXJfc2Vjb25kGA0gASgFQgu6SAgaBhigjQYoABIdChB0cmFja2luZ19lbmFibGVkGA4gASgISACIAQESRQoIdmFyaWFudHMYDyADKAsyKS5wbGF0Zm9ybS5ub3RpZmljYXRpb24udjEuQ2FtcGFpZ25WYXJpYW50Qgi6SAWSAQIQChIiCg9ob2xkb3V0X3BlcmNlbnQYECABKAVCCbpIBhoEGGMoABIQCghyZXZpc2lvbhgRIAEoAxIvCgtjcmVhdGVfdGltZRgSIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLdXBkYXRlX3RpbWUYEyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjwKCHByb2dyZXNzGBQgASgLMioucGxhdGZvcm0ubm90aWZpY2F0aW9uLnYxLkNhbXBhaWduUHJvZ3Jlc3NCEwoRX3RyYWNraW5nX2VuYWJsZWQilgEKEENhbXBhaWduUHJvZ3Jlc3MSGgoNYXVkaWVuY2Vfc2l6ZRgBIAEoA0gAiAEBEhEKCXN1Ym1pdHRlZBgCIAEoAxIXCg9yYXRlX3Blcl9zZWNvbmQYAyABKAESGAoLZXRhX3NlY29uZHMYBCABKANIAYgBAUIQCg5fYXVkaWVuY2Vfc2l6ZUIOCgxfZXRhX3NlY29uZHMiVQoVQ3JlYXRlQ2FtcGFpZ25SZXF1ZXN0EjwKCGNhbXBhaWduGAEgASgLMiIucGxhdGZvcm0ubm90aWZpY2F0aW9uLnYxLkNhbXBhaWduQga6SAPIAQEiMwoSR2V0Q2FtcGFpZ25SZXF1ZXN0Eh0KC2NhbXBhaWduX2lkGAEgASgJQgi6SAVyA7ABASLOAgoUTGlzdENhbXBhaWduc1JlcXVlc3QSQgoGc3RhdHVzGAEgASgOMigucGxhdGZvcm0ubm90aWZpY2F0aW9uLnYxLkNhbXBhaWduU3RhdHVzQgi6SAWCAQIQARIcCgpjcmVhdGVkX2J5GAIgASgJQgi6SAVyAxj/ARIfCg1uYW1lX2NvbnRhaW5zGAMgASgJQgi6SAVyAxj/ARIyCg5zY2hlZHVsZWRfZnJvbRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMAoMc2NoZWR1bGVkX3RvGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIdCglwYWdlX3NpemUYBiABKAVCCrpIBxoFGMgBKAASLgoKcGFnZV90b2tlbhgHIAEoCUIaukgXchUYgAQyEF5bQS1aYS16MC05Xy1dKiQiZwoVTGlzdENhbXBhaWduc1Jlc3BvbnNlEjUKCWNhbXBhaWducxgBIAMoCzIiLnBsYXRmb3JtLm5vdGlmaWNhdGlvbi52MS5DYW1wYWlnbhIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkimAEKFVVwZGF0ZUNhbXBhaWduUmVxdWVzdBIdCgtjYW1wYWlnbl9pZBgBIAEoCUIIukgFcgOwAQESPAoIY2FtcGFpZ24YAiABKAsyIi5wbGF0Zm9ybS5ub3RpZmljYXRpb24udjEuQ2FtcGFpZ25CBrpIA8gBARIiChFleHBlY3RlZF9yZXZpc2lvbhgDIAEoA0IHukgEIgIoACJ5ChdTY2hlZHVsZUNhbXBhaWduUmVxdWVzdBIdCgtjYW1wYWlnbl9pZBgBIAEoCUIIukgFcgOwAQESPwoOc2NoZWR1bGVkX3RpbWUYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wQgu6SAjIAQGyAQJAASI1ChRTdGFydENhbXBhaWduUmVxdWVzdBIdCgtjYW1wYWlnbl9pZBgBIAEoCUIIukgFcgOwAQEiNQoUUGF1c2VDYW1wYWlnblJlcXVlc3QSHQoLY2FtcGFpZ25faWQYASABKAlCCLpIBXIDsAEBIjYKFVJlc3VtZUNhbXBhaWduUmVxdWVzdBIdCgtjYW1wYWlnbl9pZBgBIAEoCUIIukgFcgOwAQEiOAoXQ29tcGxldGVDYW1wYWlnblJlcXVlc3QSHQoLY2FtcGFpZ25faWQYASABKAlCCLpIBXIDsAEBIjcKFkFyY2hpdmVDYW1wYWlnblJlcXVlc3QSHQoLY2FtcGFpZ25faWQYASABKAlCCLpIBXIDsAEBKuABCg5DYW1wYWlnblN0YXR1cxIfChtDQU1QQUlHTl9TVEFUVVNfVU5TUEVDSUZJRUQQABIZChVDQU1QQUlHTl9TVEFUVVNfRFJBRlQQARIdChlDQU1QQUlHTl9TVEFUVVNfU0NIRURVTEVEEAISGgoWQ0FNUEFJR05fU1RBVFVTX0FDVElWRRADEhoKFkNBTVBBSUdOX1NUQVRVU19QQVVTRUQQBBIdChlDQU1QQUlHTl9TVEFUVVNfQ09NUExFVEVEEAUSHAoYQ0FNUEFJR05fU1RBVFVTX0FSQ0hJVkVEEAYy2w0KD0NhbXBhaWduU2VydmljZRKgAQoOQ3JlYXRlQ2FtcGFpZ24SLy5wbGF0Zm9ybS5ub3RpZmljYXRpb24udjEuQ3JlYXRlQ2FtcGFpZ25SZXF1ZXN0GiIucGxhdGZvcm0ubm90aWZpY2F0aW9uLnYxLkNhbXBhaWduIjnK8xgECgIBAoLT5JMCKzoIY2FtcGFpZ24iHy9hcGkvdjEvbm90aWZpY2F0aW9ucy9jYW1wYWlnbnMSnwEKC0dldENhbXBhaWduEiwucGxhdGZvcm0ubm90aWZpY2F0aW9uLnYxLkdldENhbXBhaWduUmVxdWVzdBoiLnBsYXRmb3JtLm5vdGlmaWNhdGlvbi52MS5DYW1wYWlnbiI+yvMYBQoDAQIDgtPkkwIvEi0vYXBpL3YxL25vdGlmaWNhdGlvbnMvY2FtcGFpZ25zL3tjYW1wYWlnbl9pZH0SogEKDUxpc3RDYW1wYWlnbnMSLi5wbGF0Zm9ybS5ub3RpZmljYXRpb24udjEuTGlzdENhbXBhaWduc1JlcXVlc3QaLy5wbGF0Zm9ybS5ub3RpZmljYXRpb24udjEuTGlzdENhbXBhaWduc1Jlc3BvbnNlIjDK8xgFCgMBAgOC0+STAiESHy9hcGkvdjEvbm90aWZpY2F0aW9ucy9jYW1wYWlnbnMSrgEKDlVwZGF0ZUNhbXBhaWduEi8ucGxhdGZvcm0ubm90aWZpY2F0aW9uLnYxLlVwZGF0ZUNhbXBhaWduUmVxdWVzdBoiLnBsYXRmb3JtLm5vdGlmaWNhdGlvbi52MS5DYW1wYWlnbiJHyvMYBAoCAQKC0+STAjk6CGNhbXBhaWduGi0vYXBpL3YxL25vdGlmaWNhdGlvbnMvY2FtcGFpZ25zL3tjYW1wYWlnbl9pZH0StAEKEFNjaGVkdWxlQ2FtcGFpZ24SMS5wbGF0Zm9ybS5ub3RpZmljYXRpb24udjEuU2NoZWR1bGVDYW1wYWlnblJlcXVlc3QaIi5wbGF0Zm9ybS5ub3RpZmljYXRpb24udjEuQ2FtcGFpZ24iScrzGAQKAgECgtPkkwI7OgEqIjYvYXBpL3YxL25vdGlmaWNhdGlvbnMvY2FtcGFpZ25zL3tjYW1wYWlnbl9pZH06c2NoZWR1bGUSqwEKDVN0YXJ0Q2FtcGFpZ24SLi5wbGF0Zm9ybS5ub3RpZmljYXRpb24udjEuU3RhcnRDYW1wYWlnblJlcXVlc3QaIi5wbGF0Zm9ybS5ub3RpZmljYXRpb24udjEuQ2FtcGFpZ24iRsrzGAQKAgECgtPkkwI4OgEqIjMvYXBpL3YxL25vdGlmaWNhdGlvbnMvY2FtcGFpZ25zL3tjYW1wYWlnbl9pZH06c3RhcnQSqwEKDVBhdXNlQ2FtcGFpZ24SLi5wbGF0Zm9ybS5ub3RpZmljYXRpb24udjEuUGF1c2VDYW1wYWlnblJlcXVlc3QaIi5wbGF0Zm9ybS5ub3RpZmljYXRpb24udjEuQ2FtcGFpZ24iRsrzGAQKAgECgtPkkwI4OgEqIjMvYXBpL3YxL25vdGlmaWNhdGlvbnMvY2FtcGFpZ25zL3tjYW1wYWlnbl9pZH06cGF1c2USrgEKDlJlc3VtZUNhbXBhaWduEi8ucGxhdGZvcm0ubm90aWZpY2F0aW9uLnYxLlJlc3VtZUNhbXBhaWduUmVxdWVzdBoiLnBsYXRmb3JtLm5vdGlmaWNhdGlvbi52MS5DYW1wYWlnbiJHyvMYBAoCAQKC0+STAjk6ASoiNC9hcGkvdjEvbm90aWZpY2F0aW9ucy9jYW1wYWlnbnMve2NhbXBhaWduX2lkfTpyZXN1bWUStAEKEENvbXBsZXRlQ2FtcGFpZ24SMS5wbGF0Zm9ybS5ub3RpZmljYXRpb24udjEuQ29tcGxldGVDYW1wYWlnblJlcXVlc3QaIi5wbGF0Zm9ybS5ub3RpZmljYXRpb24udjEuQ2FtcGFpZ24iScrzGAQKAgECgtPkkwI7OgEqIjYvYXBpL3YxL25vdGlmaWNhdGlvbnMvY2FtcGFpZ25zL3tjYW1wYWlnbl9pZH06Y29tcGxldGUSsQEKD0FyY2hpdmVDYW1wYWlnbhIwLnBsYXRmb3JtLm5vdGlmaWNhdGlvbi52MS5BcmNoaXZlQ2FtcGFpZ25SZXF1ZXN0GiIucGxhdGZvcm0ubm90aWZpY2F0aW9uLnYxLkNhbXBhaWduIkjK8xgECgIBAoLT5JMCOjoBKiI1L2FwaS92MS9ub3RpZmljYXRpb25zL2NhbXBhaWducy97Y2FtcGFpZ25faWR9OmFyY2hpdmViBnByb3RvMw", [file_buf_validate_validate, file_google_api_annotations, file_google_protobuf_timestamp, file_platform_notification_v1_access]);
+  fileDesc("Ci9wbGF0Zm9ybS9ub3RpZmljYXRpb24vdjEvY2FtcGFpZ25fc2VydmljZS5wcm90bxIYcGxhdGZvcm0ubm90aWZpY2F0aW9uLnYxInUKD0NhbXBhaWduVmFyaWFudBIdCgt0ZW1wbGF0ZV9pZBgBIAEoCUIIukgFcgOwAQESIQoQdGVtcGxhdGVfdmVyc2lvbhgCIAEoBUIHukgEGgIoABIgCg1zaGFyZV9wZXJjZW50GAMgASgFQgm6SAYaBBhkKAEimQEKDVdpbm5lclJvbGxvdXQSIQoOc2FtcGxlX3BlcmNlbnQYASABKAVCCbpIBhoEGGMoARIhCgx3YWl0X3NlY29uZHMYAiABKAVCC7pICBoGGID1JCgBEkIKBm1ldHJpYxgDIAEoDjImLnBsYXRmb3JtLm5vdGlmaWNhdGlvbi52MS5XaW5uZXJNZXRyaWNCCrpIB4IBBBABIAAicwoOVmFyaWFudEZpZ3VyZXMSDwoHdmFyaWFudBgBIAEoCRITCgt0ZW1wbGF0ZV9pZBgCIAEoCRIMCgRzZW50GAMgASgDEg4KBm9wZW5lZBgEIAEoAxIPCgdjbGlja2VkGAUgASgDEgwKBHJhdGUYBiABKAEixgEKDldpbm5lckRlY2lzaW9uEjYKBm1ldHJpYxgBIAEoDjImLnBsYXRmb3JtLm5vdGlmaWNhdGlvbi52MS5XaW5uZXJNZXRyaWMSDgoGd2lubmVyGAIgASgJEjAKDGRlY2lkZWRfdGltZRgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASOgoIdmFyaWFudHMYBCADKAsyKC5wbGF0Zm9ybS5ub3RpZmljYXRpb24udjEuVmFyaWFudEZpZ3VyZXMiRwoUQ2FtcGFpZ25TdGF0c1N1bW1hcnkSDAoEc2VudBgBIAEoAxIRCglkZWxpdmVyZWQYAiABKAMSDgoGb3BlbmVkGAMgASgDItoHCghDYW1wYWlnbhIKCgJpZBgBIAEoCRIZCgRuYW1lGAIgASgJQgu6SAjIAQFyAxj/ARIdCgtkZXNjcmlwdGlvbhgDIAEoCUIIukgFcgMYkE4SIwoRdGFyZ2V0X3NlZ21lbnRfaWQYBCABKAlCCLpIBXIDGP8BEiAKC3RlbXBsYXRlX2lkGAUgASgJQgu6SAjYAQFyA7ABARI4CgZzdGF0dXMYBiABKA4yKC5wbGF0Zm9ybS5ub3RpZmljYXRpb24udjEuQ2FtcGFpZ25TdGF0dXMSMgoOc2NoZWR1bGVkX3RpbWUYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjAKDHN0YXJ0ZWRfdGltZRgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMgoOY29tcGxldGVkX3RpbWUYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCmNyZWF0ZWRfYnkYCiABKAkSEgoKdXBkYXRlZF9ieRgLIAEoCRJFCg1zdGF0c19zdW1tYXJ5GAwgASgLMi4ucGxhdGZvcm0ubm90aWZpY2F0aW9uLnYxLkNhbXBhaWduU3RhdHNTdW1tYXJ5EikKFHNlbmRfcmF0ZV9wZXJfc2Vjb25kGA0gASgFQgu6SAgaBhigjQYoABIdChB0cmFja2luZ19lbmFibGVkGA4gASgISACIAQESRQoIdmFyaWFudHMYDyADKAsyKS5wbGF0Zm9ybS5ub3RpZmljYXRpb24udjEuQ2FtcGFpZ25WYXJpYW50Qgi6SAWSAQIQChIiCg9ob2xkb3V0X3BlcmNlbnQYECABKAVCCbpIBhoEGGMoABIQCghyZXZpc2lvbhgRIAEoAxIvCgtjcmVhdGVfdGltZRgSIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLdXBkYXRlX3RpbWUYEyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjwKCHByb2dyZXNzGBQgASgLMioucGxhdGZvcm0ubm90aWZpY2F0aW9uLnYxLkNhbXBhaWduUHJvZ3Jlc3MSPwoOd2lubmVyX3JvbGxvdXQYFSABKAsyJy5wbGF0Zm9ybS5ub3RpZmljYXRpb24udjEuV2lubmVyUm9sbG91dBJBCg93aW5uZXJfZGVjaXNpb24YFiABKAsyKC5wbGF0Zm9ybS5ub3RpZmljYXRpb24udjEuV2lubmVyRGVjaXNpb25CEwoRX3RyYWNraW5nX2VuYWJsZWQi4wEKEENhbXBhaWduUHJvZ3Jlc3MSGgoNYXVkaWVuY2Vfc2l6ZRgBIAEoA0gAiAEBEhEKCXN1Ym1pdHRlZBgCIAEoAxIXCg9yYXRlX3Blcl9zZWNvbmQYAyABKAESGAoLZXRhX3NlY29uZHMYBCABKANIAYgBARIQCghoZWxkX291dBgFIAEoAxI5CgVwaGFzZRgGIAEoDjIqLnBsYXRmb3JtLm5vdGlmaWNhdGlvbi52MS5DYW1wYWlnblJ1blBoYXNlQhAKDl9hdWRpZW5jZV9zaXplQg4KDF9ldGFfc2Vjb25kcyJVChVDcmVhdGVDYW1wYWlnblJlcXVlc3QSPAoIY2FtcGFpZ24YASABKAsyIi5wbGF0Zm9ybS5ub3RpZmljYXRpb24udjEuQ2FtcGFpZ25CBrpIA8gBASIzChJHZXRDYW1wYWlnblJlcXVlc3QSHQoLY2FtcGFpZ25faWQYASABKAlCCLpIBXIDsAEBIs4CChRMaXN0Q2FtcGFpZ25zUmVxdWVzdBJCCgZzdGF0dXMYASABKA4yKC5wbGF0Zm9ybS5ub3RpZmljYXRpb24udjEuQ2FtcGFpZ25TdGF0dXNCCLpIBYIBAhABEhwKCmNyZWF0ZWRfYnkYAiABKAlCCLpIBXIDGP8BEh8KDW5hbWVfY29udGFpbnMYAyABKAlCCLpIBXIDGP8BEjIKDnNjaGVkdWxlZF9mcm9tGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIwCgxzY2hlZHVsZWRfdG8YBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEh0KCXBhZ2Vfc2l6ZRgGIAEoBUIKukgHGgUYyAEoABIuCgpwYWdlX3Rva2VuGAcgASgJQhq6SBdyFRiABDIQXltBLVphLXowLTlfLV0qJCJnChVMaXN0Q2FtcGFpZ25zUmVzcG9uc2USNQoJY2FtcGFpZ25zGAEgAygLMiIucGxhdGZvcm0ubm90aWZpY2F0aW9uLnYxLkNhbXBhaWduEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSKYAQoVVXBkYXRlQ2FtcGFpZ25SZXF1ZXN0Eh0KC2NhbXBhaWduX2lkGAEgASgJQgi6SAVyA7ABARI8CghjYW1wYWlnbhgCIAEoCzIiLnBsYXRmb3JtLm5vdGlmaWNhdGlvbi52MS5DYW1wYWlnbkIGukgDyAEBEiIKEWV4cGVjdGVkX3JldmlzaW9uGAMgASgDQge6SAQiAigAInkKF1NjaGVkdWxlQ2FtcGFpZ25SZXF1ZXN0Eh0KC2NhbXBhaWduX2lkGAEgASgJQgi6SAVyA7ABARI/Cg5zY2hlZHVsZWRfdGltZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBCC7pICMgBAbIBAkABIjUKFFN0YXJ0Q2FtcGFpZ25SZXF1ZXN0Eh0KC2NhbXBhaWduX2lkGAEgASgJQgi6SAVyA7ABASI1ChRQYXVzZUNhbXBhaWduUmVxdWVzdBIdCgtjYW1wYWlnbl9pZBgBIAEoCUIIukgFcgOwAQEiNgoVUmVzdW1lQ2FtcGFpZ25SZXF1ZXN0Eh0KC2NhbXBhaWduX2lkGAEgASgJQgi6SAVyA7ABASI4ChdDb21wbGV0ZUNhbXBhaWduUmVxdWVzdBIdCgtjYW1wYWlnbl9pZBgBIAEoCUIIukgFcgOwAQEiNwoWQXJjaGl2ZUNhbXBhaWduUmVxdWVzdBIdCgtjYW1wYWlnbl9pZBgBIAEoCUIIukgFcgOwAQEq4AEKDkNhbXBhaWduU3RhdHVzEh8KG0NBTVBBSUdOX1NUQVRVU19VTlNQRUNJRklFRBAAEhkKFUNBTVBBSUdOX1NUQVRVU19EUkFGVBABEh0KGUNBTVBBSUdOX1NUQVRVU19TQ0hFRFVMRUQQAhIaChZDQU1QQUlHTl9TVEFUVVNfQUNUSVZFEAMSGgoWQ0FNUEFJR05fU1RBVFVTX1BBVVNFRBAEEh0KGUNBTVBBSUdOX1NUQVRVU19DT01QTEVURUQQBRIcChhDQU1QQUlHTl9TVEFUVVNfQVJDSElWRUQQBipoCgxXaW5uZXJNZXRyaWMSHQoZV0lOTkVSX01FVFJJQ19VTlNQRUNJRklFRBAAEhsKF1dJTk5FUl9NRVRSSUNfT1BFTl9SQVRFEAESHAoYV0lOTkVSX01FVFJJQ19DTElDS19SQVRFEAIqsgEKEENhbXBhaWduUnVuUGhhc2USIgoeQ0FNUEFJR05fUlVOX1BIQVNFX1VOU1BFQ0lGSUVEEAASGgoWQ0FNUEFJR05fUlVOX1BIQVNFX0FMTBABEh0KGUNBTVBBSUdOX1JVTl9QSEFTRV9TQU1QTEUQAhIfChtDQU1QQUlHTl9SVU5fUEhBU0VfREVDSURJTkcQAxIeChpDQU1QQUlHTl9SVU5fUEhBU0VfUk9MTE9VVBAEMtsNCg9DYW1wYWlnblNlcnZpY2USoAEKDkNyZWF0ZUNhbXBhaWduEi8ucGxhdGZvcm0ubm90aWZpY2F0aW9uLnYxLkNyZWF0ZUNhbXBhaWduUmVxdWVzdBoiLnBsYXRmb3JtLm5vdGlmaWNhdGlvbi52MS5DYW1wYWlnbiI5yvMYBAoCAQKC0+STAis6CGNhbXBhaWduIh8vYXBpL3YxL25vdGlmaWNhdGlvbnMvY2FtcGFpZ25zEp8BCgtHZXRDYW1wYWlnbhIsLnBsYXRmb3JtLm5vdGlmaWNhdGlvbi52MS5HZXRDYW1wYWlnblJlcXVlc3QaIi5wbGF0Zm9ybS5ub3RpZmljYXRpb24udjEuQ2FtcGFpZ24iPsrzGAUKAwECA4LT5JMCLxItL2FwaS92MS9ub3RpZmljYXRpb25zL2NhbXBhaWducy97Y2FtcGFpZ25faWR9EqIBCg1MaXN0Q2FtcGFpZ25zEi4ucGxhdGZvcm0ubm90aWZpY2F0aW9uLnYxLkxpc3RDYW1wYWlnbnNSZXF1ZXN0Gi8ucGxhdGZvcm0ubm90aWZpY2F0aW9uLnYxLkxpc3RDYW1wYWlnbnNSZXNwb25zZSIwyvMYBQoDAQIDgtPkkwIhEh8vYXBpL3YxL25vdGlmaWNhdGlvbnMvY2FtcGFpZ25zEq4BCg5VcGRhdGVDYW1wYWlnbhIvLnBsYXRmb3JtLm5vdGlmaWNhdGlvbi52MS5VcGRhdGVDYW1wYWlnblJlcXVlc3QaIi5wbGF0Zm9ybS5ub3RpZmljYXRpb24udjEuQ2FtcGFpZ24iR8rzGAQKAgECgtPkkwI5OghjYW1wYWlnbhotL2FwaS92MS9ub3RpZmljYXRpb25zL2NhbXBhaWducy97Y2FtcGFpZ25faWR9ErQBChBTY2hlZHVsZUNhbXBhaWduEjEucGxhdGZvcm0ubm90aWZpY2F0aW9uLnYxLlNjaGVkdWxlQ2FtcGFpZ25SZXF1ZXN0GiIucGxhdGZvcm0ubm90aWZpY2F0aW9uLnYxLkNhbXBhaWduIknK8xgECgIBAoLT5JMCOzoBKiI2L2FwaS92MS9ub3RpZmljYXRpb25zL2NhbXBhaWducy97Y2FtcGFpZ25faWR9OnNjaGVkdWxlEqsBCg1TdGFydENhbXBhaWduEi4ucGxhdGZvcm0ubm90aWZpY2F0aW9uLnYxLlN0YXJ0Q2FtcGFpZ25SZXF1ZXN0GiIucGxhdGZvcm0ubm90aWZpY2F0aW9uLnYxLkNhbXBhaWduIkbK8xgECgIBAoLT5JMCODoBKiIzL2FwaS92MS9ub3RpZmljYXRpb25zL2NhbXBhaWducy97Y2FtcGFpZ25faWR9OnN0YXJ0EqsBCg1QYXVzZUNhbXBhaWduEi4ucGxhdGZvcm0ubm90aWZpY2F0aW9uLnYxLlBhdXNlQ2FtcGFpZ25SZXF1ZXN0GiIucGxhdGZvcm0ubm90aWZpY2F0aW9uLnYxLkNhbXBhaWduIkbK8xgECgIBAoLT5JMCODoBKiIzL2FwaS92MS9ub3RpZmljYXRpb25zL2NhbXBhaWducy97Y2FtcGFpZ25faWR9OnBhdXNlEq4BCg5SZXN1bWVDYW1wYWlnbhIvLnBsYXRmb3JtLm5vdGlmaWNhdGlvbi52MS5SZXN1bWVDYW1wYWlnblJlcXVlc3QaIi5wbGF0Zm9ybS5ub3RpZmljYXRpb24udjEuQ2FtcGFpZ24iR8rzGAQKAgECgtPkkwI5OgEqIjQvYXBpL3YxL25vdGlmaWNhdGlvbnMvY2FtcGFpZ25zL3tjYW1wYWlnbl9pZH06cmVzdW1lErQBChBDb21wbGV0ZUNhbXBhaWduEjEucGxhdGZvcm0ubm90aWZpY2F0aW9uLnYxLkNvbXBsZXRlQ2FtcGFpZ25SZXF1ZXN0GiIucGxhdGZvcm0ubm90aWZpY2F0aW9uLnYxLkNhbXBhaWduIknK8xgECgIBAoLT5JMCOzoBKiI2L2FwaS92MS9ub3RpZmljYXRpb25zL2NhbXBhaWducy97Y2FtcGFpZ25faWR9OmNvbXBsZXRlErEBCg9BcmNoaXZlQ2FtcGFpZ24SMC5wbGF0Zm9ybS5ub3RpZmljYXRpb24udjEuQXJjaGl2ZUNhbXBhaWduUmVxdWVzdBoiLnBsYXRmb3JtLm5vdGlmaWNhdGlvbi52MS5DYW1wYWlnbiJIyvMYBAoCAQKC0+STAjo6ASoiNS9hcGkvdjEvbm90aWZpY2F0aW9ucy9jYW1wYWlnbnMve2NhbXBhaWduX2lkfTphcmNoaXZlYgZwcm90bzM", [file_buf_validate_validate, file_google_api_annotations, file_google_protobuf_timestamp, file_platform_notification_v1_access]);
 
 /**
  * One variant of an A/B test: a template (and optionally one of its versions) sent to a share
@@ -53,6 +53,130 @@ export const CampaignVariantSchema: GenMessage<CampaignVariant> = /*@__PURE__*/
   messageDesc(file_platform_notification_v1_campaign_service, 0);
 
 /**
+ * Try the variants on a sample of the audience first, wait, then send the variant whose sample
+ * did best to everybody else. The hold-out gets nothing in either step.
+ *
+ * @generated from message platform.notification.v1.WinnerRollout
+ */
+export type WinnerRollout = Message<"platform.notification.v1.WinnerRollout"> & {
+  /**
+   * The share of the audience, in percent, that the variants are tried on, each variant on its
+   * share of the sample.
+   *
+   * @generated from field: int32 sample_percent = 1;
+   */
+  samplePercent: number;
+
+  /**
+   * How long after the sample was submitted the winner is picked: time for opens and clicks.
+   *
+   * @generated from field: int32 wait_seconds = 2;
+   */
+  waitSeconds: number;
+
+  /**
+   * @generated from field: platform.notification.v1.WinnerMetric metric = 3;
+   */
+  metric: WinnerMetric;
+};
+
+/**
+ * Describes the message platform.notification.v1.WinnerRollout.
+ * Use `create(WinnerRolloutSchema)` to create a new message.
+ */
+export const WinnerRolloutSchema: GenMessage<WinnerRollout> = /*@__PURE__*/
+  messageDesc(file_platform_notification_v1_campaign_service, 1);
+
+/**
+ * How one variant's sample did, as the winner rollout counted it.
+ *
+ * @generated from message platform.notification.v1.VariantFigures
+ */
+export type VariantFigures = Message<"platform.notification.v1.VariantFigures"> & {
+  /**
+   * "A", "B", … in the order of the campaign's variants.
+   *
+   * @generated from field: string variant = 1;
+   */
+  variant: string;
+
+  /**
+   * @generated from field: string template_id = 2;
+   */
+  templateId: string;
+
+  /**
+   * Its messages that reached a provider or the inbox.
+   *
+   * @generated from field: int64 sent = 3;
+   */
+  sent: bigint;
+
+  /**
+   * Of those, opened and clicked by their reader.
+   *
+   * @generated from field: int64 opened = 4;
+   */
+  opened: bigint;
+
+  /**
+   * @generated from field: int64 clicked = 5;
+   */
+  clicked: bigint;
+
+  /**
+   * The metric's rate, opened or clicked over sent; 0 when none was sent.
+   *
+   * @generated from field: double rate = 6;
+   */
+  rate: number;
+};
+
+/**
+ * Describes the message platform.notification.v1.VariantFigures.
+ * Use `create(VariantFiguresSchema)` to create a new message.
+ */
+export const VariantFiguresSchema: GenMessage<VariantFigures> = /*@__PURE__*/
+  messageDesc(file_platform_notification_v1_campaign_service, 2);
+
+/**
+ * The winner rollout's pick and the figures it was made on.
+ *
+ * @generated from message platform.notification.v1.WinnerDecision
+ */
+export type WinnerDecision = Message<"platform.notification.v1.WinnerDecision"> & {
+  /**
+   * @generated from field: platform.notification.v1.WinnerMetric metric = 1;
+   */
+  metric: WinnerMetric;
+
+  /**
+   * The variant ("A", "B", …) sent to the rest of the audience: the highest rate, on a tie the
+   * one sent more, then the first.
+   *
+   * @generated from field: string winner = 2;
+   */
+  winner: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp decided_time = 3;
+   */
+  decidedTime?: Timestamp | undefined;
+
+  /**
+   * @generated from field: repeated platform.notification.v1.VariantFigures variants = 4;
+   */
+  variants: VariantFigures[];
+};
+
+/**
+ * Describes the message platform.notification.v1.WinnerDecision.
+ * Use `create(WinnerDecisionSchema)` to create a new message.
+ */
+export const WinnerDecisionSchema: GenMessage<WinnerDecision> = /*@__PURE__*/
+  messageDesc(file_platform_notification_v1_campaign_service, 3);
+
+/**
  * What a campaign achieved so far, in messages. Kept current by the service as it sends.
  *
  * @generated from message platform.notification.v1.CampaignStatsSummary
@@ -79,7 +203,7 @@ export type CampaignStatsSummary = Message<"platform.notification.v1.CampaignSta
  * Use `create(CampaignStatsSummarySchema)` to create a new message.
  */
 export const CampaignStatsSummarySchema: GenMessage<CampaignStatsSummary> = /*@__PURE__*/
-  messageDesc(file_platform_notification_v1_campaign_service, 1);
+  messageDesc(file_platform_notification_v1_campaign_service, 4);
 
 /**
  * A marketing campaign: a template (or A/B variants of templates) sent to an audience segment
@@ -225,6 +349,21 @@ export type Campaign = Message<"platform.notification.v1.Campaign"> & {
    * @generated from field: platform.notification.v1.CampaignProgress progress = 20;
    */
   progress?: CampaignProgress | undefined;
+
+  /**
+   * With two or more variants: send them to a sample first, and the winner to the rest. Each
+   * member's variant is drawn from the campaign's and the user's ids, so it never changes.
+   *
+   * @generated from field: platform.notification.v1.WinnerRollout winner_rollout = 21;
+   */
+  winnerRollout?: WinnerRollout | undefined;
+
+  /**
+   * Set by the server once the winner rollout picked its winner.
+   *
+   * @generated from field: platform.notification.v1.WinnerDecision winner_decision = 22;
+   */
+  winnerDecision?: WinnerDecision | undefined;
 };
 
 /**
@@ -232,7 +371,7 @@ export type Campaign = Message<"platform.notification.v1.Campaign"> & {
  * Use `create(CampaignSchema)` to create a new message.
  */
 export const CampaignSchema: GenMessage<Campaign> = /*@__PURE__*/
-  messageDesc(file_platform_notification_v1_campaign_service, 2);
+  messageDesc(file_platform_notification_v1_campaign_service, 5);
 
 /**
  * Where a campaign's sending stands, as of the runner's last checkpoint.
@@ -267,6 +406,18 @@ export type CampaignProgress = Message<"platform.notification.v1.CampaignProgres
    * @generated from field: optional int64 eta_seconds = 4;
    */
   etaSeconds?: bigint | undefined;
+
+  /**
+   * Members the hold-out kept from any message, so far.
+   *
+   * @generated from field: int64 held_out = 5;
+   */
+  heldOut: bigint;
+
+  /**
+   * @generated from field: platform.notification.v1.CampaignRunPhase phase = 6;
+   */
+  phase: CampaignRunPhase;
 };
 
 /**
@@ -274,7 +425,7 @@ export type CampaignProgress = Message<"platform.notification.v1.CampaignProgres
  * Use `create(CampaignProgressSchema)` to create a new message.
  */
 export const CampaignProgressSchema: GenMessage<CampaignProgress> = /*@__PURE__*/
-  messageDesc(file_platform_notification_v1_campaign_service, 3);
+  messageDesc(file_platform_notification_v1_campaign_service, 6);
 
 /**
  * @generated from message platform.notification.v1.CreateCampaignRequest
@@ -294,7 +445,7 @@ export type CreateCampaignRequest = Message<"platform.notification.v1.CreateCamp
  * Use `create(CreateCampaignRequestSchema)` to create a new message.
  */
 export const CreateCampaignRequestSchema: GenMessage<CreateCampaignRequest> = /*@__PURE__*/
-  messageDesc(file_platform_notification_v1_campaign_service, 4);
+  messageDesc(file_platform_notification_v1_campaign_service, 7);
 
 /**
  * @generated from message platform.notification.v1.GetCampaignRequest
@@ -311,7 +462,7 @@ export type GetCampaignRequest = Message<"platform.notification.v1.GetCampaignRe
  * Use `create(GetCampaignRequestSchema)` to create a new message.
  */
 export const GetCampaignRequestSchema: GenMessage<GetCampaignRequest> = /*@__PURE__*/
-  messageDesc(file_platform_notification_v1_campaign_service, 5);
+  messageDesc(file_platform_notification_v1_campaign_service, 8);
 
 /**
  * @generated from message platform.notification.v1.ListCampaignsRequest
@@ -372,7 +523,7 @@ export type ListCampaignsRequest = Message<"platform.notification.v1.ListCampaig
  * Use `create(ListCampaignsRequestSchema)` to create a new message.
  */
 export const ListCampaignsRequestSchema: GenMessage<ListCampaignsRequest> = /*@__PURE__*/
-  messageDesc(file_platform_notification_v1_campaign_service, 6);
+  messageDesc(file_platform_notification_v1_campaign_service, 9);
 
 /**
  * @generated from message platform.notification.v1.ListCampaignsResponse
@@ -398,7 +549,7 @@ export type ListCampaignsResponse = Message<"platform.notification.v1.ListCampai
  * Use `create(ListCampaignsResponseSchema)` to create a new message.
  */
 export const ListCampaignsResponseSchema: GenMessage<ListCampaignsResponse> = /*@__PURE__*/
-  messageDesc(file_platform_notification_v1_campaign_service, 7);
+  messageDesc(file_platform_notification_v1_campaign_service, 10);
 
 /**
  * @generated from message platform.notification.v1.UpdateCampaignRequest
@@ -430,7 +581,7 @@ export type UpdateCampaignRequest = Message<"platform.notification.v1.UpdateCamp
  * Use `create(UpdateCampaignRequestSchema)` to create a new message.
  */
 export const UpdateCampaignRequestSchema: GenMessage<UpdateCampaignRequest> = /*@__PURE__*/
-  messageDesc(file_platform_notification_v1_campaign_service, 8);
+  messageDesc(file_platform_notification_v1_campaign_service, 11);
 
 /**
  * @generated from message platform.notification.v1.ScheduleCampaignRequest
@@ -454,7 +605,7 @@ export type ScheduleCampaignRequest = Message<"platform.notification.v1.Schedule
  * Use `create(ScheduleCampaignRequestSchema)` to create a new message.
  */
 export const ScheduleCampaignRequestSchema: GenMessage<ScheduleCampaignRequest> = /*@__PURE__*/
-  messageDesc(file_platform_notification_v1_campaign_service, 9);
+  messageDesc(file_platform_notification_v1_campaign_service, 12);
 
 /**
  * @generated from message platform.notification.v1.StartCampaignRequest
@@ -471,7 +622,7 @@ export type StartCampaignRequest = Message<"platform.notification.v1.StartCampai
  * Use `create(StartCampaignRequestSchema)` to create a new message.
  */
 export const StartCampaignRequestSchema: GenMessage<StartCampaignRequest> = /*@__PURE__*/
-  messageDesc(file_platform_notification_v1_campaign_service, 10);
+  messageDesc(file_platform_notification_v1_campaign_service, 13);
 
 /**
  * @generated from message platform.notification.v1.PauseCampaignRequest
@@ -488,7 +639,7 @@ export type PauseCampaignRequest = Message<"platform.notification.v1.PauseCampai
  * Use `create(PauseCampaignRequestSchema)` to create a new message.
  */
 export const PauseCampaignRequestSchema: GenMessage<PauseCampaignRequest> = /*@__PURE__*/
-  messageDesc(file_platform_notification_v1_campaign_service, 11);
+  messageDesc(file_platform_notification_v1_campaign_service, 14);
 
 /**
  * @generated from message platform.notification.v1.ResumeCampaignRequest
@@ -505,7 +656,7 @@ export type ResumeCampaignRequest = Message<"platform.notification.v1.ResumeCamp
  * Use `create(ResumeCampaignRequestSchema)` to create a new message.
  */
 export const ResumeCampaignRequestSchema: GenMessage<ResumeCampaignRequest> = /*@__PURE__*/
-  messageDesc(file_platform_notification_v1_campaign_service, 12);
+  messageDesc(file_platform_notification_v1_campaign_service, 15);
 
 /**
  * @generated from message platform.notification.v1.CompleteCampaignRequest
@@ -522,7 +673,7 @@ export type CompleteCampaignRequest = Message<"platform.notification.v1.Complete
  * Use `create(CompleteCampaignRequestSchema)` to create a new message.
  */
 export const CompleteCampaignRequestSchema: GenMessage<CompleteCampaignRequest> = /*@__PURE__*/
-  messageDesc(file_platform_notification_v1_campaign_service, 13);
+  messageDesc(file_platform_notification_v1_campaign_service, 16);
 
 /**
  * @generated from message platform.notification.v1.ArchiveCampaignRequest
@@ -539,7 +690,7 @@ export type ArchiveCampaignRequest = Message<"platform.notification.v1.ArchiveCa
  * Use `create(ArchiveCampaignRequestSchema)` to create a new message.
  */
 export const ArchiveCampaignRequestSchema: GenMessage<ArchiveCampaignRequest> = /*@__PURE__*/
-  messageDesc(file_platform_notification_v1_campaign_service, 14);
+  messageDesc(file_platform_notification_v1_campaign_service, 17);
 
 /**
  * Where a campaign stands. A campaign moves only along
@@ -602,6 +753,84 @@ export enum CampaignStatus {
  */
 export const CampaignStatusSchema: GenEnum<CampaignStatus> = /*@__PURE__*/
   enumDesc(file_platform_notification_v1_campaign_service, 0);
+
+/**
+ * What a winner rollout compares the variants' samples by.
+ *
+ * @generated from enum platform.notification.v1.WinnerMetric
+ */
+export enum WinnerMetric {
+  /**
+   * @generated from enum value: WINNER_METRIC_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * Messages opened by their reader over messages sent (machine opens not counted).
+   *
+   * @generated from enum value: WINNER_METRIC_OPEN_RATE = 1;
+   */
+  OPEN_RATE = 1,
+
+  /**
+   * Messages clicked by their reader over messages sent (link scanners not counted).
+   *
+   * @generated from enum value: WINNER_METRIC_CLICK_RATE = 2;
+   */
+  CLICK_RATE = 2,
+}
+
+/**
+ * Describes the enum platform.notification.v1.WinnerMetric.
+ */
+export const WinnerMetricSchema: GenEnum<WinnerMetric> = /*@__PURE__*/
+  enumDesc(file_platform_notification_v1_campaign_service, 1);
+
+/**
+ * Where a campaign's run is.
+ *
+ * @generated from enum platform.notification.v1.CampaignRunPhase
+ */
+export enum CampaignRunPhase {
+  /**
+   * @generated from enum value: CAMPAIGN_RUN_PHASE_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * Every member is sent their variant (or nothing, in the hold-out) as the audience is read.
+   *
+   * @generated from enum value: CAMPAIGN_RUN_PHASE_ALL = 1;
+   */
+  ALL = 1,
+
+  /**
+   * Winner rollout: the sample is being sent its variants.
+   *
+   * @generated from enum value: CAMPAIGN_RUN_PHASE_SAMPLE = 2;
+   */
+  SAMPLE = 2,
+
+  /**
+   * Winner rollout: waiting for the sample's opens and clicks, then picking the winner.
+   *
+   * @generated from enum value: CAMPAIGN_RUN_PHASE_DECIDING = 3;
+   */
+  DECIDING = 3,
+
+  /**
+   * Winner rollout: the winner is being sent to the rest of the audience.
+   *
+   * @generated from enum value: CAMPAIGN_RUN_PHASE_ROLLOUT = 4;
+   */
+  ROLLOUT = 4,
+}
+
+/**
+ * Describes the enum platform.notification.v1.CampaignRunPhase.
+ */
+export const CampaignRunPhaseSchema: GenEnum<CampaignRunPhase> = /*@__PURE__*/
+  enumDesc(file_platform_notification_v1_campaign_service, 2);
 
 /**
  * Marketing campaigns: drafts, their schedule and their status. Admins and marketers write;

@@ -119,6 +119,7 @@ const draft = (changes: Partial<CampaignDraft> = {}): CampaignDraft => ({
   templateId: ACTIVE,
   variants: [],
   holdoutPercent: 0,
+  winnerRollout: null,
   sendRatePerSecond: null,
   trackingEnabled: true,
   ...changes,
