@@ -12,6 +12,7 @@ import {
   createActiveTemplate,
   EVENTS_TOPIC,
   pipelineEnv,
+  testClickHouse,
   testKafka,
   testOrm,
 } from "../support/pipeline.ts";
@@ -35,6 +36,7 @@ const workers: ServiceProcess[] = [];
 let orm: MikroORM;
 let events: { records: CollectedRecord[]; consumer: Consumer };
 let templateId = "";
+const clickhouse = testClickHouse();
 
 async function call(method: string, path: string, body?: unknown): Promise<Record<string, unknown>> {
   const response = await fetch(`${api.httpUrl}${API}${path}`, {
@@ -124,6 +126,18 @@ async function outcomesOf(campaignId: string): Promise<string[][]> {
   ]);
 }
 
+/** Each campaign message's user and variant, as the message log has them. */
+async function variantsOf(campaignId: string): Promise<Map<string, string>> {
+  const rows = await orm.em
+    .fork()
+    .getConnection()
+    .execute<{ user_id: string; campaign_variant: string | null }[]>(
+      "SELECT user_id, campaign_variant FROM notification_message_log WHERE campaign_id = ?",
+      [campaignId],
+    );
+  return new Map(rows.map((row) => [row.user_id, row.campaign_variant ?? ""]));
+}
+
 /** The [previous, new, by] of each status event of the campaign so far. */
 function changesOf(campaignId: string): string[][] {
   return events.records
@@ -173,6 +187,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await events?.consumer.disconnect();
+  await clickhouse.close();
   await orm?.close(true);
   await Promise.all([api?.stop(), ...workers.map((worker) => worker.stop().catch(() => undefined))]);
 });
@@ -245,4 +260,93 @@ describe("the campaign runner", () => {
     expect(await completed(id, 60_000)).toBe(true);
     expect(await messagesOf(id)).toEqual({ messages: 2_000, users: 2_000 });
   }, 150_000);
+
+  it("rolls an A/B winner out: the sample gets both variants, the one its readers opened goes to everybody else", async () => {
+    const other = await createActiveTemplate(
+      api.httpUrl,
+      `campaign_runner_b_${run}`,
+      [{ language_code: "ru", subject: "Распродажа", body: "Только сегодня: скидки до 70%", body_html: "" }],
+      "CHANNEL_IN_APP",
+    );
+    const { target, users } = await uploadedSegment(600);
+    const created = await call("POST", "/campaigns", {
+      name: `A/B ${run}`,
+      target_segment_id: target,
+      variants: [
+        { template_id: templateId, share_percent: 45 },
+        { template_id: other, share_percent: 45 },
+      ],
+      holdout_percent: 10,
+      winner_rollout: { sample_percent: 30, wait_seconds: 6, metric: "WINNER_METRIC_OPEN_RATE" },
+    });
+    const id = String(created.id);
+    await call("POST", `/campaigns/${id}:start`, {});
+    const deciding = await eventually(async () => {
+      const { progress } = (await call("GET", `/campaigns/${id}`)) as { progress?: { phase?: string } };
+      return progress?.phase === "CAMPAIGN_RUN_PHASE_DECIDING";
+    }, 30_000);
+    expect(deciding, workersSaid()).toBe(true);
+
+    // The sample's readers of B open it in their inbox once it is there; nobody opens A.
+    const inboxed = await eventually(
+      async () => (await outcomesOf(id)).every(([, status]) => status === "sent"),
+      20_000,
+    );
+    expect(inboxed).toBe(true);
+    const sample = await variantsOf(id);
+    const readersOfB = [...sample].filter(([, variant]) => variant === "B").map(([user]) => user);
+    expect(readersOfB.length).toBeGreaterThan(20);
+    expect([...sample.values()].filter((variant) => variant === "A").length).toBeGreaterThan(20);
+    for (const user of readersOfB) {
+      const read = await fetch(`${api.httpUrl}${API}/inbox/users/${user}/messages:markAllRead`, {
+        method: "POST",
+        headers: { ...authHeaders(user, ["user"]), "content-type": "application/json" },
+        body: "{}",
+      });
+      expect(read.status, await read.clone().text()).toBe(200);
+    }
+
+    expect(await completed(id, 60_000), workersSaid()).toBe(true);
+    const campaign = (await call("GET", `/campaigns/${id}`)) as {
+      winner_decision?: { winner: string; metric: string; variants: Record<string, unknown>[] };
+      progress: { held_out: string; submitted: string };
+    };
+    expect(campaign.winner_decision).toMatchObject({
+      metric: "WINNER_METRIC_OPEN_RATE",
+      winner: "B",
+      variants: [
+        { variant: "A", template_id: templateId, sent: String(sample.size - readersOfB.length), opened: "0" },
+        { variant: "B", template_id: other, sent: String(readersOfB.length) },
+      ],
+    });
+    // Opened as their readers got to it within the wait: most, if not all.
+    const b = campaign.winner_decision?.variants[1] as { opened: string; rate: number };
+    expect(Number(b.opened)).toBeGreaterThan(readersOfB.length / 2);
+    expect(b.rate).toBeCloseTo(Number(b.opened) / readersOfB.length, 6);
+    const all = await variantsOf(id);
+    const heldOut = Number(campaign.progress.held_out);
+    expect(heldOut).toBeGreaterThan(20);
+    expect(all.size + heldOut).toBe(users.length);
+    expect(await messagesOf(id)).toEqual({ messages: all.size, users: all.size });
+    for (const [user, variant] of all) expect(variant).toBe(sample.get(user) ?? "B");
+
+    // Every status event carries the campaign and the variant into ClickHouse.
+    const wanted = JSON.stringify([
+      ["A", sample.size - readersOfB.length],
+      ["B", all.size - sample.size + readersOfB.length],
+    ]);
+    let seen = "";
+    const counted = await eventually(async () => {
+      const result = await clickhouse.query({
+        query: `SELECT campaign_variant AS variant, uniqExact(user_id) AS users FROM notification_delivery_stats
+                 WHERE campaign_id = {id:String} AND status = 'queued' GROUP BY variant ORDER BY variant`,
+        query_params: { id },
+        format: "JSONEachRow",
+      });
+      const rows = await result.json<{ variant: string; users: string }>();
+      seen = JSON.stringify(rows.map((row) => [row.variant, Number(row.users)]));
+      return seen === wanted;
+    }, 20_000);
+    expect(counted, seen).toBe(true);
+  }, 120_000);
 });
