@@ -176,6 +176,16 @@ describe("CampaignManager", () => {
     expect(created.variants[0]?.templateId).toBe(INACTIVE);
   });
 
+  it("refuses a winner rollout without variants to pick from", async () => {
+    const { campaigns } = manager();
+    const winnerRollout = { samplePercent: 20, waitSeconds: 600, metric: "open_rate" as const };
+    expect(await refusalOf(campaigns.create(draft({ winnerRollout }), marketer))).toEqual([
+      "VALIDATION_ERROR",
+      ["/campaign/winner_rollout"],
+      ["a winner rollout picks between A/B variants: give two or more variants, or no winner_rollout"],
+    ]);
+  });
+
   it("refuses variants that do not cover the audience, a lone variant, and another template_id, all at once", async () => {
     const { campaigns } = manager();
     const variants = [
