@@ -79,6 +79,7 @@ import { createAuthenticator } from "./auth/authenticator.ts";
 import { authorizationInterceptor } from "./auth/authorization-interceptor.ts";
 import { plainEndpointAccess } from "./auth/plain-endpoint-access.ts";
 import { preferenceCache, templateCache } from "./caches.ts";
+import { createCampaignReportPage } from "./campaigns/campaign-report-page.ts";
 import type { Config } from "./config.ts";
 import { registerEventSchemas } from "./event-schemas.ts";
 import { createUnsubscribeEndpoint } from "./feedback/one-click-unsubscribe.ts";
@@ -509,6 +510,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
       beforeRestBody: authenticateEarly(authenticate, PUBLIC_SERVICES),
       recordRefusal: recordCall,
       plainEndpoints: [
+        createCampaignReportPage(),
         createSegmentUploadEndpoint({
           segments: useCases.segments,
           // Whoever may create a segment may fill it: its roles are CreateSegment's, in the proto.

@@ -30,18 +30,34 @@ WHERE campaign_id = {campaignId:String}
 GROUP BY variant
 ORDER BY variant`;
 
+// Each message counts in the bucket where it first reached each stage, with the totals' rules
+// (a later stage reaches the earlier ones), so a series adds up to the totals. minIf of no
+// row is the epoch, which no campaign's change is at.
 function seriesSql(query: CampaignReportQuery): string {
-  return `SELECT toUnixTimestamp(${BUCKET_START_OF[query.bucket]}) AS bucket_start, campaign_variant AS variant,
-  uniqExactIf(message_id, status = 'sent') AS sent,
-  uniqExactIf(message_id, status = 'delivered') AS delivered,
-  uniqExactIf(message_id, status = 'failed') AS failed,
-  uniqExactIf(message_id, status = 'opened') AS opened,
-  uniqExactIf(message_id, status = 'clicked') AS clicked
-FROM ${TABLE}
-WHERE campaign_id = {campaignId:String}
-  AND event_time >= fromUnixTimestamp64Milli({from:Int64}, 'UTC')
-  AND event_time < fromUnixTimestamp64Milli({to:Int64}, 'UTC')
-  AND status IN ('sent', 'delivered', 'failed', 'opened', 'clicked')
+  return `SELECT toUnixTimestamp(${BUCKET_START_OF[query.bucket]}) AS bucket_start, variant,
+  countIf(stage = 'sent') AS sent,
+  countIf(stage = 'delivered') AS delivered,
+  countIf(stage = 'failed') AS failed,
+  countIf(stage = 'opened') AS opened,
+  countIf(stage = 'clicked') AS clicked
+FROM (
+  SELECT message_id, any(campaign_variant) AS variant,
+    minIf(event_time, ${SENT}) AS sent_at,
+    minIf(event_time, ${DELIVERED}) AS delivered_at,
+    minIf(event_time, status = 'failed') AS failed_at,
+    minIf(event_time, status IN ('opened', 'clicked')) AS opened_at,
+    minIf(event_time, status = 'clicked') AS clicked_at
+  FROM ${TABLE}
+  WHERE campaign_id = {campaignId:String}
+    AND event_time >= fromUnixTimestamp64Milli({from:Int64}, 'UTC')
+    AND event_time < fromUnixTimestamp64Milli({to:Int64}, 'UTC')
+    AND status IN ('sent', 'delivered', 'failed', 'opened', 'clicked')
+  GROUP BY message_id
+)
+ARRAY JOIN
+  ['sent', 'delivered', 'failed', 'opened', 'clicked'] AS stage,
+  [sent_at, delivered_at, failed_at, opened_at, clicked_at] AS event_time
+WHERE event_time > toDateTime64(0, 3, 'UTC')
 GROUP BY bucket_start, variant
 ORDER BY bucket_start, variant
 LIMIT {limit:UInt32}`;

@@ -6,7 +6,7 @@ import type { CampaignReportQueries } from "./campaign-report-queries.ts";
 import { reportBucket } from "./report-bucket.ts";
 
 /** What a report reads of the campaign itself. */
-export type ReportedCampaign = Pick<Campaign, "createdAt" | "startedAt" | "completedAt"> & {
+export type ReportedCampaign = Pick<Campaign, "createdAt" | "startedAt"> & {
   progress?: Pick<CampaignProgress, "audienceSize">;
 };
 
@@ -33,9 +33,8 @@ export class CampaignReports {
     const campaign = await this.deps.campaigns.get(campaignId);
     const { from, to } = spanOf(campaign, this.now());
     const chosen = reportBucket(from, to, bucket);
-    // Status changes (deliveries, opens) go on after completion: the counts read up to now.
     const [variants, series] = await Promise.all([
-      this.deps.queries.variants({ campaignId, from: campaign.createdAt, to: this.now() }),
+      this.deps.queries.variants({ campaignId, from: campaign.createdAt, to }),
       this.deps.queries.series({ campaignId, from, to, bucket: chosen }, MAX_GROUPS),
     ]);
     return {
@@ -50,9 +49,11 @@ export class CampaignReports {
   }
 }
 
-/** From its start (or creation, before one) to its completion, or now; never empty. */
+/**
+ * From its start (or creation, before one) to now: its messages are dispatched, delivered and
+ * read after the runner completed it, so its completion is no end of what the series shows.
+ */
 export function spanOf(campaign: ReportedCampaign, now: Date): { from: Date; to: Date } {
   const from = campaign.startedAt ?? campaign.createdAt;
-  const end = campaign.completedAt ?? now;
-  return { from, to: new Date(Math.max(end.getTime(), from.getTime() + 1)) };
+  return { from, to: new Date(Math.max(now.getTime(), from.getTime() + 1)) };
 }

@@ -30,7 +30,8 @@ export type GetCampaignReportRequest = Message<"platform.notification.v1.GetCamp
 
   /**
    * The length of the series' buckets; unspecified: the shortest that cuts the campaign's
-   * span (from its start to its completion, or to now) into at most 240 buckets.
+   * span (from its start to now: receipts and opens come after it completed) into at most
+   * 240 buckets.
    *
    * @generated from field: platform.notification.v1.TimeBucket bucket = 2;
    */
@@ -258,7 +259,7 @@ export type GetCampaignReportResponse = Message<"platform.notification.v1.GetCam
   series: CampaignReportPoint[];
 
   /**
-   * The span the series covers: the campaign's start (or creation) to its completion or now.
+   * The span the series covers: the campaign's start (or creation, before one) to now.
    *
    * @generated from field: google.protobuf.Timestamp start_time = 6;
    */

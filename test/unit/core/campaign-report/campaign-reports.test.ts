@@ -95,7 +95,6 @@ describe("reportBucket", () => {
 function campaign(more: Partial<ReportedCampaign> = {}): ReportedCampaign {
   return {
     startedAt: start,
-    completedAt: null,
     progress: { audienceSize: 10 },
     createdAt: later(-HOUR),
     ...more,
@@ -103,14 +102,11 @@ function campaign(more: Partial<ReportedCampaign> = {}): ReportedCampaign {
 }
 
 describe("CampaignReports", () => {
-  it("spans the campaign from its start to its completion, or to now", () => {
+  it("spans the campaign from its start (its creation before one) to now, completed or not", () => {
     const now = later(2 * HOUR);
     expect(spanOf(campaign(), now)).toEqual({ from: start, to: now });
-    expect(spanOf(campaign({ completedAt: later(HOUR) }), now)).toEqual({ from: start, to: later(HOUR) });
-    expect(spanOf(campaign({ startedAt: null }), now)).toEqual({
-      from: later(-HOUR),
-      to: now,
-    });
+    expect(spanOf(campaign({ startedAt: null }), now)).toEqual({ from: later(-HOUR), to: now });
+    expect(spanOf(campaign(), start)).toEqual({ from: start, to: later(1) });
   });
 
   it("answers the variants, their sum with the campaign's audience, and the series in the chosen bucket", async () => {
