@@ -14,6 +14,7 @@ import { REPO_ROOT } from "../support/services.ts";
 // read over Connect and REST with the campaign roles, its stats_summary catches up from
 // ClickHouse, and the report page shows the same figures in headless Chromium (a screenshot
 // in test-results/campaign-report/, the README's copy in server/campaigns/report-page.png).
+// A second campaign with variants A and B is reported per variant.
 const API = "/api/v1/notifications";
 const run = randomUUID().slice(0, 8);
 const MARKETER = randomUUID();
@@ -36,6 +37,7 @@ let service: ServiceProcess;
 let browser: BrowserContext;
 let page: Page;
 let campaignId = "";
+let templateId = "";
 const pageErrors: string[] = [];
 const policyViolations: string[] = [];
 
@@ -92,7 +94,7 @@ beforeAll(async () => {
     ),
     service.output(),
   ).toBe(true);
-  const templateId = await createActiveTemplate(
+  templateId = await createActiveTemplate(
     service.httpUrl,
     `campaign_report_${run}`,
     [{ language_code: "ru", subject: "Распродажа", body: "Скидки до 50%", body_html: "" }],
@@ -192,6 +194,42 @@ describe("the campaign report", () => {
     expect(connected.failed ?? "0").toBe(totals.failed);
     const hourly = await call("GET", `/campaigns/${campaignId}/report?bucket=TIME_BUCKET_HOUR`);
     expect(hourly.bucket).toBe("TIME_BUCKET_HOUR");
+  });
+
+  it("reports each A/B variant of a campaign with variants, their sum being the campaign's", async () => {
+    const members = Array.from({ length: 30 }, () => randomUUID());
+    const segment = await call("POST", "/segments", { name: `Отчёт A/B ${run}` });
+    const uploaded = await fetch(`${service.httpUrl}${API}/segments/${String(segment.id)}/members`, {
+      method: "POST",
+      headers: { ...authHeaders(MARKETER, ["marketer"]), "content-type": "text/csv" },
+      body: `user_id\n${members.join("\n")}\n`,
+    });
+    expect(uploaded.status).toBe(200);
+    const created = await call("POST", "/campaigns", {
+      name: `Отчёт A/B ${run}`,
+      target_segment_id: `upload:${String(segment.id)}`,
+      template_id: templateId,
+      variants: [
+        { template_id: templateId, share_percent: 50 },
+        { template_id: templateId, share_percent: 50 },
+      ],
+    });
+    const id = String(created.id);
+    await call("POST", `/campaigns/${id}:start`, {});
+    let report: Json = {};
+    expect(
+      await eventually(async () => {
+        report = await call("GET", `/campaigns/${id}/report`);
+        return Number(totalsOf(report).sent) === members.length;
+      }, 60_000),
+      JSON.stringify(report),
+    ).toBe(true);
+    const variants = report.variants as { variant: string; figures: Record<string, string> }[];
+    expect(variants.map((row) => row.variant)).toEqual(["A", "B"]);
+    expect(variants.reduce((sum, row) => sum + Number(row.figures.sent), 0)).toBe(members.length);
+    for (const row of variants) expect(Number(row.figures.sent)).toBeGreaterThan(0);
+    const series = report.series as Json[];
+    expect(new Set(series.map((point) => point.variant))).toEqual(new Set(["A", "B"]));
   });
 
   it("is read by admins, marketers and support; a user or a service is refused", async () => {
