@@ -179,6 +179,22 @@ async function sentInLog(campaignId: string): Promise<number> {
   return Number(row?.n ?? 0);
 }
 
+/** `sent 10, suppressed GLOBAL_UNSUBSCRIBE 2, …`: the campaign's messages by status and reason. */
+async function statusesOf(campaignId: string): Promise<string> {
+  const rows = await orm.em
+    .fork()
+    .getConnection()
+    .execute<{ status: string; details: string | null; n: string }[]>(
+      `SELECT status, left(status_details, 40) AS details, count(*) AS n FROM notification_message_log
+        WHERE campaign_id = ? GROUP BY 1, 2 ORDER BY 3 DESC LIMIT 10`,
+      [campaignId],
+    );
+  return (
+    rows.map((row) => `${row.status}${row.details ? ` ${row.details}` : ""} ${row.n}`).join(", ") ||
+    "no message"
+  );
+}
+
 /** In-app messages the worker's dispatcher handed to the sink, from its /metrics: cheap to ask often. */
 async function dispatchedSent(): Promise<number> {
   try {
@@ -406,9 +422,7 @@ async function main(): Promise<void> {
     );
   } else {
     failed = true;
-    console.log(
-      `  NOT SENT within ${fmt(timeoutMs)}: ${await sentInLog(campaignId)} sent in the message log`,
-    );
+    console.log(`  NOT SENT within ${fmt(timeoutMs)}: the message log holds ${await statusesOf(campaignId)}`);
   }
   if (result.pause) {
     console.log(
