@@ -233,6 +233,17 @@ function kindOf(pid: number): string | undefined {
   return undefined;
 }
 
+/** The last warnings and errors a process logged: their messages and errors' messages, no fields of theirs. */
+function warningsOf(service: ServiceProcess): string {
+  return service.logs
+    .filter((line) => line.level === "warn" || line.level === "error" || line.level === "fatal")
+    .slice(-15)
+    .map(
+      (line) => `${String(line.message)}${line.err ? `: ${(line.err as { message?: string }).message}` : ""}`,
+    )
+    .join("\n");
+}
+
 async function startWorker(): Promise<ServiceProcess> {
   const started = await startServiceProcess({
     role: "worker",
@@ -363,9 +374,11 @@ async function exactlyOnce(campaignId: string, segmentId: string): Promise<boole
     [campaignId, segmentId],
   );
   const [messages, users, sent, strangers] = [row?.messages, row?.users, row?.sent, outside?.n].map(Number);
-  const ok = messages === recipients && users === recipients && strangers === 0;
+  // A run cut short by its timeout still shows whether anyone got the campaign twice.
+  const twice = messages !== users || strangers !== 0;
+  const ok = !twice && messages === recipients;
   console.log(
-    `exactly once: ${users} distinct users with a message of the campaign, ${messages} messages (${sent} sent), ${strangers} outside the segment, of ${recipients} members: ${ok ? "OK" : "VIOLATED"}`,
+    `exactly once: ${users} distinct users with a message of the campaign, ${messages} messages (${sent} sent), ${strangers} outside the segment, of ${recipients} members: ${ok ? "OK" : twice ? "VIOLATED" : "INCOMPLETE (nobody twice)"}`,
   );
   return ok;
 }
@@ -423,6 +436,7 @@ async function main(): Promise<void> {
   } else {
     failed = true;
     console.log(`  NOT SENT within ${fmt(timeoutMs)}: the message log holds ${await statusesOf(campaignId)}`);
+    progress(`the worker's last warnings:\n${warningsOf(worker)}`);
   }
   if (result.pause) {
     console.log(

@@ -6,7 +6,7 @@ import { execFileSync } from "node:child_process";
 import { mkdirSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as pause } from "node:timers/promises";
-import { testClickHouse, testOrm } from "../test/support/pipeline.ts";
+import { testClickHouse, testKafka, testOrm } from "../test/support/pipeline.ts";
 import { freePort } from "../test/support/service-process.ts";
 import { REPO_ROOT } from "../test/support/services.ts";
 
@@ -33,6 +33,7 @@ export async function startPrivateKafka(tempDir: string, say: Say): Promise<{ st
     stdio: ["ignore", "ignore", "inherit"],
   });
   process.env.KAFKA_BROKERS = `127.0.0.1:${port}`;
+  await groupCoordinatorReady();
   return {
     stop() {
       try {
@@ -109,4 +110,27 @@ export async function createPrivateDatabases(name: string, say: Say): Promise<{ 
       }
     },
   };
+}
+
+/**
+ * Waits until the new broker coordinates consumer groups: it creates __consumer_offsets on the
+ * first ask, and a consumer that joins before that gives up (KafkaJSGroupCoordinatorNotFound)
+ * without saying so in the worker's logs, leaving the worker up and its groups empty.
+ */
+async function groupCoordinatorReady(): Promise<void> {
+  const admin = testKafka("bench-coordinator-probe").admin();
+  await admin.connect();
+  try {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await admin.describeGroups(["bench-coordinator-probe"]);
+        return;
+      } catch (error) {
+        if (attempt === 120) throw error;
+        await pause(500);
+      }
+    }
+  } finally {
+    await admin.disconnect();
+  }
 }
