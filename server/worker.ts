@@ -284,8 +284,6 @@ export function startWorker(
       ),
       refreshCampaignSummaries(
         domain.campaignSummaries,
-        infra.redis,
-        WORKER_ID,
         logger.child({ component: "campaign-summaries" }),
         signal,
       ),

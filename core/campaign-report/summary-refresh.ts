@@ -15,6 +15,11 @@ export interface SummaryFigures {
 }
 
 export interface CampaignSummaries {
+  /**
+   * Runs the round unless another worker's is under way (answering undefined then), so the
+   * campaigns' rows and the statistics are read once a round, however many workers run.
+   */
+  exclusively<T>(round: () => Promise<T>): Promise<T | undefined>;
   /** Active and paused campaigns, and those completed at or after `completedSince`; at most `limit`. */
   refreshable(completedSince: Date, limit: number): Promise<RefreshableCampaign[]>;
   /**
@@ -49,8 +54,12 @@ export class CampaignSummaryRefresh {
     this.now = deps.now ?? (() => new Date());
   }
 
-  /** One round; answers how many summaries were written. */
+  /** One round, unless another worker's is under way; answers how many summaries were written. */
   async refresh(): Promise<number> {
+    return (await this.deps.summaries.exclusively(() => this.round())) ?? 0;
+  }
+
+  private async round(): Promise<number> {
     const now = this.now();
     const campaigns = await this.deps.summaries.refreshable(
       new Date(now.getTime() - REFRESHED_AFTER_COMPLETION_MS),

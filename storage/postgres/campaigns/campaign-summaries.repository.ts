@@ -7,6 +7,9 @@ import type {
 } from "../../../core/campaign-report/index.ts";
 import { boundQuery } from "../bound-sql.ts";
 
+// The advisory lock a refresh round holds for its transaction: one worker's round at a time.
+const REFRESH_LOCK = 0x63737472; // "cstr"
+
 /**
  * CampaignSummaries over notification_campaigns.stats_summary. A write merges its keys into
  * the JSON and skips a row its runner holds (FOR UPDATE SKIP LOCKED), so a refresh never
@@ -18,6 +21,17 @@ export class PostgresCampaignSummaries implements CampaignSummaries {
 
   private em(): EntityManager {
     return this.orm.em.fork() as EntityManager;
+  }
+
+  exclusively<T>(round: () => Promise<T>): Promise<T | undefined> {
+    return this.em().transactional(async (em) => {
+      const [lock] = await boundQuery<{ held: boolean }>(
+        em as EntityManager,
+        "SELECT pg_try_advisory_xact_lock(?) AS held",
+        [REFRESH_LOCK],
+      );
+      return lock?.held ? await round() : undefined;
+    });
   }
 
   async refreshable(completedSince: Date, limit: number): Promise<RefreshableCampaign[]> {

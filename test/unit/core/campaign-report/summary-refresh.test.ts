@@ -29,6 +29,7 @@ describe("CampaignSummaryRefresh", () => {
     const asked: unknown[] = [];
     const refresh = new CampaignSummaryRefresh({
       summaries: {
+        exclusively: (round) => round(),
         refreshable: async (since, limit) => {
           asked.push([since, limit]);
           return [
@@ -56,5 +57,19 @@ describe("CampaignSummaryRefresh", () => {
     ]);
     expect(asked[0]).toEqual([new Date(now.getTime() - REFRESHED_AFTER_COMPLETION_MS), 200]);
     expect(asked[1]).toEqual(["c1", created, now]);
+  });
+
+  it("does nothing while another worker's round is under way", async () => {
+    const refresh = new CampaignSummaryRefresh({
+      summaries: {
+        exclusively: async () => undefined,
+        refreshable: async () => {
+          throw new Error("not asked while another round runs");
+        },
+        write: async () => true,
+      },
+      queries: { variants: async () => [] },
+    });
+    expect(await refresh.refresh()).toBe(0);
   });
 });
