@@ -2,6 +2,7 @@ import type { MigrationObject } from "@mikro-orm/core";
 import { deliveryStats } from "./clickhouse/0001_delivery_stats.ts";
 import { deliveryStatsReasonDedup } from "./clickhouse/0002_delivery_stats_reason_dedup.ts";
 import { deliveryStatsByCampaign } from "./clickhouse/0003_delivery_stats_by_campaign.ts";
+import { campaignUnsubscribes } from "./clickhouse/0004_campaign_unsubscribes.ts";
 import type { ClickHouseMigration } from "./clickhouse/migration.ts";
 import { Migration0001AuditLog } from "./postgres/Migration0001AuditLog.ts";
 import { Migration0002Templates } from "./postgres/Migration0002Templates.ts";
@@ -53,4 +54,5 @@ export const clickhouseMigrations: ClickHouseMigration[] = [
   deliveryStats,
   deliveryStatsReasonDedup,
   deliveryStatsByCampaign,
+  campaignUnsubscribes,
 ];

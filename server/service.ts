@@ -8,7 +8,11 @@ import {
   sendRequestDecoder,
 } from "../consumers/index.ts";
 import { ApiKeys } from "../core/api-keys/index.ts";
-import { CampaignReports, CampaignSummaryRefresh } from "../core/campaign-report/index.ts";
+import {
+  CampaignReports,
+  CampaignSummaryRefresh,
+  CampaignUnsubscribes,
+} from "../core/campaign-report/index.ts";
 import { Audiences, CampaignManager, SegmentManager, UploadedAudience } from "../core/campaigns/index.ts";
 import { DeliveryStatsReport } from "../core/delivery-stats/index.ts";
 import { DeviceManager, StoredPushTargets } from "../core/devices/index.ts";
@@ -40,7 +44,11 @@ import {
 } from "../dispatch/index.ts";
 import { createInboxPage } from "../gateway-ws/index.ts";
 import { SegmentService } from "../gen/platform/notification/v1/segment_service_pb.ts";
-import { ClickHouseCampaignReportQueries, ClickHouseDeliveryStatsQueries } from "../stats/index.ts";
+import {
+  ClickHouseCampaignReportQueries,
+  ClickHouseCampaignUnsubscribes,
+  ClickHouseDeliveryStatsQueries,
+} from "../stats/index.ts";
 import {
   AnalyticsAudience,
   CachedPreferenceStore,
@@ -51,6 +59,7 @@ import {
   InvalidationSubscriber,
   PostgresApiKeyStore,
   PostgresCampaignMessageCounts,
+  PostgresCampaignMessages,
   PostgresCampaignOutcomes,
   PostgresCampaignSummaries,
   PostgresDueSends,
@@ -532,6 +541,10 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
               createUnsubscribeEndpoint({
                 links: unsubscribeLinks,
                 preferences: useCases.preferences,
+                campaigns: new CampaignUnsubscribes({
+                  messages: new PostgresCampaignMessages(infra.orm),
+                  records: new ClickHouseCampaignUnsubscribes(infra.clickhouse),
+                }),
                 metrics: {
                   unsubscribed: () => metrics.feedback.unsubscribes.inc(),
                   refused: (reason) => metrics.feedback.refused.inc({ endpoint: "unsubscribe", reason }),

@@ -5,6 +5,7 @@ import type {
   ReportPoint,
   VariantCounts,
 } from "../core/campaign-report/index.ts";
+import { UNSUBSCRIBES_TABLE } from "./campaign-unsubscribes.ts";
 import { BUCKET_START_OF, statisticsRows, TABLE } from "./delivery-stats-queries.ts";
 
 // A provider's report can come before our record of the send, or alone (no receipts from
@@ -29,6 +30,14 @@ WHERE campaign_id = {campaignId:String}
   AND event_time < fromUnixTimestamp64Milli({to:Int64}, 'UTC')
 GROUP BY variant
 ORDER BY variant`;
+
+// Users, each once per variant: a second click on the same link changes nothing.
+const UNSUBSCRIBES_SQL = `SELECT campaign_variant AS variant, uniqExact(user_id) AS unsubscribes
+FROM ${UNSUBSCRIBES_TABLE}
+WHERE campaign_id = {campaignId:String}
+  AND event_time >= fromUnixTimestamp64Milli({from:Int64}, 'UTC')
+  AND event_time < fromUnixTimestamp64Milli({to:Int64}, 'UTC')
+GROUP BY variant`;
 
 // Each message counts in the bucket where it first reached each stage, with the totals' rules
 // (a later stage reaches the earlier ones), so a series adds up to the totals. minIf of no
@@ -100,10 +109,15 @@ export class ClickHouseCampaignReportQueries implements CampaignReportQueries {
   constructor(private readonly client: ClickHouseClient) {}
 
   async variants(query: Omit<CampaignReportQuery, "bucket">): Promise<VariantCounts[]> {
-    const rows = await statisticsRows<VariantRow>(this.client, {
-      sql: VARIANTS_SQL,
-      params: paramsOf(query),
-    });
+    const params = paramsOf(query);
+    const [rows, unsubscribed] = await Promise.all([
+      statisticsRows<VariantRow>(this.client, { sql: VARIANTS_SQL, params }),
+      statisticsRows<{ variant: string; unsubscribes: Count }>(this.client, {
+        sql: UNSUBSCRIBES_SQL,
+        params,
+      }),
+    ]);
+    const unsubscribes = new Map(unsubscribed.map((row) => [row.variant, Number(row.unsubscribes)]));
     return rows.map((row) => ({
       variant: row.variant,
       sent: Number(row.sent),
@@ -113,8 +127,7 @@ export class ClickHouseCampaignReportQueries implements CampaignReportQueries {
       expired: Number(row.expired),
       uniqueOpens: Number(row.unique_opens),
       uniqueClicks: Number(row.unique_clicks),
-      // Unsubscribe links do not name their message yet, so none is tied to a campaign.
-      unsubscribes: 0,
+      unsubscribes: unsubscribes.get(row.variant) ?? 0,
     }));
   }
 

@@ -1,4 +1,5 @@
 export { ClickHouseCampaignReportQueries } from "./campaign-report-queries.ts";
+export { ClickHouseCampaignUnsubscribes } from "./campaign-unsubscribes.ts";
 export { migrateClickHouse } from "./clickhouse-migrator.ts";
 export { ClickHouseDeliveryStatsQueries, countStatement } from "./delivery-stats-queries.ts";
 export {

@@ -7,6 +7,7 @@ export {
 export { PostgresApiKeyStore } from "./postgres/api-key.repository.ts";
 export { type AuditEntry, recordAudit } from "./postgres/audit.ts";
 export { CampaignRepository } from "./postgres/campaigns/campaign.repository.ts";
+export { PostgresCampaignMessages } from "./postgres/campaigns/campaign-messages.repository.ts";
 export { PostgresCampaignSummaries } from "./postgres/campaigns/campaign-summaries.repository.ts";
 export { SegmentRepository } from "./postgres/campaigns/segment.repository.ts";
 export { DeviceRepository } from "./postgres/devices/device.repository.ts";

@@ -17,6 +17,12 @@ export {
   type ReportedCampaign,
   spanOf,
 } from "./campaign-reports.ts";
+export {
+  type CampaignMessage,
+  type CampaignUnsubscribe,
+  CampaignUnsubscribes,
+  type CampaignUnsubscribesDeps,
+} from "./campaign-unsubscribes.ts";
 export { CHOSEN_MAX_BUCKETS, reportBucket } from "./report-bucket.ts";
 export {
   type CampaignSummaries,

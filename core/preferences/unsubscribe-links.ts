@@ -7,6 +7,11 @@ export interface UnsubscribeScope {
   /** The notification type (the template's name), as preferences key it. */
   type: string;
   channel: Channel;
+  /**
+   * The message the link came in, so an unsubscribe counts for its campaign; absent in links
+   * made before links named their message, which mail clients still offer.
+   */
+  messageId?: string;
 }
 
 const PURPOSE = "unsubscribe";
@@ -32,18 +37,24 @@ export class UnsubscribeLinks {
 
   urlFor(scope: UnsubscribeScope): string | undefined {
     if (!this.offeredTo(scope.userId)) return undefined;
-    const token = this.tokens.seal(PURPOSE, [scope.userId, scope.type, scope.channel]);
+    const token = this.tokens.seal(PURPOSE, [
+      scope.userId,
+      scope.type,
+      scope.channel,
+      ...(scope.messageId ? [scope.messageId] : []),
+    ]);
     return `${this.publicBaseUrl.replace(/\/+$/, "")}/api/v1/notifications/unsubscribe/${token}`;
   }
 
   /** The scope a token was made for; undefined when it was not made by us or was changed. */
   open(token: string): UnsubscribeScope | undefined {
     const parsed = this.tokens.open(PURPOSE, token);
-    if (!Array.isArray(parsed) || parsed.length !== 3) return undefined;
-    const [userId, type, channel] = parsed as unknown[];
+    if (!Array.isArray(parsed) || parsed.length < 3 || parsed.length > 4) return undefined;
+    const [userId, type, channel, messageId] = parsed as unknown[];
     if (typeof userId !== "string" || typeof type !== "string" || !CHANNELS.includes(channel as Channel)) {
       return undefined;
     }
-    return { userId, type, channel: channel as Channel };
+    if (messageId !== undefined && typeof messageId !== "string") return undefined;
+    return { userId, type, channel: channel as Channel, ...(messageId ? { messageId } : {}) };
   }
 }

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { Channel } from "../channels.ts";
 import type { PushTargets } from "../devices/index.ts";
 import { DomainError, ErrorCatalog } from "../errors.ts";
-import type { ReceivePolicy, UnsubscribeLinks } from "../preferences/index.ts";
+import type { ReceivePolicy, UnsubscribeLinks, UnsubscribeScope } from "../preferences/index.ts";
 import type { SuppressionStore } from "../suppressions/index.ts";
 import {
   type RenderedContent,
@@ -82,7 +82,8 @@ interface PlannedDelivery {
   reasonDetail?: string;
   content?: RenderedContent;
   template: SendableContent;
-  unsubscribeUrl?: string;
+  /** Its email's unsubscribe link, made once its message id is known so the link can name it. */
+  unsubscribe?: UnsubscribeScope;
   /** Its email's HTML gets its tracking once its message id is known. */
   tracked?: boolean;
 }
@@ -348,10 +349,9 @@ export class SendOrchestrator {
     if (content instanceof DomainError) {
       return { ...base, status: "failed", reason: "TEMPLATE_RENDER_LIMIT", reasonDetail: content.detail };
     }
-    const links = this.deps.unsubscribeLinks;
-    const unsubscribeUrl =
-      links && delivery.userId && delivery.key.channel === "email"
-        ? links.urlFor({ userId: delivery.userId, type: request.templateName, channel: "email" })
+    const unsubscribe: UnsubscribeScope | undefined =
+      this.deps.unsubscribeLinks && delivery.userId && delivery.key.channel === "email"
+        ? { userId: delivery.userId, type: request.templateName, channel: "email" }
         : undefined;
     const tracked =
       this.deps.tracking !== undefined &&
@@ -363,7 +363,7 @@ export class SendOrchestrator {
       ...base,
       status: "queued",
       content,
-      ...(unsubscribeUrl ? { unsubscribeUrl } : {}),
+      ...(unsubscribe ? { unsubscribe } : {}),
       ...(tracked ? { tracked } : {}),
     };
   }
@@ -414,7 +414,7 @@ export class SendOrchestrator {
    */
   private async writeFresh(plans: Plan[], releasing: boolean) {
     if (releasing || plans.some((plan) => plan.scheduledFor)) return undefined;
-    const recording = new Recording(this.now(), this.bodyHtml);
+    const recording = new Recording(this.now(), this.outgoing);
     const claims: DeliveryClaim[] = [];
     for (const plan of plans) {
       for (const planned of plan.deliveries) {
@@ -434,7 +434,7 @@ export class SendOrchestrator {
   private async write(tx: SendTransaction, plans: Plan[], releasing: boolean) {
     const all = plans.flatMap((plan) => plan.deliveries.map((planned) => ({ plan, planned })));
     const claims = await tx.claims.claim(all.map(({ planned }) => planned.delivery.key));
-    const recording = new Recording(this.now(), this.bodyHtml);
+    const recording = new Recording(this.now(), this.outgoing);
     const released: StatusChange[] = [];
     const byMessage = new Map<string, { plan: Plan; planned: PlannedDelivery }>();
     for (const [index, claim] of claims.entries()) {
@@ -469,11 +469,21 @@ export class SendOrchestrator {
     return recording.verdicts(plans);
   }
 
-  /** A queued message's HTML: an email's as rendered, tracked where it was decided so (`decide`). */
-  private readonly bodyHtml = (messageId: string, planned: PlannedDelivery): string => {
-    if (planned.delivery.key.channel !== "email") return "";
+  /**
+   * What of a queued message needs its id: an email's HTML, tracked where it was decided so
+   * (`decide`), and its unsubscribe link, which names the message so an unsubscribe can be
+   * counted for its campaign.
+   */
+  private readonly outgoing = (messageId: string, planned: PlannedDelivery): Outgoing => {
+    if (planned.delivery.key.channel !== "email") return { bodyHtml: "" };
     const html = (planned.content as RenderedContent).bodyHtml;
-    return planned.tracked && this.deps.tracking ? this.deps.tracking.track(html, messageId) : html;
+    const unsubscribeUrl = planned.unsubscribe
+      ? this.deps.unsubscribeLinks?.urlFor({ ...planned.unsubscribe, messageId })
+      : undefined;
+    return {
+      bodyHtml: planned.tracked && this.deps.tracking ? this.deps.tracking.track(html, messageId) : html,
+      ...(unsubscribeUrl ? { unsubscribeUrl } : {}),
+    };
   };
 
   private eventsOf(recording: Recording): OutboxEvent[] {
@@ -493,7 +503,7 @@ class Recording {
 
   constructor(
     readonly at: Date,
-    private readonly bodyHtml: (messageId: string, planned: PlannedDelivery) => string,
+    private readonly outgoing: (messageId: string, planned: PlannedDelivery) => Outgoing,
   ) {}
 
   /** A delivery claimed for the first time: its message, its first status and, when queued, its job. */
@@ -502,7 +512,7 @@ class Recording {
     this.messages.push(newMessage(messageId, plan, planned));
     this.events.push(statusEvent(messageId, plan, planned, planned.status, this.at));
     if (planned.status === "queued")
-      this.jobs.push(dispatchJob(messageId, plan, planned, this.bodyHtml(messageId, planned)));
+      this.jobs.push(dispatchJob(messageId, plan, planned, this.outgoing(messageId, planned)));
   }
 
   /** A change a release applied to a message claimed when its request was scheduled. */
@@ -510,7 +520,7 @@ class Recording {
     if (status === planned.status) this.note(plan, planned, messageId, status);
     this.events.push(statusEvent(messageId, plan, planned, status, this.at));
     if (status === "queued" && planned.status === "queued")
-      this.jobs.push(dispatchJob(messageId, plan, planned, this.bodyHtml(messageId, planned)));
+      this.jobs.push(dispatchJob(messageId, plan, planned, this.outgoing(messageId, planned)));
   }
 
   recorded(plan: Plan): boolean {
@@ -642,7 +652,18 @@ function statusEvent(
   };
 }
 
-function dispatchJob(messageId: string, plan: Plan, planned: PlannedDelivery, bodyHtml: string): DispatchJob {
+/** The parts of a dispatch job's message made with its id. */
+interface Outgoing {
+  bodyHtml: string;
+  unsubscribeUrl?: string;
+}
+
+function dispatchJob(
+  messageId: string,
+  plan: Plan,
+  planned: PlannedDelivery,
+  outgoing: Outgoing,
+): DispatchJob {
   const content = planned.content as RenderedContent;
   return {
     message: {
@@ -650,10 +671,10 @@ function dispatchJob(messageId: string, plan: Plan, planned: PlannedDelivery, bo
       destination: planned.delivery.destination as NonNullable<Delivery["destination"]>,
       subject: content.subject,
       body: content.body,
-      bodyHtml,
+      bodyHtml: outgoing.bodyHtml,
       priority: plan.request.priority,
       ...(plan.expiresAt ? { expiresAt: plan.expiresAt } : {}),
-      ...(planned.unsubscribeUrl ? { unsubscribeUrl: planned.unsubscribeUrl } : {}),
+      ...(outgoing.unsubscribeUrl ? { unsubscribeUrl: outgoing.unsubscribeUrl } : {}),
       ...(planned.delivery.key.channel === "in_app" ? { notificationType: plan.request.templateName } : {}),
     },
     event: eventBase(messageId, plan, planned),

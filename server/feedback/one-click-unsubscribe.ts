@@ -1,4 +1,5 @@
 import { machineCaller } from "../../core/caller.ts";
+import type { CampaignUnsubscribes } from "../../core/campaign-report/index.ts";
 import { DomainError, ErrorCatalog } from "../../core/errors.ts";
 import type { Logger } from "../../core/logger.ts";
 import type { PreferenceManager, UnsubscribeLinks } from "../../core/preferences/index.ts";
@@ -26,6 +27,8 @@ export interface UnsubscribeMetrics {
 export function createUnsubscribeEndpoint(deps: {
   links: UnsubscribeLinks;
   preferences: PreferenceManager;
+  /** Counts an unsubscribe through a campaign message's link for the campaign's report. */
+  campaigns: Pick<CampaignUnsubscribes, "unsubscribed">;
   metrics: UnsubscribeMetrics;
   logger: Logger;
 }) {
@@ -91,8 +94,16 @@ export function createUnsubscribeEndpoint(deps: {
       return true;
     }
     deps.metrics.unsubscribed();
+    // Counted after it took effect, and not undone when the count fails: the user asked to go.
+    const campaign = await deps.campaigns.unsubscribed(scope).catch((error: unknown) => {
+      deps.logger.warn(
+        { err: error, messageId: scope.messageId },
+        "an unsubscribe not counted for its campaign",
+      );
+      return false;
+    });
     deps.logger.info(
-      { userId: scope.userId, type: scope.type, channel: scope.channel },
+      { userId: scope.userId, type: scope.type, channel: scope.channel, campaign },
       "unsubscribed by link",
     );
     writeText(

@@ -18,6 +18,12 @@ describe("UnsubscribeLinks", () => {
     expect(links.open(tokenOf(url))).toEqual(scope);
   });
 
+  it("names the message the link came in, and still opens links made before they named one", () => {
+    const named = { ...scope, messageId: "6f1c2f9e-4a51-4d7b-9a59-0c8e7f3b2a10" };
+    expect(links.open(tokenOf(links.urlFor(named)))).toEqual(named);
+    expect(links.open(tokenOf(links.urlFor(scope)))).toEqual(scope);
+  });
+
   it("refuses a token changed anywhere, signed with another key, or not a token at all", () => {
     const token = tokenOf(links.urlFor(scope));
     const [body, signature] = token.split(".") as [string, string];
