@@ -89,7 +89,7 @@ interface PeerState {
   options: ApnsPeerOptions;
   publicKey: KeyObject;
   faults: FaultSwitch<PushFault>;
-  /** Provider tokens by when they were first seen. */
+  /** Provider tokens by the fault setting in force when each was first seen (FaultSwitch.generation). */
   tokensSeen: Map<string, number>;
   gone: Map<string, number>;
   received: ReceivedLog<ReceivedApnsPush>;
@@ -269,7 +269,7 @@ type ProviderTokenCheck = { refused: string } | { claims: ReceivedApnsPush["prov
 function checkProviderToken(state: PeerState, authorization: string | undefined): ProviderTokenCheck {
   const token = /^bearer (\S+)$/i.exec(authorization ?? "")?.[1];
   if (token === undefined) return { refused: "MissingProviderToken" };
-  const firstSeen = state.tokensSeen.get(token) ?? Date.now();
+  const firstSeen = state.tokensSeen.get(token) ?? state.faults.generation();
   state.tokensSeen.set(token, firstSeen);
   // Anyone may present tokens: only the latest are kept, far more than a provider makes in a day.
   if (state.tokensSeen.size > MAX_TOKENS_KEPT)
@@ -288,7 +288,7 @@ function checkProviderToken(state: PeerState, authorization: string | undefined)
     state.faults.hit();
     return { refused: "InvalidProviderToken" };
   }
-  if (fault.mode === "expired-token" && firstSeen < state.faults.setAt()) {
+  if (fault.mode === "expired-token" && firstSeen < state.faults.generation()) {
     state.faults.hit();
     return { refused: "ExpiredProviderToken" };
   }

@@ -74,7 +74,8 @@ export interface FcmPeer extends PushPeer<ReceivedFcmMessage> {
 
 interface IssuedToken {
   expiresAt: number;
-  issuedAt: number;
+  /** The fault setting in force when it was issued (FaultSwitch.generation). */
+  issuedUnder: number;
 }
 
 /**
@@ -278,7 +279,10 @@ function token(context: RequestContext, request: IncomingMessage, body: Buffer):
   // Expired tokens are refused whether kept or not: forgetting them bounds what is kept.
   for (const [issued, grant] of context.issued)
     if (grant.expiresAt <= Date.now()) context.issued.delete(issued);
-  context.issued.set(accessToken, { issuedAt: Date.now(), expiresAt: Date.now() + context.lifetime * 1000 });
+  context.issued.set(accessToken, {
+    issuedUnder: context.faults.generation(),
+    expiresAt: Date.now() + context.lifetime * 1000,
+  });
   return {
     status: 200,
     body: { access_token: accessToken, expires_in: context.lifetime, token_type: "Bearer" },
@@ -321,7 +325,7 @@ function sendMessage(
   const expired =
     grant !== undefined &&
     (grant.expiresAt <= Date.now() ||
-      (fault.mode === "expired-token" && grant.issuedAt < context.faults.setAt()));
+      (fault.mode === "expired-token" && grant.issuedUnder < context.faults.generation()));
   if (grant === undefined || expired || fault.mode === "invalid-token") {
     if (fault.mode === "expired-token" || fault.mode === "invalid-token") context.faults.hit();
     return googleError(

@@ -97,7 +97,7 @@ export class FaultSwitch<F extends { mode: string; times?: number }> {
   private readonly parse: (value: unknown) => F;
   private current: F;
   private left: number | undefined;
-  private since = Date.now();
+  private settings = 0;
 
   constructor(parse: (value: unknown) => F) {
     this.parse = parse;
@@ -112,13 +112,17 @@ export class FaultSwitch<F extends { mode: string; times?: number }> {
   set(value: unknown): F {
     this.current = this.parse(value);
     this.left = this.current.times;
-    this.since = Date.now();
+    this.settings += 1;
     return this.get();
   }
 
-  /** When the fault in force was set: push's `expired-token` expires what is older. */
-  setAt(): number {
-    return this.since;
+  /**
+   * Which setting of the fault is in force, counted up by each `set`: push's `expired-token`
+   * expires the credentials first seen under an earlier one. A count, not a clock: a token
+   * seen and a fault set within the same millisecond are still told apart.
+   */
+  generation(): number {
+    return this.settings;
   }
 
   /** The fault this request meets (`none` once its times are spent). */
