@@ -21,7 +21,7 @@ import type { RecipientCipher } from "./recipient-cipher.ts";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-// Rows per INSERT: 16 parameters each (MESSAGE_COLUMNS), well under PostgreSQL's 65,535 per statement.
+// Rows per INSERT: a parameter per column each (MESSAGE_COLUMNS), well under PostgreSQL's 65,535 per statement.
 const APPEND_BATCH = 1_000;
 
 // core's rule of which status may follow which, as SQL: the statuses a row must be in for
@@ -56,7 +56,7 @@ export class PostgresMessageLog implements MessageLog {
   async append(messages: NewMessage[]): Promise<void> {
     for (let start = 0; start < messages.length; start += APPEND_BATCH) {
       const batch = messages.slice(start, start + APPEND_BATCH);
-      const rows = batch.map(() => "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)").join(", ");
+      const rows = batch.map(() => ROW_PLACEHOLDERS).join(", ");
       await boundQuery(
         this.em,
         `INSERT INTO notification_message_log (${MESSAGE_COLUMNS.map(([name]) => name).join(", ")})
@@ -284,6 +284,8 @@ export const MESSAGE_COLUMNS = [
   ["requested_at", "timestamptz"],
   ["updated_at", "timestamptz"],
 ] as const;
+
+const ROW_PLACEHOLDERS = `(${MESSAGE_COLUMNS.map(() => "?").join(", ")})`;
 
 /** The form an address is looked up by: addresses ignore case; phones and tokens are exact. */
 export function lookupForm(channel: Channel, recipient: string): string {
