@@ -19,7 +19,13 @@ import { DeviceManager, StoredPushTargets } from "../core/devices/index.ts";
 import { InboxManager } from "../core/inbox/index.ts";
 import type { Logger } from "../core/logger.ts";
 import { PreferenceManager, StoredReceivePolicy, UnsubscribeLinks } from "../core/preferences/index.ts";
-import { MessageReader, type Provider, ProviderFeedback, SendOrchestrator } from "../core/sending/index.ts";
+import {
+  EarlyReports,
+  MessageReader,
+  type Provider,
+  ProviderFeedback,
+  SendOrchestrator,
+} from "../core/sending/index.ts";
 import { SuppressionManager } from "../core/suppressions/index.ts";
 import { StoredSendableTemplates, TemplateCatalog, TemplateCompiler } from "../core/templates/index.ts";
 import { EmailTracking, TrackingHits, TrackingLinks } from "../core/tracking/index.ts";
@@ -163,6 +169,11 @@ function buildDomain(
     devices: deviceStore,
     preferences,
   });
+  // Webhooks and inbox acks may report a message before its send is recorded.
+  const earlyReports = new EarlyReports({
+    feedback: providerFeedback,
+    logger: logger.child({ component: "provider-feedback" }),
+  });
   const tracking = trackingOf(config, infra, providerFeedback);
   const inboxStore = new PostgresInboxStore(infra.orm);
   const liveInbox = new RedisLiveInboxPublisher(infra.redis);
@@ -215,7 +226,7 @@ function buildDomain(
       inbox: new InboxManager({
         store: inboxStore,
         live: liveInbox,
-        feedback: providerFeedback,
+        feedback: earlyReports,
         logger: logger.child({ component: "inbox" }),
       }),
       campaigns,
@@ -272,6 +283,7 @@ function buildDomain(
       providerGates: providerGateSettings(config),
       statusPollers: config.providers.flatMap((provider) => statusPollersOf(provider, metrics)),
       providerFeedback,
+      earlyReports,
       outboxFeed,
       publisher,
       producerConnected: retrying("the Kafka producer", logger, signal, () => infra.kafkaProducer.connect()),
@@ -529,7 +541,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
         }),
         createWebhookEndpoint({
           readers: webhookReaders(config),
-          feedback: sending.providerFeedback,
+          feedback: sending.earlyReports,
           metrics: {
             accepted: (provider, reports) => metrics.feedback.webhookReports.inc({ provider }, reports),
             refused: (reason) => metrics.feedback.refused.inc({ endpoint: "webhook", reason }),

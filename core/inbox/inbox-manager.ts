@@ -1,6 +1,6 @@
 import { DomainError, ErrorCatalog } from "../errors.ts";
 import type { Logger } from "../logger.ts";
-import type { ProviderFeedback } from "../sending/provider-feedback.ts";
+import type { EarlyReports } from "../sending/early-reports.ts";
 import type { ProviderReport } from "../sending/provider-report.ts";
 import {
   type ChangedInboxMessage,
@@ -15,11 +15,10 @@ import type { LiveInboxPublisher } from "./live-inbox.ts";
 export interface InboxManagerDeps {
   store: InboxStore;
   live: LiveInboxPublisher;
-  feedback: Pick<ProviderFeedback, "apply">;
+  /** Patient with reports of messages not recorded as sent yet (EarlyReports): a client may ack first. */
+  feedback: Pick<EarlyReports, "apply">;
   logger: Logger;
   now?: () => Date;
-  /** How long to wait before each next try of reports whose message is not recorded as sent yet. */
-  reportRetryDelaysMs?: readonly number[];
 }
 
 export interface InboxPage {
@@ -29,9 +28,6 @@ export interface InboxPage {
 }
 
 const DEFAULT_PAGE_SIZE = 50;
-// About a minute in all: long enough for a dispatcher that crashed before recording the send
-// to have its job redelivered and recorded.
-const REPORT_RETRY_DELAYS_MS = [100, 250, 500, 1_000, 2_000, 4_000, 8_000, 16_000, 30_000];
 
 /**
  * A user's inbox as the user acts on it, from InboxService or their WebSocket. An ack makes
@@ -97,36 +93,7 @@ export class InboxManager {
       messageId: message.messageId,
       kind,
     }));
-    const outcome = await this.deps.feedback.apply(reports);
-    if (outcome.unknown > 0) this.reportAgain(reports, 0);
-  }
-
-  /**
-   * A client can ack or read a message before the dispatcher recorded it as sent (the inbox
-   * stores and publishes it first); the message log knows it by its provider only from then
-   * on. Its reports are applied again, later: those that applied already change nothing.
-   */
-  private reportAgain(reports: ProviderReport[], attempt: number): void {
-    const delays = this.deps.reportRetryDelaysMs ?? REPORT_RETRY_DELAYS_MS;
-    const delay = delays[attempt];
-    if (delay === undefined) {
-      this.deps.logger.warn(
-        { messageIds: reports.map((report) => report.messageId), kind: reports[0]?.kind },
-        "inbox reports name messages the message log never recorded as sent: given up",
-      );
-      return;
-    }
-    setTimeout(() => {
-      this.deps.feedback.apply(reports).then(
-        (outcome) => {
-          if (outcome.unknown > 0) this.reportAgain(reports, attempt + 1);
-        },
-        (error: unknown) => {
-          this.deps.logger.warn({ err: error }, "inbox reports not applied yet");
-          this.reportAgain(reports, attempt + 1);
-        },
-      );
-    }, delay).unref();
+    await this.deps.feedback.apply(reports);
   }
 
   private async tellDevices(

@@ -36,6 +36,7 @@ export {
   ProviderFeedback,
   type ProviderFeedbackDeps,
 } from "./provider-feedback.ts";
+export { EarlyReports, type EarlyReportsDeps } from "./early-reports.ts";
 export type { ProviderReport, ReportedMessageRef } from "./provider-report.ts";
 export { maskRecipient, recipientView } from "./recipient-view.ts";
 export type { DueSends, Schedule } from "./schedule.ts";

@@ -36,7 +36,8 @@ export interface WebhookMetrics {
 /**
  * `POST /api/v1/notifications/webhooks/{provider}`, {provider} a configured provider's name:
  * the reports in the call become status changes, suppressions and unsubscribes
- * (ProviderFeedback). An unknown provider, an unsigned or forged call and a malformed body
+ * (ProviderFeedback; a report that comes before its send is recorded is applied again shortly,
+ * EarlyReports). An unknown provider, an unsigned or forged call and a malformed body
  * are refused, counted and logged without their content. Providers send a call again until
  * it is answered 2xx, and applying a report twice changes nothing: replays are harmless.
  */
