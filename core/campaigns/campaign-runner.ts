@@ -22,8 +22,8 @@ import { decideWinner } from "./winner-decision.ts";
 
 /** Paces campaign sends across every worker. */
 export interface CampaignPace {
-  /** Resolves when one more message of the campaign may go: within its own rate (null: none) and the total of all campaigns. */
-  take(campaignId: string, perSecond: number | null): Promise<void>;
+  /** Resolves when `count` more messages of the campaign may go: within its own rate (null: none) and the total of all campaigns. */
+  take(campaignId: string, perSecond: number | null, count: number): Promise<void>;
   /** The most messages a second a campaign of that own rate can go at. */
   ceiling(perSecond: number | null): number;
 }
@@ -44,6 +44,9 @@ export interface CampaignRunnerDeps {
 
 // Requests handed to the orchestrator at once: one transaction each, paced before it.
 const CHUNK = 100;
+// Chunks of a page under way at once: a chunk mostly waits on PostgreSQL and Redis, so one at a
+// time left the worker idle. They never share a member, so none sees another's claims.
+const CHUNKS_AT_ONCE = 4;
 // A page holds its campaign's lock while it is paced: at a low rate it is made smaller, so that
 // a pause waits for about this long at most.
 const PAGE_SECONDS = 5;
@@ -100,11 +103,24 @@ export class CampaignRunner {
     const page = await audiences.members(campaign.targetSegmentId, checkpoint.cursor, limit);
     const { picks, heldOut } = picksOf(campaign, phase, page.userIds);
     const receivedAt = this.now();
-    for (let start = 0; start < picks.length; start += CHUNK) {
-      const chunk = picks.slice(start, start + CHUNK);
-      for (const _ of chunk) await pace.take(campaign.id, campaign.sendRatePerSecond);
-      await orchestrator.accept(chunk.map((pick) => requestOf(campaign, templates, pick, receivedAt)));
-    }
+    // A failed chunk stops the page once the chunks under way end: it is resubmitted whole
+    // from its checkpoint, and what went already is claimed and not sent twice.
+    let nextChunk = 0;
+    let failure: { error: unknown } | undefined;
+    const submitChunks = async () => {
+      while (nextChunk < picks.length && !failure) {
+        const chunk = picks.slice(nextChunk, nextChunk + CHUNK);
+        nextChunk += CHUNK;
+        try {
+          await pace.take(campaign.id, campaign.sendRatePerSecond, chunk.length);
+          await orchestrator.accept(chunk.map((pick) => requestOf(campaign, templates, pick, receivedAt)));
+        } catch (error) {
+          failure ??= { error };
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: CHUNKS_AT_ONCE }, submitChunks));
+    if (failure) throw failure.error;
     const at = this.now();
     const next: CampaignCheckpoint = {
       cursor: page.cursor,

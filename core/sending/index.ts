@@ -1,6 +1,7 @@
 export { type Delivery, expandDeliveries, type MissingAddress } from "./deliveries.ts";
 export type { DeliveryClaim, DeliveryClaims, DeliveryKey } from "./delivery-claims.ts";
 export type { DispatchJob, DispatchQueue } from "./dispatch-job.ts";
+export { EarlyReports, type EarlyReportsDeps } from "./early-reports.ts";
 export type { CampaignMessageCounts, FrequencyCap } from "./frequency-cap.ts";
 export type {
   AwaitingReport,
@@ -23,6 +24,7 @@ export type { CommittedEvents, Outbox, OutboxEvent, OutboxFeed } from "./outbox.
 export { normalizePhone } from "./phone-number.ts";
 export {
   addressOf,
+  burstOf,
   type DeliveryOutcome,
   type Destination,
   type OutgoingMessage,
@@ -36,7 +38,6 @@ export {
   ProviderFeedback,
   type ProviderFeedbackDeps,
 } from "./provider-feedback.ts";
-export { EarlyReports, type EarlyReportsDeps } from "./early-reports.ts";
 export type { ProviderReport, ReportedMessageRef } from "./provider-report.ts";
 export { maskRecipient, recipientView } from "./recipient-view.ts";
 export type { DueSends, Schedule } from "./schedule.ts";

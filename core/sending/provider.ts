@@ -90,7 +90,16 @@ export interface Provider {
 }
 
 /** Sends per second to one provider, counted across every worker. */
+/** The sends a rate limit lets go at once: a tenth of a second's worth, at least one. */
+export function burstOf(perSecond: number): number {
+  return Math.max(1, Math.floor(perSecond / 10));
+}
+
 export interface SendRateLimiter {
-  /** 0 when a send to `provider` may go now, and counts it; otherwise the milliseconds until one may. */
-  tryAcquire(provider: string, perSecond: number): Promise<number>;
+  /**
+   * 0 when `count` sends (1 when not given) to `provider` may go now, and counts them;
+   * otherwise the milliseconds until they may. A count over the burst (a tenth of a second's
+   * worth) waits until the whole count fits: take at most `burstOf(perSecond)` at a time.
+   */
+  tryAcquire(provider: string, perSecond: number, count?: number): Promise<number>;
 }

@@ -1,5 +1,5 @@
 import type { CampaignPace } from "../../core/campaigns/index.ts";
-import type { SendRateLimiter } from "../../core/sending/index.ts";
+import { burstOf, type SendRateLimiter } from "../../core/sending/index.ts";
 import { sleep } from "../sleep.ts";
 
 /**
@@ -13,20 +13,23 @@ export class LimitedCampaignPace implements CampaignPace {
     private readonly signal: AbortSignal,
   ) {}
 
-  async take(campaignId: string, perSecond: number | null): Promise<void> {
-    if (perSecond !== null) await this.acquire(`campaign:${campaignId}`, perSecond);
-    await this.acquire("campaigns", this.totalPerSecond);
+  async take(campaignId: string, perSecond: number | null, count: number): Promise<void> {
+    if (perSecond !== null) await this.acquire(`campaign:${campaignId}`, perSecond, count);
+    await this.acquire("campaigns", this.totalPerSecond, count);
   }
 
   ceiling(perSecond: number | null): number {
     return perSecond === null ? this.totalPerSecond : Math.min(perSecond, this.totalPerSecond);
   }
 
-  private async acquire(key: string, perSecond: number): Promise<void> {
-    for (;;) {
-      const waitMs = await this.limiter.tryAcquire(key, perSecond);
-      if (waitMs === 0 || this.signal.aborted) return;
-      await sleep(waitMs, this.signal);
+  /** `count` sends, a burst at a time: one round trip to Redis a burst rather than a send. */
+  private async acquire(key: string, perSecond: number, count: number): Promise<void> {
+    const burst = burstOf(perSecond);
+    for (let left = count; left > 0 && !this.signal.aborted; ) {
+      const taken = Math.min(burst, left);
+      const waitMs = await this.limiter.tryAcquire(key, perSecond, taken);
+      if (waitMs === 0) left -= taken;
+      else await sleep(waitMs, this.signal);
     }
   }
 }

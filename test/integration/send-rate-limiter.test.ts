@@ -50,4 +50,16 @@ describe("RedisSendRateLimiter", () => {
     expect(await limiter.tryAcquire(a, 1)).toBeGreaterThan(900);
     expect(await limiter.tryAcquire(b, 1)).toBe(0);
   });
+
+  it("counts a burst taken at once as that many sends", async () => {
+    const limiter = new RedisSendRateLimiter(connections[0] as Redis);
+    const key = `burst-${randomUUID()}`;
+    // 100/s: a burst of 10 goes at once; the next send waits for the 10 to have been spread out.
+    expect(await limiter.tryAcquire(key, 100, 10)).toBe(0);
+    const wait = await limiter.tryAcquire(key, 100, 1);
+    expect(wait).toBeGreaterThan(0);
+    expect(wait).toBeLessThanOrEqual(11);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(await limiter.tryAcquire(key, 100, 10)).toBe(0);
+  });
 });
