@@ -73,6 +73,9 @@ const FROM_SERVER: Record<string, number> = {
   "notification_scheduled_sends.state": "cancelled".length,
   // A campaign's status, and who created and last changed it (a caller's subject, or "system").
   "notification_campaigns.status": "scheduled".length,
+  // A variant's key (A…J: at most ten variants) and the runner's phase.
+  "notification_message_log.campaign_variant": 1,
+  "notification_campaigns.run_phase": "deciding".length,
   "notification_campaigns.created_by_subject": MAX_SUBJECT_LENGTH,
   "notification_campaigns.updated_by": MAX_SUBJECT_LENGTH,
   // An uploaded segment's status, and who created it.
