@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { isUuid } from "../../core/uuids.ts";
 import type { Request, Response } from "../http-servers.ts";
 
 export const REPORT_PAGE_PATH = "/campaign-report/";
@@ -17,7 +18,6 @@ const ASSETS: Record<string, { file: string; type: string }> = {
   "report.css": { file: "report.css", type: "text/css; charset=utf-8" },
 };
 const HTML = { file: "index.html", type: "text/html; charset=utf-8" };
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * The campaign report page on the api role: /campaign-report/<campaign id> is the page, its
@@ -38,7 +38,7 @@ export function createCampaignReportPage() {
       return false;
     }
     const rest = path.slice(REPORT_PAGE_PATH.length);
-    const served = assets.get(rest) ?? (UUID.test(rest) ? page : undefined);
+    const served = assets.get(rest) ?? (isUuid(rest) ? page : undefined);
     if (!served) return false;
     response.statusCode = 200;
     response.setHeader("content-type", served.type);

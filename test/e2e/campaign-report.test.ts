@@ -2,8 +2,9 @@ import { randomUUID } from "node:crypto";
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type BrowserContext, chromium, type Page } from "playwright-core";
+import type { BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { launchChromium } from "../support/chromium.ts";
 import { AUTH_ENV, authHeaders, bearerToken } from "../support/credentials.ts";
 import { createActiveTemplate, pipelineEnv } from "../support/pipeline.ts";
 import { eventually, type ServiceProcess, startServiceProcess } from "../support/service-process.ts";
@@ -22,16 +23,6 @@ const AUDIENCE = 40;
 const READERS = 10;
 const dir = mkdtempSync(join(tmpdir(), "campaign-report-"));
 const SCREENSHOTS = join(REPO_ROOT, "test-results", "campaign-report");
-const CHROMIUM_ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
 
 let service: ServiceProcess;
 let browser: BrowserContext;
@@ -278,11 +269,7 @@ describe("the campaign report", () => {
     expect((await fetch(`${service.httpUrl}/campaign-report/elsewhere.js`)).status).toBe(404);
 
     mkdirSync(SCREENSHOTS, { recursive: true });
-    browser = await chromium.launchPersistentContext(join(dir, "chromium-profile"), {
-      executablePath: "/usr/bin/chromium",
-      args: CHROMIUM_ARGS,
-      viewport: { width: 1100, height: 900 },
-    });
+    browser = await launchChromium(dir, { width: 1100, height: 900 });
     page = browser.pages()[0] ?? (await browser.newPage());
     page.on("pageerror", (error) => pageErrors.push(error.message));
     page.on("console", (message) => {

@@ -3,8 +3,9 @@ import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { MikroORM } from "@mikro-orm/postgresql";
-import { type BrowserContext, chromium, type Page } from "playwright-core";
+import type { BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { launchChromium } from "../support/chromium.ts";
 import { AUTH_ENV, authHeaders, bearerToken } from "../support/credentials.ts";
 import { createActiveTemplate, messagesOf, pipelineEnv, testOrm } from "../support/pipeline.ts";
 import {
@@ -22,18 +23,6 @@ const run = randomUUID().slice(0, 8);
 const template = `inbox_page_${run}`;
 const dir = mkdtempSync(join(tmpdir(), "inbox-page-"));
 const SCREENSHOTS = join(REPO_ROOT, "test-results", "inbox-page");
-// What the machine notes found Chromium needs here: its background connections are refused
-// by the closed network, and each start would look up Google's hosts.
-const CHROMIUM_ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
 const XSS_BODY = `<img src=x onerror="document.title='injected'">`;
 
 let service: ServiceProcess;
@@ -110,11 +99,7 @@ beforeAll(async () => {
     ),
   ).toBe(true);
   mkdirSync(SCREENSHOTS, { recursive: true });
-  browser = await chromium.launchPersistentContext(join(dir, "chromium-profile"), {
-    executablePath: "/usr/bin/chromium",
-    args: CHROMIUM_ARGS,
-    viewport: { width: 900, height: 700 },
-  });
+  browser = await launchChromium(dir, { width: 900, height: 700 });
   page = browser.pages()[0] ?? (await browser.newPage());
   page.on("pageerror", (error) => pageErrors.push(error.message));
   page.on("console", (message) => {
