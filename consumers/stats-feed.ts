@@ -26,7 +26,7 @@ const NOT_COUNTED = new Set(["scheduled", "cancelled"]);
  */
 export function statsFeed(deps: {
   read: (record: IntakeRecord) => Promise<MessageStatusUpdated | undefined>;
-  writer: DeliveryStatsSink & { flush(): Promise<void> };
+  writer: DeliveryStatsSink & { written(): Promise<void> };
   logger: Logger;
   /** How long to wait for a flush between heartbeats. */
   heartbeatMs?: number;
@@ -51,7 +51,8 @@ export function statsFeed(deps: {
         { partition: chunk.partition, refused },
         "status events statistics cannot count, skipped",
       );
-    const flushed = deps.writer.flush().then(() => true);
+    // Not a flush of its own: chunks of every partition share the writer's next batch.
+    const flushed = deps.writer.written().then(() => true);
     let waits = 0;
     while (!(await Promise.race([flushed, delay(deps.heartbeatMs ?? 3_000)]))) {
       if (++waits === 1) deps.logger.warn({ partition: chunk.partition }, "statistics wait for ClickHouse");

@@ -58,7 +58,8 @@ const joined = retrying(`the consumer group ${CONSUMER_GROUPS.stats}`, logger, s
       topics: [TOPICS.events],
       // A chunk of statistics is one ClickHouse insert, which takes thousands of rows as cheaply as a few.
       chunkSize: config.statsWriter.batchRows,
-      partitionsConcurrently: config.pipeline.partitionsConcurrently,
+      // Every partition at once, so that their chunks wait for the same insert, not in turns.
+      partitionsConcurrently: config.kafka.topicPartitions,
       logger: logger.child({ component: "stats-feed" }),
     },
     statsFeed({

@@ -124,6 +124,11 @@ export class ClickHouseDeliveryStatsWriter implements DeliveryStatsSink {
   #failed = 0;
   #dropped = 0;
   #drained: (() => void)[] = [];
+  // Rows held since the start and rows written (or dropped) since, in the order they were
+  // held: batches are written one at a time, oldest first, so a count says which are done.
+  #heldCount = 0;
+  #doneCount = 0;
+  #writtenWaiters: { upTo: number; resolve: () => void }[] = [];
 
   constructor(
     client: ClickHouseClient,
@@ -162,6 +167,16 @@ export class ClickHouseDeliveryStatsWriter implements DeliveryStatsSink {
       failedFlushes: this.#failed,
       droppedRows: this.#dropped,
     };
+  }
+
+  /**
+   * Resolves once every row held so far is written, in a batch cut by its size or age as any
+   * other: a caller that must know its rows landed (to commit Kafka offsets) waits without
+   * forcing a small insert, each of which ClickHouse turns into a part to merge.
+   */
+  written(): Promise<void> {
+    if (this.#doneCount >= this.#heldCount) return resolved;
+    return new Promise((resolve) => this.#writtenWaiters.push({ upTo: this.#heldCount, resolve }));
   }
 
   /** Cuts what waits into a batch now, retries a failed batch now, and resolves once nothing is held. */
@@ -207,6 +222,7 @@ export class ClickHouseDeliveryStatsWriter implements DeliveryStatsSink {
       { droppedRows: dropped, deadlineMs },
       "delivery statistics not confirmed written before the shutdown deadline; dropped (a batch in flight may still have landed)",
     );
+    this.#done(dropped);
     for (const resolve of this.#drained.splice(0)) resolve();
     return { droppedRows: dropped };
   }
@@ -214,6 +230,7 @@ export class ClickHouseDeliveryStatsWriter implements DeliveryStatsSink {
   #hold(row: DeliveryStatsRow): void {
     this.#pending.push(columns(row));
     this.#buffered++;
+    this.#heldCount++;
     if (this.#pending.length >= this.#options.batchRows) {
       this.#cut();
     } else if (this.#flushTimer === undefined) {
@@ -292,6 +309,7 @@ export class ClickHouseDeliveryStatsWriter implements DeliveryStatsSink {
     this.#flushed += batch.values.length;
     this.#metrics?.flushedRows.inc(batch.values.length);
     this.#buffered -= batch.values.length;
+    this.#done(batch.values.length);
     if (batch.attempts > 1) {
       this.#logger.info(
         { rows: batch.values.length, attempts: batch.attempts },
@@ -300,6 +318,16 @@ export class ClickHouseDeliveryStatsWriter implements DeliveryStatsSink {
     }
     this.#admitWaiters();
     if (this.#buffered === 0) for (const resolve of this.#drained.splice(0)) resolve();
+  }
+
+  #done(rows: number): void {
+    this.#doneCount += rows;
+    const still: { upTo: number; resolve: () => void }[] = [];
+    for (const waiter of this.#writtenWaiters) {
+      if (waiter.upTo <= this.#doneCount) waiter.resolve();
+      else still.push(waiter);
+    }
+    this.#writtenWaiters = still;
   }
 
   #admitWaiters(): void {

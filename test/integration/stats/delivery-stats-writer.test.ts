@@ -151,6 +151,31 @@ describe("ClickHouseDeliveryStatsWriter", () => {
     await writer.close(1_000);
   });
 
+  it("tells callers when their rows are written without cutting a batch of its own", async () => {
+    await truncate();
+    const writer = new ClickHouseDeliveryStatsWriter(client(), { ...defaults, flushIntervalMs: 300 }, logger);
+    const resolvedAt: number[] = [];
+    for (let i = 0; i < 3; i++) await writer.record(row());
+    const first = writer.written().then(() => resolvedAt.push(performance.now()));
+    for (let i = 0; i < 4; i++) await writer.record(row());
+    const second = writer.written().then(() => resolvedAt.push(performance.now()));
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    expect(resolvedAt).toEqual([]);
+    expect((await stored()).rows).toBe(0);
+    await Promise.all([first, second]);
+    // Both callers' rows went in one insert, and each learnt of it only once it landed.
+    expect(await stored()).toEqual({ rows: 7, messages: 7 });
+    expect(writer.state()).toMatchObject({ bufferedRows: 0, flushedRows: 7 });
+    const inserts = await reader.query({
+      query: `SELECT count() AS inserts FROM system.parts WHERE database = currentDatabase()
+        AND table = 'notification_delivery_stats' AND active`,
+      format: "JSONEachRow",
+    });
+    expect(await inserts.json()).toEqual([{ inserts: 1 }]);
+    await expect(writer.written()).resolves.toBeUndefined();
+    await writer.close(1_000);
+  });
+
   it("retries a batch whose answer was lost, and ClickHouse keeps it once", async () => {
     await truncate();
     // Forwards to the front, but the first INSERT's answer never reaches the writer:
