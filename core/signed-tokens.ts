@@ -1,4 +1,4 @@
-import { createHmac, timingSafeEqual } from "node:crypto";
+import { createHmac, createSecretKey, type KeyObject, timingSafeEqual } from "node:crypto";
 
 const SIGNATURE_BYTES = 16;
 
@@ -10,8 +10,13 @@ const SIGNATURE_BYTES = 16;
  * 128 bits are more than a forger can guess, and keep the links short.
  */
 export class SignedTokens {
-  constructor(private readonly secret: Buffer) {
+  // A key object made once: from a raw Buffer, Node makes one on every signature, which
+  // took 14.6 µs of its 17 (every email signs its open pixel and each of its links).
+  private readonly key: KeyObject;
+
+  constructor(secret: Buffer) {
     if (secret.length < 32) throw new Error("a link signing key must be at least 32 bytes");
+    this.key = createSecretKey(secret);
   }
 
   seal(purpose: string, value: unknown): string {
@@ -36,7 +41,7 @@ export class SignedTokens {
   }
 
   private sign(purpose: string, body: string): string {
-    return createHmac("sha256", this.secret)
+    return createHmac("sha256", this.key)
       .update(`${purpose}:${body}`)
       .digest()
       .subarray(0, SIGNATURE_BYTES)
