@@ -13,6 +13,12 @@ export interface PreferenceStore {
   find(userId: string): Promise<UserPreferences | undefined>;
 
   /**
+   * The saved preferences of many users in one look, keyed by the ids as given; a user who
+   * never saved any is absent.
+   */
+  findMany(userIds: readonly string[]): Promise<Map<string, UserPreferences>>;
+
+  /**
    * Calls `change` with the user's saved preferences (undefined when never saved) while
    * no one else can change them, and saves what it returns as the next revision, with
    * its audit entry, in one transaction. Whatever `change` throws aborts the write.

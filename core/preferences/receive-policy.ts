@@ -2,17 +2,24 @@ import type { PreferenceStore } from "./preference-store.ts";
 import { defaultPreferences } from "./preferences.ts";
 import { type Delivery, type ReceiveDecision, receiveDecision } from "./receive-decision.ts";
 
-/** What sending asks of preferences: whether a user receives a delivery, and if not, why. */
+/** Whether a user receives a delivery, and if not, why: a user not among those read has the defaults. */
+export type ReceiveDecider = (userId: string, delivery: Delivery) => ReceiveDecision;
+
+/** What sending asks of preferences: the decisions for the users of a batch, read at once. */
 export interface ReceivePolicy {
-  decide(userId: string, delivery: Delivery): Promise<ReceiveDecision>;
+  of(userIds: readonly string[]): Promise<ReceiveDecider>;
 }
 
-/** ReceivePolicy over saved preferences; a user who never saved any has the defaults. */
+/**
+ * ReceivePolicy over saved preferences; a user who never saved any has the defaults. One
+ * look for a batch: a campaign's chunk of a hundred users took a hundred cache and database
+ * round trips, one after another.
+ */
 export class StoredReceivePolicy implements ReceivePolicy {
   constructor(private readonly store: PreferenceStore) {}
 
-  async decide(userId: string, delivery: Delivery): Promise<ReceiveDecision> {
-    const preferences = (await this.store.find(userId)) ?? defaultPreferences(userId);
-    return receiveDecision(preferences, delivery);
+  async of(userIds: readonly string[]): Promise<ReceiveDecider> {
+    const saved = userIds.length > 0 ? await this.store.findMany([...new Set(userIds)]) : new Map();
+    return (userId, delivery) => receiveDecision(saved.get(userId) ?? defaultPreferences(userId), delivery);
   }
 }

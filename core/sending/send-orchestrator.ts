@@ -2,7 +2,12 @@ import { randomUUID } from "node:crypto";
 import type { Channel } from "../channels.ts";
 import type { PushTargets } from "../devices/index.ts";
 import { DomainError, ErrorCatalog } from "../errors.ts";
-import type { ReceivePolicy, UnsubscribeLinks, UnsubscribeScope } from "../preferences/index.ts";
+import type {
+  ReceiveDecider,
+  ReceivePolicy,
+  UnsubscribeLinks,
+  UnsubscribeScope,
+} from "../preferences/index.ts";
 import type { SuppressionStore } from "../suppressions/index.ts";
 import {
   type RenderedContent,
@@ -153,6 +158,9 @@ export class SendOrchestrator {
 
   private async run(requests: SendRequest[], releasing: boolean): Promise<SendVerdict[]> {
     const lookups = new Map<string, Promise<Lookup>>();
+    const receives = await this.deps.receivePolicy.of(
+      requests.flatMap((request) => request.recipients.flatMap(({ userId }) => (userId ? [userId] : []))),
+    );
     const plans: Plan[] = [];
     const verdicts = new Map<SendRequest, SendVerdict>();
     // One request id twice in a batch is one request: the second is a duplicate of the first.
@@ -163,7 +171,7 @@ export class SendOrchestrator {
         continue;
       }
       seen.add(request.requestId);
-      const plan = await this.plan(request, releasing, lookups);
+      const plan = await this.plan(request, releasing, lookups, receives);
       if ("reason" in plan) verdicts.set(request, plan);
       else plans.push(plan);
     }
@@ -266,6 +274,7 @@ export class SendOrchestrator {
     request: SendRequest,
     releasing: boolean,
     lookups: Map<string, Promise<Lookup>>,
+    receives: ReceiveDecider,
   ): Promise<Plan | Rejected> {
     const deliveries = await expandDeliveries(request, this.deps.pushTargets);
     if (!deliveries.some((delivery) => delivery.destination)) {
@@ -305,7 +314,7 @@ export class SendOrchestrator {
           reasonDetail: "its time to live ran out before it was sent",
         });
       } else {
-        planned.push(await this.decide(request, base, rendered));
+        planned.push(await this.decide(request, base, rendered, receives));
       }
     }
     return {
@@ -321,10 +330,11 @@ export class SendOrchestrator {
     request: SendRequest,
     base: Pick<PlannedDelivery, "delivery" | "template">,
     rendered: Map<string, Promise<RenderedContent | DomainError>>,
+    receives: ReceiveDecider,
   ): Promise<PlannedDelivery> {
     const { delivery, template } = base;
     if (delivery.userId) {
-      const decision = await this.deps.receivePolicy.decide(delivery.userId, {
+      const decision = receives(delivery.userId, {
         type: request.templateName,
         channel: delivery.key.channel,
       });

@@ -37,6 +37,20 @@ export class CachedPreferenceStore implements PreferenceStore {
     return found ?? undefined;
   }
 
+  async findMany(userIds: readonly string[]): Promise<Map<string, UserPreferences>> {
+    const keys = [...new Set(userIds.map(keyOf))];
+    const cached = await this.cache.getMany(keys, async (missing) => {
+      const loaded = await this.store.findMany(missing);
+      return new Map(missing.map((key) => [key, loaded.get(key) ?? null]));
+    });
+    const found = new Map<string, UserPreferences>();
+    for (const userId of userIds) {
+      const preferences = cached.get(keyOf(userId));
+      if (preferences) found.set(userId, preferences);
+    }
+    return found;
+  }
+
   async modify(
     userId: string,
     caller: Caller,

@@ -77,6 +77,20 @@ export class TwoLevelCache<V> {
     return value;
   }
 
+  /**
+   * Many keys at once, each as `get` would answer it: their Redis commands leave in one turn
+   * (one write on an auto-pipelined client), and the keys that miss are loaded together by
+   * `loadMany`, which must answer every key it is given.
+   */
+  async getMany(
+    keys: readonly string[],
+    loadMany: (keys: string[]) => Promise<Map<string, V>>,
+  ): Promise<Map<string, V>> {
+    const load = loadedTogether(loadMany);
+    const values = await Promise.all(keys.map((key) => this.get(key, () => load(key))));
+    return new Map(keys.map((key, index) => [key, values[index] as V]));
+  }
+
   /** Call after the write of `version` committed. Never throws: a failure is retried when Redis is back. */
   async invalidate(key: string, version: number): Promise<void> {
     this.dropLocal(key);
@@ -211,6 +225,50 @@ export class TwoLevelCache<V> {
     this.lastWarning = now;
     this.options.logger.warn({ err: error, cache: this.options.keyPrefix }, message);
   }
+}
+
+interface LoadWaiter<V> {
+  resolve(value: V): void;
+  reject(error: unknown): void;
+}
+
+/**
+ * One key's load, as `get` asks for it; the keys asked for within one turn of the event loop
+ * (the misses of one Redis answer) go to `loadMany` in one call.
+ */
+function loadedTogether<V>(
+  loadMany: (keys: string[]) => Promise<Map<string, V>>,
+): (key: string) => Promise<V> {
+  let batch: Map<string, LoadWaiter<V>[]> | undefined;
+  const run = async (waiting: Map<string, LoadWaiter<V>[]>) => {
+    let loaded: Map<string, V>;
+    try {
+      loaded = await loadMany([...waiting.keys()]);
+    } catch (error) {
+      for (const waiters of waiting.values()) for (const waiter of waiters) waiter.reject(error);
+      return;
+    }
+    for (const [key, waiters] of waiting) {
+      for (const waiter of waiters) {
+        if (loaded.has(key)) waiter.resolve(loaded.get(key) as V);
+        else waiter.reject(new Error(`the loader gave no value for the key ${key}`));
+      }
+    }
+  };
+  return (key) =>
+    new Promise<V>((resolve, reject) => {
+      if (!batch) {
+        const current = new Map<string, LoadWaiter<V>[]>();
+        batch = current;
+        setImmediate(() => {
+          batch = undefined;
+          void run(current);
+        });
+      }
+      const waiters = batch.get(key) ?? [];
+      waiters.push({ resolve, reject });
+      batch.set(key, waiters);
+    });
 }
 
 function keyOfMessage(message: string): string | undefined {

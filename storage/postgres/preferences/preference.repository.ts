@@ -30,6 +30,20 @@ export class PreferenceRepository implements PreferenceStore {
     return row ? preferencesOf(row) : undefined;
   }
 
+  async findMany(userIds: readonly string[]): Promise<Map<string, UserPreferences>> {
+    const storable = [...new Set(userIds.filter(storableUserId).map((userId) => userId.toLowerCase()))];
+    const found = new Map<string, UserPreferences>();
+    if (storable.length === 0) return found;
+    const rows = await this.orm.em.fork().find(PreferenceRow, { userId: { $in: storable } });
+    // PostgreSQL gives a UUID back in lower case, whatever case it was asked in.
+    const byId = new Map(rows.map((row) => [row.userId.toLowerCase(), preferencesOf(row)]));
+    for (const userId of userIds) {
+      const preferences = byId.get(userId.toLowerCase());
+      if (preferences) found.set(userId, preferences);
+    }
+    return found;
+  }
+
   async modify(
     userId: string,
     caller: Caller,

@@ -76,12 +76,13 @@ describe("what sending reads, on PostgreSQL", () => {
     });
   });
 
-  it("decides by the user's saved preferences, or the defaults for one who never saved", async () => {
+  it("decides by the user's saved preferences, or the defaults for one who never saved, for a batch of users at once", async () => {
     const store = new PreferenceRepository(orm);
     const policy = new StoredReceivePolicy(store);
     const userId = randomUUID();
+    const neverSaved = randomUUID();
     const delivery = { type: "marketing", channel: "sms" as const };
-    expect(await policy.decide(userId, delivery)).toEqual({ receive: true });
+    expect((await policy.of([userId]))(userId, delivery)).toEqual({ receive: true });
     await new PreferenceManager(store).update(
       {
         userId,
@@ -90,8 +91,14 @@ describe("what sending reads, on PostgreSQL", () => {
       },
       backend,
     );
-    expect(await policy.decide(userId, delivery)).toEqual({ receive: false, reason: "channel_disabled" });
-    expect(await policy.decide(userId, { ...delivery, channel: "email" })).toEqual({ receive: true });
+    // Asked in upper case: the same user; an id the store cannot keep has the defaults.
+    const shouted = userId.toUpperCase();
+    const receives = await policy.of([shouted, neverSaved, "crm-42"]);
+    expect(receives(shouted, delivery)).toEqual({ receive: false, reason: "channel_disabled" });
+    expect(receives(shouted, { ...delivery, channel: "email" })).toEqual({ receive: true });
+    expect(receives(neverSaved, delivery)).toEqual({ receive: true });
+    expect(receives("crm-42", delivery)).toEqual({ receive: true });
+    expect([...(await store.findMany([shouted, neverSaved, "crm-42"])).keys()]).toEqual([shouted]);
   });
 
   it("gives the user's active devices on one platform", async () => {

@@ -115,6 +115,46 @@ describe("TwoLevelCache on Redis", () => {
     expect(await admin.get(`${prefix}{${key}}`)).toBe(`3:${JSON.stringify({ version: 3, text: "saved" })}`);
   });
 
+  it("answers many keys at once, each from its level, loading all the misses in one call", async () => {
+    const table = new Table();
+    const [a, b] = [await instance(), await instance()];
+    const keys = Array.from({ length: 50 }, () => randomUUID());
+    for (const [index, key] of keys.entries()) table.rows.set(key, { version: 1, text: `row ${index}` });
+    const calls: string[][] = [];
+    const loadMany = async (missing: string[]) => {
+      calls.push(missing);
+      return new Map(await Promise.all(missing.map(async (key) => [key, await table.load(key)] as const)));
+    };
+    // Ten kept locally by a, twenty in Redis through b, twenty nowhere yet.
+    for (const key of keys.slice(0, 10)) await a.cache.get(key, () => table.load(key));
+    for (const key of keys.slice(10, 30)) await b.cache.get(key, () => table.load(key));
+    table.loads = 0;
+    a.outcomes.length = 0;
+    const found = await a.cache.getMany(keys, loadMany);
+    expect([...found.keys()]).toEqual(keys);
+    expect([...found.values()].map((value) => value.text)).toEqual(keys.map((_, index) => `row ${index}`));
+    expect(calls).toEqual([keys.slice(30)]);
+    expect(table.loads).toBe(20);
+    const counted = (outcome: CacheOutcome) => a.outcomes.filter((each) => each === outcome).length;
+    expect([counted("local_hit"), counted("redis_hit"), counted("miss")]).toEqual([10, 20, 20]);
+    // Filled: all fifty are now answered without the loader.
+    expect(await b.cache.getMany(keys, loadMany)).toEqual(found);
+    expect(calls).toHaveLength(1);
+  });
+
+  it("fails the keys of a batch whose loader fails, and of one it gave no value", async () => {
+    const [a] = [await instance()];
+    const [failing, forgotten] = [randomUUID(), randomUUID()];
+    await expect(
+      a.cache.getMany([failing], async () => {
+        throw new Error("the database is down");
+      }),
+    ).rejects.toThrow("the database is down");
+    await expect(a.cache.getMany([forgotten], async () => new Map())).rejects.toThrow(
+      `the loader gave no value for the key ${forgotten}`,
+    );
+  });
+
   it("serves the new value at once after a write through the same instance", async () => {
     const table = new Table();
     const a = await instance();

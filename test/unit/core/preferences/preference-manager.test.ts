@@ -24,6 +24,12 @@ class InMemoryPreferenceStore implements PreferenceStore {
     return this.saved.get(userId);
   }
 
+  async findMany(userIds: readonly string[]): Promise<Map<string, UserPreferences>> {
+    return new Map(
+      userIds.flatMap((userId) => this.saved.get(userId) ?? []).map((found) => [found.userId, found]),
+    );
+  }
+
   async modify(
     userId: string,
     who: Caller,
