@@ -23,6 +23,8 @@ export interface DeviceStore {
   ): Promise<RegisterOutcome>;
   /** Most recently seen first. */
   listByUser(userId: string): Promise<Device[]>;
+  /** Many users' devices in one look, each user's most recently seen first, keyed by the ids as given; a user with none is absent. */
+  listByUsers(userIds: readonly string[]): Promise<Map<string, Device[]>>;
   deactivate(userId: string, deviceId: string, caller: Caller): Promise<Device | undefined>;
   /**
    * Deactivates the active devices holding these tokens, whoever owns them: a provider said

@@ -1,18 +1,24 @@
 import type { Device, DevicePlatform } from "./device.ts";
 import type { DeviceStore } from "./device-store.ts";
 
-/** What sending reads of devices: where a user's pushes go. */
+/** A user's active devices on `platform`, most recently seen first; none for a user not among those read. */
+export type ActiveDevices = (userId: string, platform: DevicePlatform) => Device[];
+
+/** What sending reads of devices: where the pushes of a batch's users go, read at once. */
 export interface PushTargets {
-  /** The user's active devices on `platform`, most recently seen first. */
-  activeDevices(userId: string, platform: DevicePlatform): Promise<Device[]>;
+  of(userIds: readonly string[]): Promise<ActiveDevices>;
 }
 
-/** PushTargets over the device store. */
+/**
+ * PushTargets over the device store: one query for a batch, where a push campaign's chunk of
+ * a hundred users took a hundred.
+ */
 export class StoredPushTargets implements PushTargets {
   constructor(private readonly store: DeviceStore) {}
 
-  async activeDevices(userId: string, platform: DevicePlatform): Promise<Device[]> {
-    const devices = await this.store.listByUser(userId);
-    return devices.filter((device) => device.active && device.platform === platform);
+  async of(userIds: readonly string[]): Promise<ActiveDevices> {
+    const byUser = userIds.length > 0 ? await this.store.listByUsers([...new Set(userIds)]) : new Map();
+    return (userId, platform) =>
+      (byUser.get(userId) ?? []).filter((device: Device) => device.active && device.platform === platform);
   }
 }

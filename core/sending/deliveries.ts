@@ -1,5 +1,5 @@
 import type { Channel } from "../channels.ts";
-import type { DevicePlatform, PushTargets } from "../devices/index.ts";
+import type { ActiveDevices, DevicePlatform } from "../devices/index.ts";
 import { fingerprint } from "../personal-data.ts";
 import type { DeliveryKey } from "./delivery-claims.ts";
 import { normalizePhone } from "./phone-number.ts";
@@ -31,7 +31,7 @@ const PUSH_PLATFORMS: Partial<Record<Channel, DevicePlatform>> = {
  * the channel, and for push a fingerprint of the device token, since a user's push goes to
  * each of their devices. Addresses given in the request win over stored ones.
  */
-export async function expandDeliveries(request: SendRequest, pushTargets: PushTargets): Promise<Delivery[]> {
+export function expandDeliveries(request: SendRequest, activeDevices: ActiveDevices): Delivery[] {
   const deliveries: Delivery[] = [];
   for (const [index, recipient] of request.recipients.entries()) {
     const who = recipient.userId ? `user:${recipient.userId}` : `recipient:${index}`;
@@ -48,7 +48,7 @@ export async function expandDeliveries(request: SendRequest, pushTargets: PushTa
         const tokens =
           given.length > 0 || !recipient.userId
             ? given.map((device) => device.token)
-            : (await pushTargets.activeDevices(recipient.userId, platform)).map((device) => device.token);
+            : activeDevices(recipient.userId, platform).map((device) => device.token);
         if (tokens.length === 0) deliveries.push({ key: key(channel), ...user, missing: "NO_DEVICE" });
         for (const token of new Set(tokens)) {
           deliveries.push({
@@ -68,6 +68,21 @@ export async function expandDeliveries(request: SendRequest, pushTargets: PushTa
     }
   }
   return deliveries;
+}
+
+/** The users whose stored devices the requests' pushes go to: those who ask push of a platform and give no token of it. */
+export function usersWithStoredDevices(requests: readonly SendRequest[]): string[] {
+  const users: string[] = [];
+  for (const request of requests) {
+    const platforms = request.channels.flatMap((channel) => PUSH_PLATFORMS[channel] ?? []);
+    if (platforms.length === 0) continue;
+    for (const recipient of request.recipients) {
+      const given = new Set(recipient.deviceTokens.map((device) => device.platform));
+      if (recipient.userId && platforms.some((platform) => !given.has(platform)))
+        users.push(recipient.userId);
+    }
+  }
+  return users;
 }
 
 function destinationOf(

@@ -1,4 +1,9 @@
-export { type Delivery, expandDeliveries, type MissingAddress } from "./deliveries.ts";
+export {
+  type Delivery,
+  expandDeliveries,
+  type MissingAddress,
+  usersWithStoredDevices,
+} from "./deliveries.ts";
 export type { DeliveryClaim, DeliveryClaims, DeliveryKey } from "./delivery-claims.ts";
 export type { DispatchJob, DispatchQueue } from "./dispatch-job.ts";
 export { EarlyReports, type EarlyReportsDeps } from "./early-reports.ts";

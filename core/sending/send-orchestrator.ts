@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { Channel } from "../channels.ts";
-import type { PushTargets } from "../devices/index.ts";
+import type { ActiveDevices, PushTargets } from "../devices/index.ts";
 import { DomainError, ErrorCatalog } from "../errors.ts";
 import type {
   ReceiveDecider,
@@ -17,7 +17,7 @@ import {
   type SendableTemplates,
   type TemplateCompiler,
 } from "../templates/index.ts";
-import { type Delivery, expandDeliveries } from "./deliveries.ts";
+import { type Delivery, expandDeliveries, usersWithStoredDevices } from "./deliveries.ts";
 import type { DeliveryClaim } from "./delivery-claims.ts";
 import type { DispatchJob, DispatchQueue } from "./dispatch-job.ts";
 import type { CampaignMessageCounts, FrequencyCap } from "./frequency-cap.ts";
@@ -158,9 +158,13 @@ export class SendOrchestrator {
 
   private async run(requests: SendRequest[], releasing: boolean): Promise<SendVerdict[]> {
     const lookups = new Map<string, Promise<Lookup>>();
-    const receives = await this.deps.receivePolicy.of(
-      requests.flatMap((request) => request.recipients.flatMap(({ userId }) => (userId ? [userId] : []))),
-    );
+    // What every request of the batch needs of preferences and devices, each read at once.
+    const [receives, devices] = await Promise.all([
+      this.deps.receivePolicy.of(
+        requests.flatMap((request) => request.recipients.flatMap(({ userId }) => (userId ? [userId] : []))),
+      ),
+      this.deps.pushTargets.of(usersWithStoredDevices(requests)),
+    ]);
     const plans: Plan[] = [];
     const verdicts = new Map<SendRequest, SendVerdict>();
     // One request id twice in a batch is one request: the second is a duplicate of the first.
@@ -171,7 +175,7 @@ export class SendOrchestrator {
         continue;
       }
       seen.add(request.requestId);
-      const plan = await this.plan(request, releasing, lookups, receives);
+      const plan = await this.plan(request, releasing, lookups, receives, devices);
       if ("reason" in plan) verdicts.set(request, plan);
       else plans.push(plan);
     }
@@ -275,8 +279,9 @@ export class SendOrchestrator {
     releasing: boolean,
     lookups: Map<string, Promise<Lookup>>,
     receives: ReceiveDecider,
+    devices: ActiveDevices,
   ): Promise<Plan | Rejected> {
-    const deliveries = await expandDeliveries(request, this.deps.pushTargets);
+    const deliveries = expandDeliveries(request, devices);
     if (!deliveries.some((delivery) => delivery.destination)) {
       return {
         requestId: request.requestId,

@@ -47,6 +47,26 @@ export class DeviceRepository implements DeviceStore {
     return rows.map(deviceOf);
   }
 
+  async listByUsers(userIds: readonly string[]): Promise<Map<string, Device[]>> {
+    const storable = [...new Set(userIds.filter(storableUserId).map((userId) => userId.toLowerCase()))];
+    const found = new Map<string, Device[]>();
+    if (storable.length === 0) return found;
+    const rows = await this.orm.em
+      .fork()
+      .find(DeviceRow, { userId: { $in: storable } }, { orderBy: { lastSeenAt: "desc", id: "asc" } });
+    // PostgreSQL gives a UUID back in lower case, whatever case it was asked in.
+    const byId = new Map<string, Device[]>();
+    for (const device of rows.map(deviceOf)) {
+      const key = device.userId.toLowerCase();
+      byId.set(key, [...(byId.get(key) ?? []), device]);
+    }
+    for (const userId of userIds) {
+      const devices = byId.get(userId.toLowerCase());
+      if (devices) found.set(userId, devices);
+    }
+    return found;
+  }
+
   deactivate(userId: string, deviceId: string, caller: Caller): Promise<Device | undefined> {
     return this.write(async (em) => {
       const row = await lockDevice(em, userId, deviceId);

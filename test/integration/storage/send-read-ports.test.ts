@@ -101,7 +101,7 @@ describe("what sending reads, on PostgreSQL", () => {
     expect([...(await store.findMany([shouted, neverSaved, "crm-42"])).keys()]).toEqual([shouted]);
   });
 
-  it("gives the user's active devices on one platform", async () => {
+  it("gives the users' active devices on one platform, for a batch of users at once", async () => {
     const store = new DeviceRepository(orm);
     const devices = new DeviceManager(store);
     const targets = new StoredPushTargets(store);
@@ -112,9 +112,21 @@ describe("what sending reads, on PostgreSQL", () => {
     const tablet = await register("android_fcm");
     await register("ios_apns");
     await devices.deactivate(userId, tablet.id, backend);
-    expect((await targets.activeDevices(userId, "android_fcm")).map((device) => device.id)).toEqual([
-      phone.id,
-    ]);
-    expect(await targets.activeDevices(randomUUID(), "android_fcm")).toEqual([]);
+    const other = randomUUID();
+    const laptop = await devices.register(
+      { userId: other, platform: "android_fcm", token: `tok-${randomUUID()}`, appVersion: "1.0" },
+      backend,
+    );
+    // Seen later, in another millisecond: first in the answer.
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    const newer = await register("android_fcm");
+    const shouted = userId.toUpperCase();
+    const active = await targets.of([shouted, other, randomUUID(), "crm-42"]);
+    // Most recently seen first; asked in upper case, the same user.
+    expect(active(shouted, "android_fcm").map((device) => device.id)).toEqual([newer.id, phone.id]);
+    expect(active(shouted, "ios_apns")).toHaveLength(1);
+    expect(active(other, "android_fcm").map((device) => device.id)).toEqual([laptop.id]);
+    expect(active(randomUUID(), "android_fcm")).toEqual([]);
+    expect(active("crm-42", "android_fcm")).toEqual([]);
   });
 });

@@ -47,6 +47,15 @@ class InMemoryDeviceStore implements DeviceStore {
       .sort((a, b) => b.lastSeenAt.getTime() - a.lastSeenAt.getTime());
   }
 
+  async listByUsers(userIds: readonly string[]): Promise<Map<string, Device[]>> {
+    const found = new Map<string, Device[]>();
+    for (const userId of userIds) {
+      const devices = await this.listByUser(userId);
+      if (devices.length > 0) found.set(userId, devices);
+    }
+    return found;
+  }
+
   async deactivate(userId: string, deviceId: string): Promise<Device | undefined> {
     const device = this.devices.get(deviceId);
     if (device?.userId !== userId) return undefined;

@@ -1,13 +1,15 @@
 import { describe, expect, it } from "vitest";
-import type { Device, PushTargets } from "../../../../core/devices/index.ts";
+import type { ActiveDevices, Device } from "../../../../core/devices/index.ts";
 import { fingerprint } from "../../../../core/personal-data.ts";
-import { expandDeliveries, type SendRequest } from "../../../../core/sending/index.ts";
+import {
+  expandDeliveries,
+  type SendRequest,
+  usersWithStoredDevices,
+} from "../../../../core/sending/index.ts";
 
-const stored: PushTargets = {
-  async activeDevices(userId, platform) {
-    if (userId !== "u-1" || platform !== "android_fcm") return [];
-    return [{ token: "stored-fcm-token-1" }, { token: "stored-fcm-token-2" }] as Device[];
-  },
+const stored: ActiveDevices = (userId, platform) => {
+  if (userId !== "u-1" || platform !== "android_fcm") return [];
+  return [{ token: "stored-fcm-token-1" }, { token: "stored-fcm-token-2" }] as Device[];
 };
 
 function request(changes: Partial<SendRequest>): SendRequest {
@@ -26,7 +28,7 @@ function request(changes: Partial<SendRequest>): SendRequest {
 
 describe("expandDeliveries", () => {
   it("makes one delivery per recipient and channel, and one per device for push", async () => {
-    const deliveries = await expandDeliveries(
+    const deliveries = expandDeliveries(
       request({
         channels: ["email", "push_fcm", "in_app"],
         recipients: [
@@ -62,7 +64,7 @@ describe("expandDeliveries", () => {
   });
 
   it("takes the request's own tokens of the channel's platform over the stored ones, each once", async () => {
-    const deliveries = await expandDeliveries(
+    const deliveries = expandDeliveries(
       request({
         channels: ["push_fcm", "push_apns", "sms"],
         recipients: [
@@ -86,7 +88,7 @@ describe("expandDeliveries", () => {
   });
 
   it("sends to a phone number in E.164 whatever form the request gave it in, and fails one that is none", async () => {
-    const deliveries = await expandDeliveries(
+    const deliveries = expandDeliveries(
       request({
         channels: ["sms"],
         recipients: [
@@ -109,7 +111,29 @@ describe("expandDeliveries", () => {
       channels: ["email", "push_fcm"],
       recipients: [{ userId: "u-1", emailTo: "a@example.com", deviceTokens: [] }],
     });
-    const keys = async () => (await expandDeliveries(same, stored)).map((each) => each.key);
-    expect(await keys()).toEqual(await keys());
+    const keys = () => expandDeliveries(same, stored).map((each) => each.key);
+    expect(keys()).toEqual(keys());
+  });
+
+  it("reads stored devices only for users who ask push of a platform and give no token of it", () => {
+    const users = usersWithStoredDevices([
+      request({
+        channels: ["push_fcm", "push_apns"],
+        recipients: [
+          {
+            userId: "gives-both",
+            deviceTokens: [
+              { token: "f", platform: "android_fcm" },
+              { token: "a", platform: "ios_apns" },
+            ],
+          },
+          { userId: "gives-fcm", deviceTokens: [{ token: "f", platform: "android_fcm" }] },
+          { userId: "gives-none", deviceTokens: [] },
+          { emailTo: "no-user@example.com", deviceTokens: [] },
+        ],
+      }),
+      request({ channels: ["email", "in_app"], recipients: [{ userId: "no-push", deviceTokens: [] }] }),
+    ]);
+    expect(users).toEqual(["gives-fcm", "gives-none"]);
   });
 });
