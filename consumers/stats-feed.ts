@@ -28,7 +28,7 @@ export function statsFeed(deps: {
   read: (record: IntakeRecord) => Promise<MessageStatusUpdated | undefined>;
   writer: DeliveryStatsSink & { written(): Promise<void> };
   logger: Logger;
-  /** How long to wait for a flush between heartbeats. */
+  /** How long to wait for the rows to be written between heartbeats. */
   heartbeatMs?: number;
 }) {
   return async function handle(chunk: RecordChunk): Promise<void> {
@@ -52,9 +52,9 @@ export function statsFeed(deps: {
         "status events statistics cannot count, skipped",
       );
     // Not a flush of its own: chunks of every partition share the writer's next batch.
-    const flushed = deps.writer.written().then(() => true);
+    const written = deps.writer.written().then(() => true);
     let waits = 0;
-    while (!(await Promise.race([flushed, delay(deps.heartbeatMs ?? 3_000)]))) {
+    while (!(await Promise.race([written, delay(deps.heartbeatMs ?? 3_000)]))) {
       if (++waits === 1) deps.logger.warn({ partition: chunk.partition }, "statistics wait for ClickHouse");
       await chunk.heartbeat();
     }

@@ -17,8 +17,8 @@ export class StoredPushTargets implements PushTargets {
   constructor(private readonly store: DeviceStore) {}
 
   async of(userIds: readonly string[]): Promise<ActiveDevices> {
-    const byUser = userIds.length > 0 ? await this.store.listByUsers([...new Set(userIds)]) : new Map();
+    const byUser = await this.store.listByUsers(userIds);
     return (userId, platform) =>
-      (byUser.get(userId) ?? []).filter((device: Device) => device.active && device.platform === platform);
+      (byUser.get(userId) ?? []).filter((device) => device.active && device.platform === platform);
   }
 }

@@ -19,7 +19,7 @@ export class StoredReceivePolicy implements ReceivePolicy {
   constructor(private readonly store: PreferenceStore) {}
 
   async of(userIds: readonly string[]): Promise<ReceiveDecider> {
-    const saved = userIds.length > 0 ? await this.store.findMany([...new Set(userIds)]) : new Map();
+    const saved = await this.store.findMany(userIds);
     return (userId, delivery) => receiveDecision(saved.get(userId) ?? defaultPreferences(userId), delivery);
   }
 }

@@ -11,6 +11,7 @@ import type {
 import { fingerprint } from "../../../core/personal-data.ts";
 import { storableUserId } from "../../../core/uuids.ts";
 import { type AuditEntry, recordAudit } from "../audit.ts";
+import { keyedAsGiven, storableUserIds } from "../users-by-id.ts";
 import { DeviceRow } from "./device-row.ts";
 
 type DeviceEntity = InstanceType<typeof DeviceRow.class>;
@@ -48,23 +49,18 @@ export class DeviceRepository implements DeviceStore {
   }
 
   async listByUsers(userIds: readonly string[]): Promise<Map<string, Device[]>> {
-    const storable = [...new Set(userIds.filter(storableUserId).map((userId) => userId.toLowerCase()))];
-    const found = new Map<string, Device[]>();
-    if (storable.length === 0) return found;
+    const storable = storableUserIds(userIds);
+    if (storable.length === 0) return new Map();
     const rows = await this.orm.em
       .fork()
       .find(DeviceRow, { userId: { $in: storable } }, { orderBy: { lastSeenAt: "desc", id: "asc" } });
-    // PostgreSQL gives a UUID back in lower case, whatever case it was asked in.
-    const byId = new Map<string, Device[]>();
+    const byUser = new Map<string, Device[]>();
     for (const device of rows.map(deviceOf)) {
-      const key = device.userId.toLowerCase();
-      byId.set(key, [...(byId.get(key) ?? []), device]);
+      const devices = byUser.get(device.userId) ?? [];
+      devices.push(device);
+      byUser.set(device.userId, devices);
     }
-    for (const userId of userIds) {
-      const devices = byId.get(userId.toLowerCase());
-      if (devices) found.set(userId, devices);
-    }
-    return found;
+    return keyedAsGiven(userIds, byUser);
   }
 
   deactivate(userId: string, deviceId: string, caller: Caller): Promise<Device | undefined> {

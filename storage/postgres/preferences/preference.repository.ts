@@ -8,6 +8,7 @@ import type {
 } from "../../../core/preferences/index.ts";
 import { storableUserId } from "../../../core/uuids.ts";
 import { recordAudit } from "../audit.ts";
+import { keyedAsGiven, storableUserIds } from "../users-by-id.ts";
 import { PreferenceRow } from "./preference-row.ts";
 
 type PreferenceEntity = InstanceType<typeof PreferenceRow.class>;
@@ -31,17 +32,10 @@ export class PreferenceRepository implements PreferenceStore {
   }
 
   async findMany(userIds: readonly string[]): Promise<Map<string, UserPreferences>> {
-    const storable = [...new Set(userIds.filter(storableUserId).map((userId) => userId.toLowerCase()))];
-    const found = new Map<string, UserPreferences>();
-    if (storable.length === 0) return found;
+    const storable = storableUserIds(userIds);
+    if (storable.length === 0) return new Map();
     const rows = await this.orm.em.fork().find(PreferenceRow, { userId: { $in: storable } });
-    // PostgreSQL gives a UUID back in lower case, whatever case it was asked in.
-    const byId = new Map(rows.map((row) => [row.userId.toLowerCase(), preferencesOf(row)]));
-    for (const userId of userIds) {
-      const preferences = byId.get(userId.toLowerCase());
-      if (preferences) found.set(userId, preferences);
-    }
-    return found;
+    return keyedAsGiven(userIds, new Map(rows.map((row) => [row.userId, preferencesOf(row)])));
   }
 
   async modify(
