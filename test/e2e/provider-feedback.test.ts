@@ -185,8 +185,11 @@ describe("provider feedback", () => {
     const sms = await smsRu.waitFor((each) => each.to === "79165550123", 20_000);
     expect(sms.text).toBe("Ваш код 4711");
     expect(await ended(requestId, "delivered"), service.output().slice(-3000)).toBe(true);
-    const call = smsRu.callbacks().find((each) => each.entries.some((entry) => entry.includes(sms.id)));
-    expect(call).toMatchObject({ status: 200, answer: "100" });
+    // The service commits the status before its answer reaches the peer, which records the call once it has read it.
+    const callOf = () =>
+      smsRu.callbacks().find((each) => each.entries.some((entry) => entry.includes(sms.id)));
+    await eventually(async () => callOf() !== undefined, 5_000);
+    expect(callOf()).toMatchObject({ status: 200, answer: "100" });
   });
 
   it("fails over to SMSC while SMS.ru is down, and learns of the delivery by polling SMSC", async () => {
