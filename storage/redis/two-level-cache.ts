@@ -86,8 +86,27 @@ export class TwoLevelCache<V> {
     keys: readonly string[],
     loadMany: (keys: string[]) => Promise<Map<string, V>>,
   ): Promise<Map<string, V>> {
-    const load = loadedTogether(loadMany);
-    const values = await Promise.all(keys.map((key) => this.get(key, () => load(key))));
+    // Every key either is answered by a level or asks for its load; once all have, the loads
+    // that were asked for go to loadMany together.
+    const waiting = new Map<string, LoadWaiter<V>[]>();
+    let settled = 0;
+    const settle = () => {
+      if (++settled === keys.length && waiting.size > 0) void loadTogether(loadMany, waiting);
+    };
+    const values = await Promise.all(
+      keys.map((key) => {
+        let asked = false;
+        const load = () =>
+          new Promise<V>((resolve, reject) => {
+            asked = true;
+            waiting.set(key, [...(waiting.get(key) ?? []), { resolve, reject }]);
+            settle();
+          });
+        return this.get(key, load).finally(() => {
+          if (!asked) settle();
+        });
+      }),
+    );
     return new Map(keys.map((key, index) => [key, values[index] as V]));
   }
 
@@ -232,43 +251,24 @@ interface LoadWaiter<V> {
   reject(error: unknown): void;
 }
 
-/**
- * One key's load, as `get` asks for it; the keys asked for within one turn of the event loop
- * (the misses of one Redis answer) go to `loadMany` in one call.
- */
-function loadedTogether<V>(
+/** The loads `getMany` gathered, in one call of `loadMany`, each waiter given its key's value. */
+async function loadTogether<V>(
   loadMany: (keys: string[]) => Promise<Map<string, V>>,
-): (key: string) => Promise<V> {
-  let batch: Map<string, LoadWaiter<V>[]> | undefined;
-  const run = async (waiting: Map<string, LoadWaiter<V>[]>) => {
-    let loaded: Map<string, V>;
-    try {
-      loaded = await loadMany([...waiting.keys()]);
-    } catch (error) {
-      for (const waiters of waiting.values()) for (const waiter of waiters) waiter.reject(error);
-      return;
+  waiting: Map<string, LoadWaiter<V>[]>,
+): Promise<void> {
+  let loaded: Map<string, V>;
+  try {
+    loaded = await loadMany([...waiting.keys()]);
+  } catch (error) {
+    for (const waiters of waiting.values()) for (const waiter of waiters) waiter.reject(error);
+    return;
+  }
+  for (const [key, waiters] of waiting) {
+    for (const waiter of waiters) {
+      if (loaded.has(key)) waiter.resolve(loaded.get(key) as V);
+      else waiter.reject(new Error(`the loader gave no value for the key ${key}`));
     }
-    for (const [key, waiters] of waiting) {
-      for (const waiter of waiters) {
-        if (loaded.has(key)) waiter.resolve(loaded.get(key) as V);
-        else waiter.reject(new Error(`the loader gave no value for the key ${key}`));
-      }
-    }
-  };
-  return (key) =>
-    new Promise<V>((resolve, reject) => {
-      if (!batch) {
-        const current = new Map<string, LoadWaiter<V>[]>();
-        batch = current;
-        setImmediate(() => {
-          batch = undefined;
-          void run(current);
-        });
-      }
-      const waiters = batch.get(key) ?? [];
-      waiters.push({ resolve, reject });
-      batch.set(key, waiters);
-    });
+  }
 }
 
 function keyOfMessage(message: string): string | undefined {
