@@ -83,7 +83,7 @@ describe("templates near the size limit against the service process", () => {
     expect(healthMaxMs, figures).toBeLessThan(100);
   });
 
-  it("previews them in a fresh process, parsed off the event loop, with the loop under 50 ms", async () => {
+  it("previews them in a fresh process, parsed off the event loop, with the loop under 100 ms", async () => {
     expect(versions).toHaveLength(2);
     // A new process has parsed nothing: its first preview of each version parses it.
     await service.stop();
@@ -101,7 +101,10 @@ describe("templates near the size limit against the service process", () => {
     // Each `{{x}}` renders as "y": four characters fewer.
     expect(String(answers[0]?.body.body_html).length).toBe((bodies[0]?.length ?? 0) - 8_000 * 4);
     expect(answers[1]?.body.errors).toMatchObject([{ code: "TEMPLATE_RENDER_LIMIT" }]);
-    expect(loopMaxMs, figures).toBeLessThan(50);
-    expect(healthMaxMs, figures).toBeLessThan(50);
+    // Parsing one of them on the loop holds it 270 ms here. What the loop still does (a
+    // fresh process's first JIT of these paths, reading, copying and answering half a
+    // megabyte) took 30-50 ms, and once 50.2 ms in a fresh-clone CI run.
+    expect(loopMaxMs, figures).toBeLessThan(100);
+    expect(healthMaxMs, figures).toBeLessThan(100);
   });
 });
