@@ -347,9 +347,11 @@ class SentEvents {
   private readonly seen = new Map<string, Map<string, number>>();
   /** Per request of the latency phase: when it was handed to the producer, epoch ms. */
   readonly publishedAt = new Map<string, number>();
-  readonly latencies: { seenMs: number; sentMs: number; queuedMs: number }[] = [];
+  readonly latencies: { seenMs: number; sentMs: number; queuedMs: number; acceptedMs: number }[] = [];
   /** Per request of the latency phase: when the orchestrator queued it (its `queued` event's occurredAt). */
   private readonly queuedAt = new Map<string, number>();
+  /** Per request of the latency phase: when the intake read it off Kafka (its events' acceptedAt). */
+  private readonly acceptedAt = new Map<string, number>();
 
   watch(phase: string): void {
     this.seen.set(tag(phase), new Map());
@@ -365,10 +367,17 @@ class SentEvents {
     const sent = text.includes('"status":"sent"');
     if (!sent && !(text.includes(`"${tag("lat")}-`) && text.includes('"status":"queued"'))) return;
     const { data } = JSON.parse(text) as {
-      data: { messageId: string; requestId: string; correlationId: string; occurredAt: string };
+      data: {
+        messageId: string;
+        requestId: string;
+        correlationId: string;
+        occurredAt: string;
+        acceptedAt: string;
+      };
     };
     if (!sent) {
       this.queuedAt.set(data.requestId, Date.parse(data.occurredAt));
+      this.acceptedAt.set(data.requestId, Date.parse(data.acceptedAt));
       return;
     }
     const messages = this.seen.get(data.correlationId);
@@ -380,6 +389,7 @@ class SentEvents {
         seenMs: receivedAt - published,
         sentMs: Date.parse(data.occurredAt) - published,
         queuedMs: (this.queuedAt.get(data.requestId) ?? Number.NaN) - published,
+        acceptedMs: (this.acceptedAt.get(data.requestId) ?? Number.NaN) - published,
       });
     }
   }
@@ -568,7 +578,10 @@ async function latency(producer: Producer, events: SentEvents, rss: RssSampler):
   console.log(`  publish → sent (the event's occurredAt): ${line(sent)}`);
   // Where the time goes, by the events' own clocks (one machine: no skew).
   console.log(
-    `  stages: publish → queued (intake, the orchestrator's transaction): ${line(sorted((each) => each.queuedMs))}`,
+    `  stages: publish → read by the intake (producer, broker, fetch): ${line(sorted((each) => each.acceptedMs))}`,
+  );
+  console.log(
+    `          read → queued (decoding, the orchestrator up to its transaction): ${line(sorted((each) => each.queuedMs - each.acceptedMs))}`,
   );
   console.log(
     `          queued → sent (commit, outbox relay, dispatch topic, dispatcher): ${line(sorted((each) => each.sentMs - each.queuedMs))}`,
