@@ -7,6 +7,7 @@ import { Migrator } from "@mikro-orm/migrations";
 import { MikroORM } from "@mikro-orm/postgresql";
 import { Redis } from "ioredis";
 import { type Admin, Kafka, logLevel, type Producer } from "kafkajs";
+import { keyPartitioner } from "../consumers/index.ts";
 import type { Logger } from "../core/logger.ts";
 import { postgresMigrations } from "../migrations/index.ts";
 import { entities } from "../storage/index.ts";
@@ -101,7 +102,11 @@ export function openInfrastructure(config: Config, logger: Logger): Infrastructu
   });
   const kafka = createKafka(config);
   const kafkaAdmin = kafka.admin();
-  const kafkaProducer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  const kafkaProducer = kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    createPartitioner: keyPartitioner,
+  });
   const clickhouse = createClickHouse(config.clickhouse);
   return {
     orm,
