@@ -149,16 +149,16 @@ export class PostgresMessageLog implements MessageLog {
   }
 
   async awaitingReport(provider: string, sentAfter: Date, limit: number): Promise<AwaitingReport[]> {
-    const rows = await boundQuery<{ id: string; provider_message_id: string; recipient_address: string }>(
+    const rows = await boundQuery<StoredRecipient & { provider_message_id: string }>(
       this.em,
-      `SELECT id, provider_message_id, recipient_address FROM notification_message_log
+      `SELECT id, provider_message_id, channel_type, user_id, recipient_address FROM notification_message_log
         WHERE provider_name = ? AND status = 'sent' AND sent_at > ? AND provider_message_id IS NOT NULL
         ORDER BY sent_at LIMIT ?`,
       [provider, sentAfter.toISOString(), limit],
     );
     return rows.map((row) => ({
       providerMessageId: row.provider_message_id,
-      recipient: this.openRecipient(row.recipient_address, row.id),
+      recipient: this.openRecipient(row),
     }));
   }
 
@@ -177,7 +177,7 @@ export class PostgresMessageLog implements MessageLog {
   /** The messages `provider` sent that `where` picks, `ids` bound to its one parameter. */
   private async reported(provider: string, where: string, ids: string[]): Promise<ReportedMessage[]> {
     const rows = await boundQuery<
-      EndedRow & { provider_message_id: string | null; status: MessageStatus; recipient_address: string }
+      EndedRow & StoredRecipient & { provider_message_id: string | null; status: MessageStatus }
     >(
       this.em,
       `SELECT log.id, log.request_id, log.correlation_id, log.campaign_id, log.campaign_variant, log.user_id, log.channel_type,
@@ -192,7 +192,7 @@ export class PostgresMessageLog implements MessageLog {
       providerMessageId: row.provider_message_id ?? "",
       event: { ...eventBaseOf(row), provider },
       status: row.status,
-      recipient: this.cipher.open(row.recipient_address, row.id),
+      recipient: recipientOfRow(this.cipher, row),
     }));
   }
 
@@ -200,9 +200,9 @@ export class PostgresMessageLog implements MessageLog {
    * The recipient in clear, or null when it cannot be opened (a key no longer configured, a
    * changed value): one such row must not keep the others from being asked about.
    */
-  private openRecipient(sealed: string, messageId: string): string | null {
+  private openRecipient(row: StoredRecipient): string | null {
     try {
-      return this.cipher.open(sealed, messageId);
+      return recipientOfRow(this.cipher, row);
     } catch {
       return null;
     }
@@ -253,7 +253,7 @@ export function messageRow(cipher: RecipientCipher, message: NewMessage): unknow
     message.campaignId || null,
     message.campaignVariant || null,
     message.channel,
-    cipher.seal(message.recipient, message.messageId),
+    sealedRecipient(cipher, message),
     message.recipient ? cipher.lookupHash(lookupForm(message.channel, message.recipient)) : null,
     message.priority,
     message.status,
@@ -262,6 +262,30 @@ export function messageRow(cipher: RecipientCipher, message: NewMessage): unknow
     message.requestedAt.toISOString(),
     new Date().toISOString(),
   ];
+}
+
+/**
+ * What a row keeps of its recipient: the address sealed (ФЗ-152), except where it is the
+ * in-app message's user id, which the row holds in clear in user_id anyway: sealing it
+ * again hid nothing, and took 5% of the worker in an in-app campaign.
+ */
+function sealedRecipient(cipher: RecipientCipher, message: NewMessage): string {
+  if (message.channel === "in_app" && message.recipient === message.userId) return "";
+  return cipher.seal(message.recipient, message.messageId);
+}
+
+/** The columns of a row that give its recipient. */
+export interface StoredRecipient {
+  id: string;
+  channel_type: string;
+  user_id: string | null;
+  recipient_address: string;
+}
+
+/** The recipient of a row in clear; throws when its seal cannot be opened (a key no longer configured, a changed value). */
+export function recipientOfRow(cipher: RecipientCipher, row: StoredRecipient): string {
+  if (row.channel_type === "in_app" && row.recipient_address === "") return row.user_id ?? "";
+  return cipher.open(row.recipient_address, row.id);
 }
 
 /** The columns messageRow fills, with their types for a statement that takes them as arrays. */

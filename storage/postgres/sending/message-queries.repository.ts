@@ -10,7 +10,7 @@ import type {
   Priority,
 } from "../../../core/sending/index.ts";
 import { cursorOf, pageTokenOf } from "../keyset-cursor.ts";
-import { lookupForm } from "./message-log.repository.ts";
+import { lookupForm, recipientOfRow } from "./message-log.repository.ts";
 import type { RecipientCipher } from "./recipient-cipher.ts";
 
 interface LogRow {
@@ -119,7 +119,7 @@ export class PostgresMessageQueries implements MessageQueries {
    */
   private openRecipient(row: LogRow): string | null {
     try {
-      return this.cipher.open(row.recipient_address, row.id);
+      return recipientOfRow(this.cipher, row);
     } catch {
       return null;
     }

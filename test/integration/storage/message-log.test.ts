@@ -4,7 +4,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import type { NewMessage, StatusChange } from "../../../core/sending/index.ts";
 import { createOrm } from "../../../server/infrastructure.ts";
 import { createLogger } from "../../../server/logger.ts";
-import { PostgresUnitOfWork, unpackEvents } from "../../../storage/index.ts";
+import { PostgresMessageQueries, PostgresUnitOfWork, unpackEvents } from "../../../storage/index.ts";
 import { testCipher } from "../../support/recipient-cipher.ts";
 import { localServices } from "../../support/services.ts";
 
@@ -71,6 +71,30 @@ describe("the message log in the PostgreSQL unit of work", () => {
     expect(first?.recipient_address).not.toContain("Ivan");
     expect(cipher.open(first?.recipient_address ?? "", first?.id ?? "")).toBe("Ivan.Petrov@Example.com");
     expect(first?.recipient_hash).toBe(cipher.lookupHash("ivan.petrov@example.com"));
+  });
+
+  it("keeps an in-app message's user id once, in user_id, and answers it as the recipient", async () => {
+    const userId = randomUUID();
+    const inApp = message({ channel: "in_app", userId, recipient: userId });
+    // An in-app recipient that is not the message's user is sealed as any other.
+    const other = message({ channel: "in_app", recipient: "someone-else" });
+    await unitOfWork.run((tx) => tx.messages.append([inApp, other]));
+    const [kept, sealed] = await rowsOf([inApp.messageId, other.messageId]);
+    expect(kept?.recipient_address).toBe("");
+    expect(kept?.recipient_hash).toBe(cipher.lookupHash(userId));
+    expect(sealed?.recipient_address).not.toContain("someone");
+    const queries = new PostgresMessageQueries(orm, cipher);
+    expect((await queries.get(inApp.messageId))?.recipient).toBe(userId);
+    expect((await queries.get(other.messageId))?.recipient).toBe("someone-else");
+    const provider = `in-app-${randomUUID()}`;
+    await unitOfWork.run((tx) =>
+      tx.messages.record([
+        { messageId: inApp.messageId, status: "sent", at: at(1), provider, providerMessageId: "p-1" },
+      ]),
+    );
+    expect(await unitOfWork.run((tx) => tx.messages.awaitingReport(provider, at(-60_000), 10))).toEqual([
+      { providerMessageId: "p-1", recipient: userId },
+    ]);
   });
 
   it("applies the status changes that may follow, in the order they come, and reports only those", async () => {
