@@ -33,6 +33,7 @@ export async function runBatchConsumer(
   handle: (chunk: RecordChunk) => Promise<void>,
 ): Promise<void> {
   const { consumer, logger } = options;
+  logCrashes(consumer, logger);
   await consumer.connect();
   await consumer.subscribe({ topics: options.topics, fromBeginning: true });
   await consumer.run({
@@ -82,4 +83,35 @@ const REJOIN_ERRORS = new Set(["REBALANCE_IN_PROGRESS", "NOT_COORDINATOR_FOR_GRO
 
 function isRebalance(error: unknown): boolean {
   return REJOIN_ERRORS.has(String((error as { type?: unknown } | undefined)?.type));
+}
+
+// A consumer started again (its start failed and is retried) is watched once.
+const watched = new WeakSet<Consumer>();
+// A consumer that crashes again and again (its topic deleted: every 300 ms) is logged this often.
+const CRASH_LOG_INTERVAL_MS = 10_000;
+
+/**
+ * kafkajs's own logger is off (server/infrastructure.ts): without this, a consumer that
+ * crashed would restart, or stop for good, without a word in our logs.
+ */
+function logCrashes(consumer: Consumer, logger: Logger): void {
+  if (watched.has(consumer)) return;
+  watched.add(consumer);
+  let crashes = 0;
+  let loggedAt = Number.NEGATIVE_INFINITY;
+  consumer.on(consumer.events.CRASH, ({ payload }) => {
+    const { error, groupId, restart } = payload;
+    if (!restart) {
+      logger.error(
+        { err: error, groupId },
+        "the consumer crashed and stopped: its partitions wait until this process restarts",
+      );
+      return;
+    }
+    crashes++;
+    if (Date.now() - loggedAt < CRASH_LOG_INTERVAL_MS) return;
+    logger.warn({ err: error, groupId, crashes }, "the consumer crashed; kafkajs starts it again");
+    crashes = 0;
+    loggedAt = Date.now();
+  });
 }
