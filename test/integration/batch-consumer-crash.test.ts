@@ -1,30 +1,29 @@
 import { randomUUID } from "node:crypto";
+import { Writable } from "node:stream";
 import { setTimeout as pause } from "node:timers/promises";
 import { afterAll, describe, expect, it } from "vitest";
 import { runBatchConsumer } from "../../consumers/index.ts";
-import type { Logger } from "../../core/logger.ts";
+import { createLogger } from "../../server/logger.ts";
 import { testKafka } from "../support/pipeline.ts";
 
 interface Logged {
   level: string;
-  fields: Record<string, unknown>;
   message: string;
+  groupId?: string;
+  crashes?: number;
 }
 
-function recordingLogger(into: Logged[]): Logger {
-  const at =
-    (level: string) =>
-    (fields: object, message: string): void => {
-      into.push({ level, fields: fields as Record<string, unknown>, message });
-    };
-  const logger: Logger = {
-    debug: at("debug"),
-    info: at("info"),
-    warn: at("warn"),
-    error: at("error"),
-    child: () => logger,
-  };
-  return logger;
+/** The service's own logger, its JSON lines kept. */
+function capturedLogs() {
+  const logged: Logged[] = [];
+  const sink = new Writable({
+    write(chunk, _encoding, done) {
+      for (const line of chunk.toString().split("\n").filter(Boolean))
+        logged.push(JSON.parse(line) as Logged);
+      done();
+    },
+  });
+  return { logger: createLogger("info", sink), logged };
 }
 
 describe("a batch consumer whose topic goes away", () => {
@@ -42,7 +41,7 @@ describe("a batch consumer whose topic goes away", () => {
   it("says so in our logs when kafkajs crashes and restarts it, once per 10 s however often", async () => {
     await admin.connect();
     await admin.createTopics({ topics: [{ topic, numPartitions: 2 }], waitForLeaders: true });
-    const logged: Logged[] = [];
+    const { logger, logged } = capturedLogs();
     const handled: string[] = [];
     await runBatchConsumer(
       {
@@ -50,7 +49,7 @@ describe("a batch consumer whose topic goes away", () => {
         topics: [topic],
         chunkSize: 10,
         partitionsConcurrently: 2,
-        logger: recordingLogger(logged),
+        logger,
       },
       async (chunk) => {
         for (const record of chunk.records) handled.push(String(record.value));
@@ -67,7 +66,7 @@ describe("a batch consumer whose topic goes away", () => {
     const crashes = () => logged.filter((each) => each.message.startsWith("the consumer crashed"));
     // kafkajs gives up on the topic's partitions after its retries, about 15 s here.
     await expect.poll(() => crashes().length, { timeout: 40_000, interval: 200 }).toBe(1);
-    expect(crashes()[0]).toMatchObject({ level: "warn", fields: { groupId, crashes: 1 } });
+    expect(crashes()[0]).toMatchObject({ level: "warn", groupId, crashes: 1 });
     // It crashes again every few hundred milliseconds from now on, logged no sooner than 10 s later.
     await pause(3_000);
     expect(crashes()).toHaveLength(1);
