@@ -158,7 +158,7 @@ export class PostgresMessageLog implements MessageLog {
     );
     return rows.map((row) => ({
       providerMessageId: row.provider_message_id,
-      recipient: this.openRecipient(row),
+      recipient: openedRecipient(this.cipher, row),
     }));
   }
 
@@ -194,18 +194,6 @@ export class PostgresMessageLog implements MessageLog {
       status: row.status,
       recipient: recipientOfRow(this.cipher, row),
     }));
-  }
-
-  /**
-   * The recipient in clear, or null when it cannot be opened (a key no longer configured, a
-   * changed value): one such row must not keep the others from being asked about.
-   */
-  private openRecipient(row: StoredRecipient): string | null {
-    try {
-      return recipientOfRow(this.cipher, row);
-    } catch {
-      return null;
-    }
   }
 }
 
@@ -283,9 +271,21 @@ export interface StoredRecipient {
 }
 
 /** The recipient of a row in clear; throws when its seal cannot be opened (a key no longer configured, a changed value). */
-export function recipientOfRow(cipher: RecipientCipher, row: StoredRecipient): string {
+function recipientOfRow(cipher: RecipientCipher, row: StoredRecipient): string {
   if (row.channel_type === "in_app" && row.recipient_address === "") return row.user_id ?? "";
   return cipher.open(row.recipient_address, row.id);
+}
+
+/**
+ * The recipient of a row in clear, or null when its seal cannot be opened: one such row must
+ * not make the others unreadable.
+ */
+export function openedRecipient(cipher: RecipientCipher, row: StoredRecipient): string | null {
+  try {
+    return recipientOfRow(cipher, row);
+  } catch {
+    return null;
+  }
 }
 
 /** The columns messageRow fills, with their types for a statement that takes them as arrays. */

@@ -10,7 +10,7 @@ import type {
   Priority,
 } from "../../../core/sending/index.ts";
 import { cursorOf, pageTokenOf } from "../keyset-cursor.ts";
-import { lookupForm, recipientOfRow } from "./message-log.repository.ts";
+import { lookupForm, openedRecipient } from "./message-log.repository.ts";
 import type { RecipientCipher } from "./recipient-cipher.ts";
 
 interface LogRow {
@@ -112,19 +112,6 @@ export class PostgresMessageQueries implements MessageQueries {
     };
   }
 
-  /**
-   * The recipient in clear, or null when it cannot be opened: sealed with a key no longer
-   * configured, or changed. The rest of the row is still worth answering, and one such row
-   * must not make a whole page unreadable.
-   */
-  private openRecipient(row: LogRow): string | null {
-    try {
-      return recipientOfRow(this.cipher, row);
-    } catch {
-      return null;
-    }
-  }
-
   private messageOf(row: LogRow): LoggedMessage {
     return {
       id: row.id,
@@ -137,7 +124,7 @@ export class PostgresMessageQueries implements MessageQueries {
       campaignId: row.campaign_id ?? "",
       campaignVariant: row.campaign_variant ?? "",
       channel: row.channel_type,
-      recipient: this.openRecipient(row),
+      recipient: openedRecipient(this.cipher, row),
       priority: row.priority,
       status: row.status,
       statusDetails: row.status_details ?? "",
