@@ -54,6 +54,7 @@ kafka_run() {
 }
 
 kafka_install() {
+  require_node kafka
   local version jar
   version=$(kafka_version)
   jar=$KAFKA_LIBS/kafka_2.13-$version.jar
@@ -102,11 +103,7 @@ kafka_start() {
   progress "kafka: launching Kafka $(kafka_version) (KRaft, 127.0.0.1:$KAFKA_PORT)"
   local cmd
   mapfile -d '' cmd < <(kafka_command kafka.Kafka "$KAFKA_CONFIG")
-  # Its own session, so a Ctrl-C or a closed terminal after `up` leaves it running;
-  # the pid is recorded from inside because setsid forks when it has to.
-  # shellcheck disable=SC2016
-  setsid bash -c 'echo $$ >"$0" && exec "$@"' "$KAFKA_PID" "${cmd[@]}" \
-    </dev/null >>"$KAFKA_LOG" 2>&1 &
+  launch kafka "$KAFKA_PID" "$KAFKA_LOG" "${cmd[@]}"
 }
 
 kafka_alive() { pid_alive "$KAFKA_PID" kafka.Kafka; }

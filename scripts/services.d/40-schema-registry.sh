@@ -178,10 +178,8 @@ schema_registry_start() {
   # default, given as the default global rule. Schema ids are content ids (legacy id
   # mode off), so one schema has one id whatever the subject, as with Confluent. A
   # handful of database connections, not the 20 to 100 it takes by default.
-  # setsid keeps it running after this script and a Ctrl-C; the pid is recorded from
-  # inside because setsid forks when it has to.
-  # shellcheck disable=SC2016
-  env -i PATH="$PATH" HOME="$HOME" LANG=C.UTF-8 \
+  launch schema-registry "$SCHEMA_REGISTRY_PID" "$SCHEMA_REGISTRY_LOG" \
+    env -i PATH="$PATH" HOME="$HOME" LANG=C.UTF-8 \
     QUARKUS_HTTP_HOST=127.0.0.1 QUARKUS_HTTP_PORT="$SCHEMA_REGISTRY_PORT" \
     QUARKUS_MANAGEMENT_HOST=127.0.0.1 QUARKUS_MANAGEMENT_PORT="$SCHEMA_REGISTRY_MANAGEMENT_PORT" \
     APICURIO_STORAGE_KIND=sql APICURIO_STORAGE_SQL_KIND=postgresql \
@@ -192,16 +190,7 @@ schema_registry_start() {
     APICURIO_RULES_GLOBAL_COMPATIBILITY=BACKWARD \
     APICURIO_CCOMPAT_LEGACY_ID_MODE_ENABLED=false \
     QUARKUS_LOG_CONSOLE_FORMAT='%d{yyyy-MM-dd HH:mm:ss} %p [%c{3.}] (%t) %m%n' \
-    setsid bash -c 'echo $$ >"$0" && exec "$@"' "$SCHEMA_REGISTRY_PID" \
-    "$SCHEMA_REGISTRY_JAVA" "${heap[@]}" "${jvm[@]}" -jar "$SCHEMA_REGISTRY_JAR" \
-    </dev/null >>"$SCHEMA_REGISTRY_LOG" 2>&1 &
-  # The pid file is written by the background job: until it is there, wait_until would
-  # take the registry for dead.
-  for _ in $(seq 1 100); do
-    [ -s "$SCHEMA_REGISTRY_PID" ] && return 0
-    sleep 0.1
-  done
-  fail schema-registry "no pid after 10s: the launch did not happen"
+    "$SCHEMA_REGISTRY_JAVA" "${heap[@]}" "${jvm[@]}" -jar "$SCHEMA_REGISTRY_JAR"
 }
 
 schema_registry_alive() { pid_alive "$SCHEMA_REGISTRY_PID" "$SCHEMA_REGISTRY_PATTERN"; }

@@ -11,6 +11,7 @@ CLICKHOUSE_PID=$RUN_DIR/clickhouse.pid
 CLICKHOUSE_LOG=$LOG_DIR/clickhouse.log
 
 clickhouse_install() {
+  require_node clickhouse
   apt_install curl
   [ -f "$ROOT/node_modules/chdb/package.json" ] \
     || fail clickhouse "node_modules/chdb is missing: run \`npm ci\` (chdb, a devDependency, is the ClickHouse engine)"
@@ -21,11 +22,8 @@ clickhouse_start() {
   # One still running but not ready (hung, or its port taken) is replaced.
   clickhouse_stop
   mkdir -p "$CLICKHOUSE_DATA"
-  # Its own session, so a Ctrl-C or a closed terminal after `up` leaves it running;
-  # the pid is recorded from inside because setsid forks when it has to.
-  # shellcheck disable=SC2016
-  CLICKHOUSE_DATA_DIR=$CLICKHOUSE_DATA setsid bash -c 'echo $$ >"$0" && exec "$@"' "$CLICKHOUSE_PID" \
-    "$NODE_BIN" "$ROOT/scripts/clickhouse-http/server.ts" </dev/null >>"$CLICKHOUSE_LOG" 2>&1 &
+  launch clickhouse "$CLICKHOUSE_PID" "$CLICKHOUSE_LOG" \
+    env CLICKHOUSE_DATA_DIR="$CLICKHOUSE_DATA" "$NODE_BIN" "$ROOT/scripts/clickhouse-http/server.ts"
   # Loading the engine takes about a second; an exit (port taken, data directory
   # locked) fails now rather than at the end of the readiness timeout.
   local deadline=$((SECONDS + 30))

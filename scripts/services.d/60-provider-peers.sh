@@ -22,6 +22,7 @@ APNS_PEER_HTTP_PORT=${APNS_PEER_HTTP_PORT:-8591}
 PEERS_WEBHOOKS=http://127.0.0.1:${HTTP_PORT:-8080}/api/v1/notifications/webhooks
 
 provider_peers_install() {
+  require_node provider-peers
   apt_install curl
   [ -f "$ROOT/node_modules/smtp-server/package.json" ] \
     || fail provider-peers "node_modules/smtp-server is missing: run \`npm ci\`"
@@ -31,7 +32,6 @@ provider_peers_install() {
 provider_peers_start() {
   provider_peers_stop
   mkdir -p "$PROVIDER_PEERS_HOME"
-  # shellcheck disable=SC2016
   SMTP_PEER_PORT=$SMTP_PEER_PORT SMTP_PEER_HTTP_PORT=$SMTP_PEER_HTTP_PORT SMTP_PEER_CA_FILE=$SMTP_PEER_CA_FILE \
     SMTP_PEER_POP3_PORT=$SMTP_PEER_POP3_PORT \
     SMSRU_PEER_PORT=$SMSRU_PEER_PORT SMSRU_PEER_CA_FILE=$PROVIDER_PEERS_HOME/smsru-ca.pem \
@@ -42,11 +42,11 @@ provider_peers_start() {
     UNISENDER_GO_PEER_WEBHOOK_URL=$PEERS_WEBHOOKS/email-backup \
     FCM_PEER_PORT=$FCM_PEER_PORT FCM_PEER_HTTP_PORT=$FCM_PEER_HTTP_PORT \
     APNS_PEER_PORT=$APNS_PEER_PORT APNS_PEER_HTTP_PORT=$APNS_PEER_HTTP_PORT \
-    setsid bash -c 'echo $$ >"$0" && exec "$@"' "$PROVIDER_PEERS_PID" \
-    "$NODE_BIN" "$ROOT/scripts/provider-peers/serve.ts" </dev/null >>"$PROVIDER_PEERS_LOG" 2>&1 &
+    launch provider-peers "$PROVIDER_PEERS_PID" "$PROVIDER_PEERS_LOG" \
+    "$NODE_BIN" "$ROOT/scripts/provider-peers/serve.ts"
   local deadline=$((SECONDS + 30))
   until provider_peers_ready >/dev/null 2>&1 || [ "$SECONDS" -ge "$deadline" ]; do
-    if [ -f "$PROVIDER_PEERS_PID" ] && ! pid_alive "$PROVIDER_PEERS_PID"; then
+    if ! pid_alive "$PROVIDER_PEERS_PID"; then
       fail provider-peers "exited during startup"
     fi
     sleep 0.2

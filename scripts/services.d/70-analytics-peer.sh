@@ -7,14 +7,15 @@ ANALYTICS_PEER_PID=$RUN_DIR/analytics-peer.pid
 ANALYTICS_PEER_LOG=$LOG_DIR/analytics-peer.log
 ANALYTICS_PEER_PORT=${ANALYTICS_PEER_PORT:-2600}
 
-analytics_peer_install() { apt_install curl; }
+analytics_peer_install() {
+  require_node analytics-peer
+  apt_install curl
+}
 
 analytics_peer_start() {
   analytics_peer_stop
-  # shellcheck disable=SC2016
-  ANALYTICS_PEER_PORT=$ANALYTICS_PEER_PORT \
-    setsid bash -c 'echo $$ >"$0" && exec "$@"' "$ANALYTICS_PEER_PID" \
-    "$NODE_BIN" "$ROOT/scripts/analytics-peer/serve.ts" </dev/null >>"$ANALYTICS_PEER_LOG" 2>&1 &
+  ANALYTICS_PEER_PORT=$ANALYTICS_PEER_PORT launch analytics-peer "$ANALYTICS_PEER_PID" "$ANALYTICS_PEER_LOG" \
+    "$NODE_BIN" "$ROOT/scripts/analytics-peer/serve.ts"
 }
 
 analytics_peer_stop() { stop_pidfile analytics-peer "$ANALYTICS_PEER_PID"; }

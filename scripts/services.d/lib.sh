@@ -59,6 +59,28 @@ wait_until() {
   done
 }
 
+# require_node NAME: the pinned Node is installed; a service that is started or checked
+# with it would otherwise wait out its readiness timeout without saying why.
+require_node() {
+  [ -x "$NODE_BIN" ] || fail "$1" "$NODE_BIN is missing: run scripts/ensure-deps first"
+}
+
+# launch NAME PIDFILE LOG COMMAND...: runs COMMAND in a session of its own, so that a
+# Ctrl-C or a closed terminal after `up` leaves it running, its output appended to LOG.
+# The pid is written from inside because setsid forks when it has to; this waits for
+# the file, since until it is there the service's NAME_alive would take it for dead.
+launch() {
+  local name=$1 pidfile=$2 log=$3; shift 3
+  rm -f "$pidfile"
+  # shellcheck disable=SC2016
+  setsid bash -c 'echo $$ >"$0" && exec "$@"' "$pidfile" "$@" </dev/null >>"$log" 2>&1 &
+  for _ in $(seq 1 100); do
+    [ -s "$pidfile" ] && return 0
+    sleep 0.1
+  done
+  fail "$name" "no pid after 10s: the launch did not happen"
+}
+
 # pid_alive FILE [PATTERN]: the process recorded in FILE is running and, when
 # PATTERN is given, its command line contains it (a pid file left by a reboot may
 # name someone else's process).
