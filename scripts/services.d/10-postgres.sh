@@ -34,9 +34,18 @@ postgres_install() {
   touch "$LOG_DIR/postgres.log"; chown postgres "$LOG_DIR/postgres.log"
 }
 
+# The settings a write-heavy server is given, rather than initdb's defaults for a small box
+# (measured on a campaign to 300,000 users, 5.6 KB of WAL per message): 128 MB of shared
+# buffers made the backends write out a dirty page for every second they read, and 1 GB of
+# WAL forced a checkpoint every 75,000 messages, each followed by a full image of every page
+# touched again. Durability is unchanged: fsync and synchronous commit stay on. JIT is off:
+# it compiles for the planner's cost guesses on batched statements that then run in
+# milliseconds. Override with PG_SETTINGS (`-c name=value` options).
+: "${PG_SETTINGS:=-c shared_buffers=2GB -c max_wal_size=8GB -c checkpoint_timeout=15min -c wal_compression=lz4 -c jit=off}"
+
 postgres_start() {
   as_postgres "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$LOG_DIR/postgres.log" -w -t 60 start \
-    -o "-p $PG_PORT -k $PG_SOCKET_DIR -c listen_addresses=127.0.0.1 -c max_connections=200" >/dev/null \
+    -o "-p $PG_PORT -k $PG_SOCKET_DIR -c listen_addresses=127.0.0.1 -c max_connections=200 $PG_SETTINGS" >/dev/null \
     || fail postgres "pg_ctl start failed"
   postgres_create_databases
 }
