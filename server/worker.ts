@@ -317,7 +317,10 @@ export function startWorker(
 export function pipelineConsumer(kafka: Kafka, config: Config, groupId: string): Consumer {
   return kafka.consumer({
     groupId,
-    maxWaitTimeInMs: 50,
+    // A fetch returns as soon as a record arrives, whatever this says: it is only how often an
+    // idle group asks again. At 50 ms the idle priorities and groups kept the broker answering
+    // empty fetches; p99 at 1,000 sends/s went from 242–348 ms to 174–256 ms.
+    maxWaitTimeInMs: 500,
     allowAutoTopicCreation: false,
     sessionTimeout: config.kafka.sessionTimeoutMs,
     heartbeatInterval: Math.floor(config.kafka.sessionTimeoutMs / 10),
