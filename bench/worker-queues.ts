@@ -31,12 +31,17 @@ export class WorkerQueues {
       current.push([name, value]);
       this.peaks.set(name, Math.max(this.peaks.get(name) ?? 0, value));
     }
-    // The main thread's heap: RSS alone cannot tell a leak from memory V8 keeps for later.
-    const heap = /^nodejs_heap_size_used_bytes(?:\{[^}]*\})? (\S+)$/m.exec(text)?.[1];
-    if (heap !== undefined) {
-      const value = Math.round(Number(heap) / 2 ** 20);
-      current.push(["heap used MiB", value]);
-      this.peaks.set("heap used MiB", Math.max(this.peaks.get("heap used MiB") ?? 0, value));
+    // The main thread's heap, and what lives outside it (Buffers, most of them Kafka's and the
+    // database's): RSS alone cannot tell a leak from memory V8 or malloc keeps for later.
+    for (const [metric, name] of [
+      ["nodejs_heap_size_used_bytes", "heap used MiB"],
+      ["nodejs_external_memory_bytes", "external MiB"],
+    ] as const) {
+      const bytes = new RegExp(`^${metric}(?:\\{[^}]*\\})? (\\S+)$`, "m").exec(text)?.[1];
+      if (bytes === undefined) continue;
+      const value = Math.round(Number(bytes) / 2 ** 20);
+      current.push([name, value]);
+      this.peaks.set(name, Math.max(this.peaks.get(name) ?? 0, value));
     }
     return current.map(([name, value]) => `${name} ${value}`).join(", ");
   }
