@@ -1,3 +1,4 @@
+import { BoundedMap } from "../bounded-map.ts";
 import type { Caller } from "../caller.ts";
 import { type ApiKeyStore, isActive, type StoredApiKey } from "./api-key.ts";
 import { keyIdOf, secretMatches } from "./api-key-secret.ts";
@@ -23,15 +24,14 @@ interface CacheEntry {
  * and the expiry check still run on every call.
  */
 export class ApiKeyVerifier {
-  private readonly cache = new Map<string, CacheEntry>();
-  private readonly maxEntries: number;
+  private readonly cache: BoundedMap<string, CacheEntry>;
   private readonly now: () => number;
 
   constructor(
     private readonly store: Pick<ApiKeyStore, "findById">,
     private readonly options: ApiKeyVerifierOptions,
   ) {
-    this.maxEntries = options.maxEntries ?? 10_000;
+    this.cache = new BoundedMap(options.maxEntries ?? 10_000);
     this.now = options.now ?? Date.now;
   }
 
@@ -54,8 +54,6 @@ export class ApiKeyVerifier {
     this.cache.delete(id);
     const key = this.store.findById(id);
     if (this.options.cacheMs > 0) {
-      // Map order is insertion order, so the first entry is the oldest.
-      if (this.cache.size >= this.maxEntries) this.cache.delete(this.cache.keys().next().value as string);
       this.cache.set(id, { key, until: now + this.options.cacheMs });
       // A failed lookup is not remembered: the next call asks again.
       key.catch(() => {

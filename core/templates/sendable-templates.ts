@@ -1,3 +1,4 @@
+import { BoundedMap } from "../bounded-map.ts";
 import type { Channel } from "../channels.ts";
 import { resolveLocale } from "./locale.ts";
 import type { LocaleContent, Template, TemplateVersion } from "./template.ts";
@@ -55,11 +56,9 @@ export interface SendableTemplatesOptions {
  * up to `unknownNameTtlMs`.
  */
 export class StoredSendableTemplates implements SendableTemplates {
-  private readonly idsByName = new Map<string, string | { unknownUntil: number }>();
-  private readonly versions = new Map<string, TemplateVersion>();
+  private readonly idsByName: BoundedMap<string, string | { unknownUntil: number }>;
+  private readonly versions: BoundedMap<string, TemplateVersion>;
   private readonly unknownNameTtlMs: number;
-  private readonly maxNames: number;
-  private readonly maxVersions: number;
   private readonly now: () => number;
 
   constructor(
@@ -67,8 +66,8 @@ export class StoredSendableTemplates implements SendableTemplates {
     options: SendableTemplatesOptions = {},
   ) {
     this.unknownNameTtlMs = options.unknownNameTtlMs ?? 1_000;
-    this.maxNames = options.maxNames ?? 10_000;
-    this.maxVersions = options.maxVersions ?? 200;
+    this.idsByName = new BoundedMap(options.maxNames ?? 10_000);
+    this.versions = new BoundedMap(options.maxVersions ?? 200);
     this.now = options.now ?? Date.now;
   }
 
@@ -114,12 +113,7 @@ export class StoredSendableTemplates implements SendableTemplates {
       if (template?.name === name) return template;
     }
     const template = await this.store.getByName(name);
-    remember(
-      this.idsByName,
-      name,
-      template ? template.id : { unknownUntil: this.now() + this.unknownNameTtlMs },
-      this.maxNames,
-    );
+    this.idsByName.set(name, template ? template.id : { unknownUntil: this.now() + this.unknownNameTtlMs });
     return template;
   }
 
@@ -128,14 +122,7 @@ export class StoredSendableTemplates implements SendableTemplates {
     const kept = this.versions.get(key);
     if (kept) return kept;
     const version = await this.store.getVersion(template.id, number);
-    if (version) remember(this.versions, key, version, this.maxVersions);
+    if (version) this.versions.set(key, version);
     return version;
   }
-}
-
-/** Sets `key`, forgetting the entry set longest ago once there are `max`. */
-function remember<V>(map: Map<string, V>, key: string, value: V, max: number): void {
-  map.delete(key);
-  map.set(key, value);
-  if (map.size > max) map.delete(map.keys().next().value as string);
 }

@@ -1,3 +1,4 @@
+import { BoundedMap } from "../bounded-map.ts";
 import { type LinkedHtml, linkedHtml, trackedHtml } from "./tracked-html.ts";
 import type { TrackingLinks } from "./tracking-links.ts";
 
@@ -12,7 +13,7 @@ const CUTS_KEPT = 16;
  * recipient's links without reading the HTML again.
  */
 export class EmailTracking {
-  private readonly cuts = new Map<string, LinkedHtml>();
+  private readonly cuts = new BoundedMap<string, LinkedHtml>(CUTS_KEPT);
 
   constructor(
     private readonly links: Pick<TrackingLinks, "openUrl" | "clickUrl" | "isOwn">,
@@ -32,7 +33,6 @@ export class EmailTracking {
     if (kept) return kept;
     const cut = linkedHtml(html, (url) => !this.links.isOwn(url));
     this.cuts.set(html, cut);
-    if (this.cuts.size > CUTS_KEPT) this.cuts.delete(this.cuts.keys().next().value as string);
     return cut;
   }
 }

@@ -1,5 +1,6 @@
 import { createWriteStream, type WriteStream } from "node:fs";
 import { setTimeout as delay } from "node:timers/promises";
+import { BoundedMap } from "../../core/bounded-map.ts";
 import { CHANNELS, type Channel } from "../../core/channels.ts";
 import { fingerprint } from "../../core/personal-data.ts";
 import {
@@ -49,7 +50,7 @@ export interface SinkOptions {
 export class SinkProvider implements Provider {
   readonly name: string;
   readonly channels: readonly Channel[];
-  private readonly recorded = new Map<string, SinkRecord>();
+  private readonly recorded: BoundedMap<string, SinkRecord>;
   private readonly file: WriteStream | undefined;
   private sequence = 0;
 
@@ -61,6 +62,7 @@ export class SinkProvider implements Provider {
       throw new Error(`the sink's latency must not be negative, got ${options.latencyMs}`);
     if ((options.remember ?? 1) < 1)
       throw new Error(`the sink must remember at least one message, got ${options.remember}`);
+    this.recorded = new BoundedMap(options.remember ?? 100_000);
     this.name = options.name ?? "sink";
     this.channels = options.channels ?? CHANNELS;
     this.file = options.file ? createWriteStream(options.file, { flags: "a" }) : undefined;
@@ -92,7 +94,7 @@ export class SinkProvider implements Provider {
       bodyHtml: message.bodyHtml,
       at: (this.options.now ?? (() => new Date()))().toISOString(),
     };
-    this.remember(record);
+    this.recorded.set(record.messageId, record);
     const file = this.file;
     if (file) {
       // Answered once the line is the system's, as a provider answers once it has the message: a
@@ -116,14 +118,5 @@ export class SinkProvider implements Provider {
       await new Promise<void>((resolve, reject) =>
         file.end((error?: Error | null) => (error ? reject(error) : resolve())),
       );
-  }
-
-  private remember(record: SinkRecord): void {
-    this.recorded.set(record.messageId, record);
-    const limit = this.options.remember ?? 100_000;
-    if (this.recorded.size > limit) {
-      const oldest = this.recorded.keys().next();
-      if (!oldest.done) this.recorded.delete(oldest.value);
-    }
   }
 }

@@ -1,4 +1,5 @@
 import type { Redis } from "ioredis";
+import { BoundedMap } from "../../core/bounded-map.ts";
 import type { Logger } from "../../core/logger.ts";
 import type { InvalidationSubscriber } from "./invalidation-subscriber.ts";
 import { LocalLru } from "./local-lru.ts";
@@ -46,7 +47,7 @@ export class TwoLevelCache<V> {
   // One more with every invalidation and every lost subscription: a lookup keeps its
   // value locally only when nothing was invalidated while it was loading.
   private epoch = 0;
-  private readonly pending = new Map<string, number>();
+  private readonly pending = new BoundedMap<string, number>(MAX_PENDING_INVALIDATIONS);
   private lastWarning = 0;
   private readonly retryPending = () => void this.flushPending();
 
@@ -219,17 +220,11 @@ export class TwoLevelCache<V> {
 
   private remember(key: string, version: number): void {
     const newest = Math.max(version, this.pending.get(key) ?? version);
-    // Re-inserted so that the map's order stays oldest first.
-    this.pending.delete(key);
     this.pending.set(key, newest);
-    if (this.pending.size > MAX_PENDING_INVALIDATIONS) {
-      const oldest = this.pending.keys().next();
-      if (!oldest.done) this.pending.delete(oldest.value);
-    }
   }
 
   private async flushPending(): Promise<void> {
-    const due = [...this.pending];
+    const due = [...this.pending.entriesOldestFirst()];
     for (const [key, version] of due) await this.invalidate(key, version);
   }
 
