@@ -142,8 +142,9 @@ function buildDomain(
     new TemplateRepository(infra.orm),
     templateCache(infra, invalidations, metrics, logger),
   );
+  const preferenceRepository = new PreferenceRepository(infra.orm);
   const preferenceStore = new CachedPreferenceStore(
-    new PreferenceRepository(infra.orm),
+    preferenceRepository,
     preferenceCache(infra, invalidations, metrics, logger),
   );
   const deviceStore = new DeviceRepository(infra.orm);
@@ -240,7 +241,7 @@ function buildDomain(
       orchestrator: new SendOrchestrator({
         unitOfWork,
         templates: new StoredSendableTemplates(templateStore),
-        receivePolicy: new StoredReceivePolicy(preferenceStore),
+        receivePolicy: new StoredReceivePolicy(preferenceStore, preferenceRepository),
         pushTargets: new StoredPushTargets(deviceStore),
         compiler: templateCompiler,
         renderLimits: config.templateRender,

@@ -12,5 +12,10 @@ export {
   receiveDecision,
   type SuppressionReason,
 } from "./receive-decision.ts";
-export { type ReceiveDecider, type ReceivePolicy, StoredReceivePolicy } from "./receive-policy.ts";
+export {
+  type ReadPattern,
+  type ReceiveDecider,
+  type ReceivePolicy,
+  StoredReceivePolicy,
+} from "./receive-policy.ts";
 export { UnsubscribeLinks, type UnsubscribeScope } from "./unsubscribe-links.ts";

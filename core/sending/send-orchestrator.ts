@@ -158,10 +158,12 @@ export class SendOrchestrator {
 
   private async run(requests: SendRequest[], releasing: boolean): Promise<SendVerdict[]> {
     const lookups = new Map<string, Promise<Lookup>>();
-    // What every request of the batch needs of preferences and devices, each read at once.
+    // What every request of the batch needs of preferences and devices, each read at once. A
+    // campaign's chunk reaches each of its users once.
     const [receives, devices] = await Promise.all([
       this.deps.receivePolicy.of(
         requests.flatMap((request) => request.recipients.flatMap(({ userId }) => (userId ? [userId] : []))),
+        requests.every((request) => request.campaignId !== undefined) ? "once" : "repeatedly",
       ),
       this.deps.pushTargets.of(usersWithStoredDevices(requests)),
     ]);
