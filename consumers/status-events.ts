@@ -1,4 +1,4 @@
-import { create, toBinary, toJsonString } from "@bufbuild/protobuf";
+import { create, toBinary } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import avro from "avsc";
 import { DomainError, ErrorCatalog } from "../core/errors.ts";
@@ -35,10 +35,48 @@ export class StructuredStatusEvents implements StatusEventEncoder {
         `{"specversion":"1.0","id":${JSON.stringify(`${event.messageId}:${event.status}`)},"source":"${EVENT_SOURCE}",` +
           `"type":"${STATUS_EVENT_TYPE}","subject":${JSON.stringify(event.messageId)},` +
           `"time":"${event.occurredAt.toISOString()}","datacontenttype":"application/json",` +
-          `"data":${toJsonString(MessageStatusUpdatedSchema, statusUpdatedOf(event))}}`,
+          `"data":${statusUpdatedJson(event)}}`,
       ),
     }));
   }
+}
+
+/**
+ * The event's data exactly as protobuf-es's `toJsonString` writes the contract's message
+ * (proto3 JSON: fields in the order declared, empty strings and zeros left out, timestamps
+ * in RFC 3339 with no fraction or three digits of it), written directly: the generic writer
+ * was 7% of a campaign worker's CPU. A test holds both to the same text.
+ */
+export function statusUpdatedJson(event: MessageStatusEvent): string {
+  const fields = [
+    text("messageId", event.messageId),
+    text("requestId", event.requestId),
+    text("correlationId", event.correlationId),
+    text("campaignId", event.campaignId),
+    text("campaignVariant", event.campaignVariant),
+    text("userId", event.userId),
+    text("channel", event.channel),
+    text("status", event.status),
+    text("reason", event.reason),
+    text("reasonDetail", event.reasonDetail),
+    text("provider", event.provider),
+    text("providerMessageId", event.providerMessageId),
+    text("templateName", event.templateName),
+    event.templateVersion ? `"templateVersion":${event.templateVersion}` : "",
+    event.attempt ? `"attempt":${event.attempt}` : "",
+    `"occurredAt":"${rfc3339(event.occurredAt)}"`,
+    `"acceptedAt":"${rfc3339(event.acceptedAt)}"`,
+    text("priority", event.priority),
+  ];
+  return `{${fields.filter((field) => field !== "").join(",")}}`;
+}
+
+function text(name: string, value: string | undefined): string {
+  return value ? `"${name}":${JSON.stringify(value)}` : "";
+}
+
+function rfc3339(at: Date): string {
+  return at.toISOString().replace(".000Z", "Z");
 }
 
 /** The contract's message of a status event. */
