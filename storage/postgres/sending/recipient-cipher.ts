@@ -15,6 +15,8 @@ export interface CipherKey {
 }
 
 const IV_BYTES = 12;
+// IVs are cut from one draw of this many: a draw of 12 bytes per seal was 2% of a worker's CPU.
+const IVS_PER_DRAW = 1024;
 const TAG_BYTES = 16;
 const KEY_ID = /^[A-Za-z0-9_-]{1,32}$/;
 
@@ -30,6 +32,8 @@ export class RecipientCipher {
   private readonly byId = new Map<string, KeyObject>();
   private readonly currentKey: KeyObject;
   private readonly lookupKey: KeyObject;
+  private ivs = Buffer.alloc(0);
+  private ivAt = 0;
 
   constructor(
     private readonly current: CipherKey,
@@ -50,13 +54,24 @@ export class RecipientCipher {
 
   /** `keyId.iv.ciphertext.tag`, base64url parts. */
   seal(plain: string, messageId: string): string {
-    const iv = randomBytes(IV_BYTES);
+    const iv = this.nextIv();
     const cipher = createCipheriv("aes-256-gcm", this.currentKey, iv);
     cipher.setAAD(Buffer.from(messageId));
     const sealed = Buffer.concat([cipher.update(plain, "utf8"), cipher.final()]);
     return [this.current.id, iv, sealed, cipher.getAuthTag()]
       .map((part) => (typeof part === "string" ? part : part.toString("base64url")))
       .join(".");
+  }
+
+  /** Fresh random bytes, each used for one seal only, as GCM requires. */
+  private nextIv(): Buffer {
+    if (this.ivAt + IV_BYTES > this.ivs.length) {
+      this.ivs = randomBytes(IV_BYTES * IVS_PER_DRAW);
+      this.ivAt = 0;
+    }
+    const iv = this.ivs.subarray(this.ivAt, this.ivAt + IV_BYTES);
+    this.ivAt += IV_BYTES;
+    return iv;
   }
 
   /** Throws when the value was changed, belongs to another message, or its key is gone. */

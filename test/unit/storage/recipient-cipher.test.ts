@@ -17,6 +17,18 @@ describe("RecipientCipher", () => {
     expect(() => cipher.open(sealed, "m-2")).toThrow();
   });
 
+  it("never seals with the same IV twice, across its draws of random bytes", () => {
+    const cipher = new RecipientCipher(keyA, [], lookup);
+    const ivs = new Set<string>();
+    // More seals than one draw of IVs holds.
+    for (let index = 0; index < 3_000; index++) {
+      const sealed = cipher.seal("ivan@example.com", `m-${index}`);
+      ivs.add(sealed.split(".")[1] as string);
+      if (index % 500 === 0) expect(cipher.open(sealed, `m-${index}`)).toBe("ivan@example.com");
+    }
+    expect(ivs.size).toBe(3_000);
+  });
+
   it("refuses a value changed at rest", () => {
     const cipher = new RecipientCipher(keyA, [], lookup);
     const [id, iv, data, tag] = cipher.seal("+79991234567", "m-1").split(".") as [
