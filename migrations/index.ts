@@ -23,6 +23,7 @@ import { Migration0016Tracking } from "./postgres/Migration0016Tracking.ts";
 import { Migration0017CampaignRunner } from "./postgres/Migration0017CampaignRunner.ts";
 import { Migration0018CampaignFrequency } from "./postgres/Migration0018CampaignFrequency.ts";
 import { Migration0019CampaignVariants } from "./postgres/Migration0019CampaignVariants.ts";
+import { Migration0020FrequencyCapByUserIndex } from "./postgres/Migration0020FrequencyCapByUserIndex.ts";
 
 export type { ClickHouseMigration } from "./clickhouse/migration.ts";
 
@@ -47,6 +48,7 @@ export const postgresMigrations: MigrationObject[] = [
   { name: "0017_campaign_runner", class: Migration0017CampaignRunner },
   { name: "0018_campaign_frequency", class: Migration0018CampaignFrequency },
   { name: "0019_campaign_variants", class: Migration0019CampaignVariants },
+  { name: "0020_frequency_cap_by_user_index", class: Migration0020FrequencyCapByUserIndex },
 ];
 
 /** ClickHouse migrations in the order they apply. Append only. */

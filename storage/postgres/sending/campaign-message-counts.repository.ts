@@ -3,7 +3,7 @@ import type { EntityManager } from "@mikro-orm/postgresql";
 import type { CampaignMessageCounts } from "../../../core/sending/index.ts";
 import { boundQuery } from "../bound-sql.ts";
 
-/** CampaignMessageCounts over the message log (migration 0018's index of campaign messages by user). */
+/** CampaignMessageCounts over the message log, through its index of each user's messages by time. */
 export class PostgresCampaignMessageCounts implements CampaignMessageCounts {
   constructor(private readonly orm: MikroORM) {}
 
