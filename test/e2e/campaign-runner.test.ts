@@ -175,7 +175,6 @@ async function startWorker(): Promise<ServiceProcess> {
 beforeAll(async () => {
   api = await startServiceProcess({ role: "api", env });
   orm = testOrm();
-  events = await collect(testKafka("campaign-runner-e2e"), EVENTS_TOPIC);
   templateId = await createActiveTemplate(
     api.httpUrl,
     `campaign_runner_${run}`,
@@ -183,6 +182,8 @@ beforeAll(async () => {
     "CHANNEL_IN_APP",
   );
   await Promise.all([startWorker(), startWorker()]);
+  // Once the workers are up: they create the topics, which a fresh broker does not have yet.
+  events = await collect(testKafka("campaign-runner-e2e"), EVENTS_TOPIC);
 }, 120_000);
 
 afterAll(async () => {
