@@ -10,6 +10,10 @@ export interface BatchConsumerOptions {
   /** Partitions worked on at once within this process. */
   partitionsConcurrently: number;
   logger: Logger;
+  /** Aborted when the process stops: a consumer that stopped for good is not started again after it. */
+  signal: AbortSignal;
+  /** The first wait before starting again a consumer that kafkajs stopped for good; doubled up to a minute. */
+  restartDelayMs?: number;
 }
 
 /** The records of one partition, in their order. */
@@ -32,8 +36,12 @@ export async function runBatchConsumer(
   options: BatchConsumerOptions,
   handle: (chunk: RecordChunk) => Promise<void>,
 ): Promise<void> {
+  watchCrashes(options, () => consume(options, handle));
+  await consume(options, handle);
+}
+
+async function consume(options: BatchConsumerOptions, handle: (chunk: RecordChunk) => Promise<void>) {
   const { consumer, logger } = options;
-  logCrashes(consumer, logger);
   await consumer.connect();
   await consumer.subscribe({ topics: options.topics, fromBeginning: true });
   await consumer.run({
@@ -89,23 +97,49 @@ function isRebalance(error: unknown): boolean {
 const watched = new WeakSet<Consumer>();
 // A consumer that crashes again and again (its topic deleted: every 300 ms) is logged this often.
 const CRASH_LOG_INTERVAL_MS = 10_000;
+const LONGEST_RESTART_DELAY_MS = 60_000;
 
 /**
  * kafkajs's own logger is off (server/infrastructure.ts): without this, a consumer that
- * crashed would restart, or stop for good, without a word in our logs.
+ * crashed would restart, or stop for good, without a word in our logs. One that kafkajs
+ * stopped for good (an error it does not retry: a refused authorization, say) is started
+ * again here, with longer waits while it keeps failing, so its partitions do not wait for
+ * the process to restart, and a fix on the broker's side is picked up by itself.
  */
-function logCrashes(consumer: Consumer, logger: Logger): void {
+function watchCrashes(options: BatchConsumerOptions, start: () => Promise<void>): void {
+  const { consumer, logger, signal } = options;
   if (watched.has(consumer)) return;
   watched.add(consumer);
   let crashes = 0;
   let loggedAt = Number.NEGATIVE_INFINITY;
+  let restartDelayMs = options.restartDelayMs ?? 5_000;
+  consumer.on(consumer.events.GROUP_JOIN, () => {
+    restartDelayMs = options.restartDelayMs ?? 5_000;
+  });
+  const restart = async (groupId: string) => {
+    for (;;) {
+      const waitMs = restartDelayMs;
+      restartDelayMs = Math.min(restartDelayMs * 2, LONGEST_RESTART_DELAY_MS);
+      await pause(waitMs, undefined, { signal }).catch(() => undefined);
+      if (signal.aborted) return;
+      try {
+        await start();
+        logger.info({ groupId }, "the consumer stopped by a crash is consuming again");
+        return;
+      } catch (error) {
+        logger.error({ err: error, groupId }, "starting the consumer again failed; trying later");
+      }
+    }
+  };
   consumer.on(consumer.events.CRASH, ({ payload }) => {
-    const { error, groupId, restart } = payload;
-    if (!restart) {
+    const { error, groupId, restart: kafkajsRestarts } = payload;
+    if (!kafkajsRestarts) {
+      if (signal.aborted) return;
       logger.error(
-        { err: error, groupId },
-        "the consumer crashed and stopped: its partitions wait until this process restarts",
+        { err: error, groupId, restartInMs: restartDelayMs },
+        "the consumer crashed and kafkajs stopped it; starting it again",
       );
+      void restart(groupId);
       return;
     }
     crashes++;

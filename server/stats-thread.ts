@@ -61,6 +61,7 @@ const joined = retrying(`the consumer group ${CONSUMER_GROUPS.stats}`, logger, s
       // Every partition at once, so that their chunks wait for the same insert, not in turns.
       partitionsConcurrently: config.kafka.topicPartitions,
       logger: logger.child({ component: "stats-feed" }),
+      signal: stopping.signal,
     },
     statsFeed({
       read: statusEventReader(registry),

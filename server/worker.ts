@@ -195,6 +195,7 @@ export function startWorker(
       chunkSize,
       partitionsConcurrently: pipeline.partitionsConcurrently,
       logger: logger.child({ component }),
+      signal,
     };
   };
   const deadLetters = new DeadLetterTopic(producer, TOPICS.sendRequestsDeadLetter);
