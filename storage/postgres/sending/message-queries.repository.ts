@@ -83,11 +83,14 @@ export class PostgresMessageQueries implements MessageQueries {
     if (filter.requestedFrom) add("log.requested_at >= ?", filter.requestedFrom.toISOString());
     if (filter.requestedTo) add("log.requested_at < ?", filter.requestedTo.toISOString());
     if (filter.recipient) {
-      // Each row's hash is of its channel's lookup form, so the value is hashed in both.
+      // Each row's hash is of its channel's lookup form, so the value is hashed in both; an
+      // in-app message to its own user has no hash, and is found by its user_id.
       add(
-        "((log.channel_type = 'email' AND log.recipient_hash = ?) OR (log.channel_type <> 'email' AND log.recipient_hash = ?))",
+        `((log.channel_type = 'email' AND log.recipient_hash = ?) OR (log.channel_type <> 'email' AND log.recipient_hash = ?)
+          OR (log.channel_type = 'in_app' AND log.recipient_address = '' AND log.user_id = ?))`,
         this.cipher.lookupHash(lookupForm("email", filter.recipient)),
         this.cipher.lookupHash(filter.recipient),
+        filter.recipient,
       );
     }
     if (filter.pageToken) {

@@ -73,7 +73,7 @@ describe("the message log in the PostgreSQL unit of work", () => {
     expect(first?.recipient_hash).toBe(cipher.lookupHash("ivan.petrov@example.com"));
   });
 
-  it("keeps an in-app message's user id once, in user_id, and answers it as the recipient", async () => {
+  it("keeps an in-app message's user id once, in user_id, and answers and finds it as the recipient", async () => {
     const userId = randomUUID();
     const inApp = message({ channel: "in_app", userId, recipient: userId });
     // An in-app recipient that is not the message's user is sealed as any other.
@@ -81,11 +81,16 @@ describe("the message log in the PostgreSQL unit of work", () => {
     await unitOfWork.run((tx) => tx.messages.append([inApp, other]));
     const [kept, sealed] = await rowsOf([inApp.messageId, other.messageId]);
     expect(kept?.recipient_address).toBe("");
-    expect(kept?.recipient_hash).toBe(cipher.lookupHash(userId));
+    expect(kept?.recipient_hash).toBeNull();
     expect(sealed?.recipient_address).not.toContain("someone");
+    expect(sealed?.recipient_hash).toBe(cipher.lookupHash("someone-else"));
     const queries = new PostgresMessageQueries(orm, cipher);
     expect((await queries.get(inApp.messageId))?.recipient).toBe(userId);
     expect((await queries.get(other.messageId))?.recipient).toBe("someone-else");
+    const byRecipient = async (recipient: string) =>
+      (await queries.list({ recipient, pageSize: 10 })).messages.map((each) => each.id);
+    expect(await byRecipient(userId)).toEqual([inApp.messageId]);
+    expect(await byRecipient("someone-else")).toContain(other.messageId);
     const provider = `in-app-${randomUUID()}`;
     await unitOfWork.run((tx) =>
       tx.messages.record([
