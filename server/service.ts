@@ -183,6 +183,7 @@ function buildDomain(
   const publisher = new CommittedEventPublisher(infra.kafkaProducer, outboxFeed, {
     batchSize: config.outbox.batchSize,
     maxPending: 50_000,
+    maxAgeMs: config.outbox.graceMs / 2,
     logger: logger.child({ component: "committed-event-publisher" }),
   });
   unitOfWork.afterCommit(publisher.committed);
