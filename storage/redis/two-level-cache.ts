@@ -224,7 +224,7 @@ export class TwoLevelCache<V> {
   }
 
   private async flushPending(): Promise<void> {
-    const due = [...this.pending.entriesOldestFirst()];
+    const due = [...this.pending.entries()];
     for (const [key, version] of due) await this.invalidate(key, version);
   }
 
