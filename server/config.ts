@@ -60,6 +60,7 @@ export interface Config {
   statsWriter: {
     batchRows: number;
     flushIntervalMs: number;
+    quietMs: number;
     maxBufferedRows: number;
     retryInitialMs: number;
     retryMaxMs: number;
@@ -354,6 +355,7 @@ function readStatsWriter(read: EnvReader): Config["statsWriter"] {
   return {
     batchRows,
     flushIntervalMs: read.integer("STATS_FLUSH_INTERVAL_MS", 1_000, 10, 600_000),
+    quietMs: read.integer("STATS_QUIET_MS", 50, 1, 600_000),
     maxBufferedRows,
     retryInitialMs,
     retryMaxMs,

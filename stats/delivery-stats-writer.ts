@@ -6,8 +6,13 @@ import type { Logger } from "../core/logger.ts";
 export interface DeliveryStatsWriterOptions {
   /** A batch is cut when this many rows wait. */
   batchRows: number;
-  /** …or when the oldest waiting row is this old. */
+  /** …or when the oldest waiting row is this old… */
   flushIntervalMs: number;
+  /**
+   * …or when a caller waits for its rows to be written and no row came for this long: the
+   * rows of its round are all in, and waiting out their age would only idle it (50 by default).
+   */
+  quietMs?: number;
   /** Rows held at most (waiting, and in batches not yet written); beyond it `record` waits. */
   maxBufferedRows: number;
   /** The first retry of a failed batch waits this long, each next one twice as long… */
@@ -116,6 +121,7 @@ export class ClickHouseDeliveryStatsWriter implements DeliveryStatsSink {
   readonly #waiters: Waiter[] = [];
   #buffered = 0;
   #flushTimer: NodeJS.Timeout | undefined;
+  #quietTimer: NodeJS.Timeout | undefined;
   #retryTimer: NodeJS.Timeout | undefined;
   #inFlight: Promise<void> | undefined;
   #abort = new AbortController();
@@ -140,7 +146,7 @@ export class ClickHouseDeliveryStatsWriter implements DeliveryStatsSink {
       throw new Error("maxBufferedRows must be at least batchRows, and batchRows at least 1");
     }
     this.#client = client;
-    this.#options = { table: "notification_delivery_stats", ...options };
+    this.#options = { table: "notification_delivery_stats", quietMs: 50, ...options };
     this.#logger = logger.child({ component: "delivery-stats-writer" });
     this.#metrics = metrics;
   }
@@ -176,6 +182,7 @@ export class ClickHouseDeliveryStatsWriter implements DeliveryStatsSink {
    */
   written(): Promise<void> {
     if (this.#doneCount >= this.#heldCount) return resolved;
+    if (this.#pending.length > 0) this.#cutWhenQuiet();
     return new Promise((resolve) => this.#writtenWaiters.push({ upTo: this.#heldCount, resolve }));
   }
 
@@ -208,6 +215,7 @@ export class ClickHouseDeliveryStatsWriter implements DeliveryStatsSink {
     const outcome = await Promise.race([this.flush().then(() => "flushed" as const), deadline]);
     clearTimeout(timer);
     clearTimeout(this.#flushTimer);
+    clearTimeout(this.#quietTimer);
     clearTimeout(this.#retryTimer);
     if (outcome === "flushed") return { droppedRows: 0 };
     this.#abort.abort();
@@ -242,9 +250,24 @@ export class ClickHouseDeliveryStatsWriter implements DeliveryStatsSink {
     }
   }
 
+  // Checks the count of rows held, not a clock per row: the check runs per quietMs, rows by thousands.
+  #cutWhenQuiet(): void {
+    if (this.#quietTimer !== undefined) return;
+    const heldBefore = this.#heldCount;
+    this.#quietTimer = setTimeout(() => {
+      this.#quietTimer = undefined;
+      if (this.#pending.length === 0) return;
+      if (this.#heldCount === heldBefore) this.#cut();
+      else this.#cutWhenQuiet();
+    }, this.#options.quietMs);
+    this.#quietTimer.unref();
+  }
+
   #cut(): void {
     clearTimeout(this.#flushTimer);
     this.#flushTimer = undefined;
+    clearTimeout(this.#quietTimer);
+    this.#quietTimer = undefined;
     if (this.#pending.length === 0) return;
     this.#batches.push({ token: randomUUID(), values: this.#pending, attempts: 0 });
     this.#pending = [];

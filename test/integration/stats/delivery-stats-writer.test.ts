@@ -78,6 +78,16 @@ async function truncate(): Promise<void> {
   await reader.command({ query: "TRUNCATE TABLE notification_delivery_stats" });
 }
 
+async function activeParts(): Promise<number> {
+  const result = await reader.query({
+    query: `SELECT count() AS parts FROM system.parts WHERE database = currentDatabase()
+      AND table = 'notification_delivery_stats' AND active`,
+    format: "JSONEachRow",
+  });
+  const [counts] = await result.json<{ parts: string }>();
+  return Number(counts?.parts);
+}
+
 async function eventually(check: () => Promise<boolean> | boolean, timeoutMs = 10_000): Promise<void> {
   const until = Date.now() + timeoutMs;
   while (!(await check())) {
@@ -151,28 +161,56 @@ describe("ClickHouseDeliveryStatsWriter", () => {
     await writer.close(1_000);
   });
 
-  it("tells callers when their rows are written without cutting a batch of its own", async () => {
+  it("tells callers when their rows are written, in one batch for the rows that came together", async () => {
     await truncate();
-    const writer = new ClickHouseDeliveryStatsWriter(client(), { ...defaults, flushIntervalMs: 300 }, logger);
+    const writer = new ClickHouseDeliveryStatsWriter(
+      client(),
+      { ...defaults, flushIntervalMs: 60_000, quietMs: 200 },
+      logger,
+    );
     const resolvedAt: number[] = [];
+    const started = performance.now();
     for (let i = 0; i < 3; i++) await writer.record(row());
     const first = writer.written().then(() => resolvedAt.push(performance.now()));
     for (let i = 0; i < 4; i++) await writer.record(row());
     const second = writer.written().then(() => resolvedAt.push(performance.now()));
-    await new Promise((resolve) => setTimeout(resolve, 150));
+    await new Promise((resolve) => setTimeout(resolve, 100));
     expect(resolvedAt).toEqual([]);
     expect((await stored()).rows).toBe(0);
+    // No row came for quietMs while callers wait: cut then, not when the oldest row is a minute old.
     await Promise.all([first, second]);
+    expect(Math.max(...resolvedAt) - started).toBeLessThan(5_000);
     // Both callers' rows went in one insert, and each learnt of it only once it landed.
     expect(await stored()).toEqual({ rows: 7, messages: 7 });
     expect(writer.state()).toMatchObject({ bufferedRows: 0, flushedRows: 7 });
-    const inserts = await reader.query({
-      query: `SELECT count() AS inserts FROM system.parts WHERE database = currentDatabase()
-        AND table = 'notification_delivery_stats' AND active`,
-      format: "JSONEachRow",
-    });
-    expect(await inserts.json()).toEqual([{ inserts: 1 }]);
+    expect(await activeParts()).toBe(1);
     await expect(writer.written()).resolves.toBeUndefined();
+    await writer.close(1_000);
+  });
+
+  it("keeps filling the batch callers wait on while rows still come, then writes it once", async () => {
+    await truncate();
+    const writer = new ClickHouseDeliveryStatsWriter(
+      client(),
+      { ...defaults, flushIntervalMs: 60_000, quietMs: 150 },
+      logger,
+    );
+    await writer.record(row());
+    let written = false;
+    const waiting = writer.written().then(() => {
+      written = true;
+    });
+    // A row every 50 ms for 600 ms, each well within quietMs of the one before.
+    for (let i = 0; i < 12; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      await writer.record(row());
+    }
+    expect(written).toBe(false);
+    expect((await stored()).rows).toBe(0);
+    await waiting;
+    await writer.written();
+    expect(await stored()).toEqual({ rows: 13, messages: 13 });
+    expect(await activeParts()).toBe(1);
     await writer.close(1_000);
   });
 

@@ -149,15 +149,18 @@ describe("loadConfig", () => {
     expect(loadConfig(VALID).statsWriter).toEqual({
       batchRows: 5_000,
       flushIntervalMs: 1_000,
+      quietMs: 50,
       maxBufferedRows: 100_000,
       retryInitialMs: 200,
       retryMaxMs: 30_000,
     });
     expect(
-      loadConfig({ ...VALID, STATS_BATCH_ROWS: "500", STATS_FLUSH_INTERVAL_MS: "250" }).statsWriter,
+      loadConfig({ ...VALID, STATS_BATCH_ROWS: "500", STATS_FLUSH_INTERVAL_MS: "250", STATS_QUIET_MS: "20" })
+        .statsWriter,
     ).toMatchObject({
       batchRows: 500,
       flushIntervalMs: 250,
+      quietMs: 20,
     });
     expect(
       problemsOf({
