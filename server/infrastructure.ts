@@ -1,3 +1,5 @@
+// First: kafkajs binds its checksum when it loads (see the module).
+import "./kafka-checksum.ts";
 import {
   type ClickHouseClient,
   ClickHouseLogLevel,
