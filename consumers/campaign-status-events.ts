@@ -8,8 +8,6 @@ import { TOPICS } from "./topics.ts";
 
 const CAMPAIGN_STATUS_EVENT_TYPE = "com.platform.notification.campaign.status.changed.v1";
 
-const encoder = new TextEncoder();
-
 /**
  * Campaign status changes as structured CloudEvents in JSON, the specification's form, keyed
  * by campaign id so that one campaign's changes keep their order. The id is the campaign's
@@ -28,7 +26,7 @@ export class StructuredCampaignEvents implements CampaignEventEncoder {
       topic: TOPICS.events,
       key: change.campaignId,
       headers: { "content-type": "application/cloudevents+json; charset=UTF-8" },
-      value: encoder.encode(
+      value: Buffer.from(
         JSON.stringify({
           specversion: "1.0",
           id: `${change.campaignId}:${change.revision}`,
@@ -42,6 +40,7 @@ export class StructuredCampaignEvents implements CampaignEventEncoder {
             alwaysEmitImplicit: true,
           }),
         }),
+        "utf8",
       ),
     }));
   }

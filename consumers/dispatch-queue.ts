@@ -16,7 +16,6 @@ export interface JobSealer {
 export const JOBS_PER_RECORD = 200;
 const RECORD_BYTES = 256 * 1024;
 
-const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 /**
@@ -42,7 +41,12 @@ export class SealedDispatchQueue implements DispatchQueue {
       const seal = () => {
         const key = randomUUID();
         const sealed = this.sealer.seal(`[${batch.join(",")}]`, aad(key));
-        records.push({ topic: DISPATCH_TOPICS[priority], key, headers: {}, value: encoder.encode(sealed) });
+        records.push({
+          topic: DISPATCH_TOPICS[priority],
+          key,
+          headers: {},
+          value: Buffer.from(sealed, "utf8"),
+        });
         batch = [];
         bytes = 0;
       };

@@ -17,8 +17,6 @@ export const STATUS_EVENT_TYPE = "com.platform.notification.message.status.updat
 /** Where our events say they come from (CloudEvents `source`). */
 export const EVENT_SOURCE = "/notification-service";
 
-const encoder = new TextEncoder();
-
 /**
  * Status events as structured CloudEvents in JSON (the specification's form), keyed by
  * message id so that one message's events keep their order. The id is the message's and
@@ -31,11 +29,12 @@ export class StructuredStatusEvents implements StatusEventEncoder {
       topic: TOPICS.events,
       key: event.messageId,
       headers: { "content-type": "application/cloudevents+json; charset=UTF-8" },
-      value: encoder.encode(
+      value: Buffer.from(
         `{"specversion":"1.0","id":${JSON.stringify(`${event.messageId}:${event.status}`)},"source":"${EVENT_SOURCE}",` +
           `"type":"${STATUS_EVENT_TYPE}","subject":${JSON.stringify(event.messageId)},` +
           `"time":"${event.occurredAt.toISOString()}","datacontenttype":"application/json",` +
           `"data":${statusUpdatedJson(event)}}`,
+        "utf8",
       ),
     }));
   }
