@@ -176,11 +176,7 @@ export function fieldsOfOwnJson(data: JsonValue): StatusEventFields | undefined 
   }
   for (const name of INT32_FIELDS) {
     const value = data[name];
-    if (
-      value !== undefined &&
-      !(Number.isInteger(value) && (value as number) >= -(2 ** 31) && (value as number) < 2 ** 31)
-    )
-      return undefined;
+    if (value !== undefined && !isInt32(value)) return undefined;
   }
   const occurredAt = ownTimestamp(data.occurredAt);
   const acceptedAt = ownTimestamp(data.acceptedAt);
@@ -203,6 +199,10 @@ export function fieldsOfOwnJson(data: JsonValue): StatusEventFields | undefined 
     campaignId: text("campaignId"),
     campaignVariant: text("campaignVariant"),
   };
+}
+
+function isInt32(value: JsonValue): boolean {
+  return typeof value === "number" && Number.isInteger(value) && value >= -(2 ** 31) && value < 2 ** 31;
 }
 
 /** Undefined when absent, null when not in our form. */
