@@ -1,6 +1,6 @@
 import type { DescMessage, MessageShape } from "@bufbuild/protobuf";
-import { createValidator } from "@bufbuild/protovalidate";
-import { unstorableTextProblems } from "../mappers/index.ts";
+import type { Validator } from "@bufbuild/protovalidate";
+import { contractValidator, unstorableTextProblems } from "../mappers/index.ts";
 
 // What every intake decoder answers, in whichever mode or encoding the record came, and the
 // checks of the contract's data they all make once it is read.
@@ -34,14 +34,14 @@ export function poison(reason: PoisonReason, detail: string): Poison {
  * found, none for data that may go on.
  */
 export function dataChecker<Desc extends DescMessage>(desc: Desc): (data: MessageShape<Desc>) => string[] {
-  const validator = createValidator();
+  const validator = contractValidator();
   return (data) => [
     ...unstorableTextProblems(desc, data).map((problem) => problem.detail),
     ...violationsOf(validator.validate(desc, data)),
   ];
 }
 
-function violationsOf(result: ReturnType<ReturnType<typeof createValidator>["validate"]>): string[] {
+function violationsOf(result: ReturnType<Validator["validate"]>): string[] {
   if (result.kind === "valid") return [];
   if (result.kind === "error") return [`the rules could not be checked: ${result.error.message}`];
   return result.violations.map((violation) => {

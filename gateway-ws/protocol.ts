@@ -1,5 +1,4 @@
 import { create, fromJsonString, type MessageInitShape, toJsonString } from "@bufbuild/protobuf";
-import { createValidator } from "@bufbuild/protovalidate";
 import type { InboxChange } from "../core/inbox/index.ts";
 import {
   type ClientFrame,
@@ -7,6 +6,7 @@ import {
   InboxChange as InboxChangeProto,
   ServerFrameSchema,
 } from "../gen/platform/notification/gateway/v1/frames_pb.ts";
+import { contractValidator } from "../mappers/index.ts";
 
 /** The protocol's version, in Ready and in the subprotocol a client asks for. */
 export const PROTOCOL_VERSION = "1";
@@ -42,7 +42,7 @@ export const CloseCode = {
 
 export type ServerFrameInit = MessageInitShape<typeof ServerFrameSchema>;
 
-const validator = createValidator();
+const validator = contractValidator();
 
 export type ParsedClientFrame = { ok: true; frame: ClientFrame["frame"] } | { ok: false; reason: string };
 

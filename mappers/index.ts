@@ -4,6 +4,7 @@ export { apiKeyMessage } from "./api-keys.ts";
 export { campaignReportMessage, reportBucketOf } from "./campaign-reports.ts";
 export { campaignDraftOf, campaignFilterOf, campaignMessage } from "./campaigns.ts";
 export { channelOf, protoChannelOf } from "./channels.ts";
+export { contractPatternMatch, contractValidator } from "./contract-rules.ts";
 export { deviceMessage, platformOf } from "./devices.ts";
 export { inboxFilterOf, inboxMessage, inboxSeqsOf } from "./inbox.ts";
 export { messageFilterOf, messageMessage } from "./messages.ts";

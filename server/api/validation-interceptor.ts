@@ -1,9 +1,9 @@
 import type { DescMessage, Message } from "@bufbuild/protobuf";
 import type { Path } from "@bufbuild/protobuf/reflect";
-import { createValidator, type Violation } from "@bufbuild/protovalidate";
+import type { Violation } from "@bufbuild/protovalidate";
 import type { Interceptor } from "@connectrpc/connect";
 import { DomainError, ErrorCatalog, type ErrorProblem } from "../../core/errors.ts";
-import { pointerSegment, unstorableTextProblems } from "../../mappers/index.ts";
+import { contractValidator, pointerSegment, unstorableTextProblems } from "../../mappers/index.ts";
 import { malformedProtobufKey } from "./malformed-protobuf.ts";
 
 /**
@@ -13,7 +13,7 @@ import { malformedProtobufKey } from "./malformed-protobuf.ts";
  * pointer into the request message.
  */
 export function validationInterceptor(): Interceptor {
-  const validator = createValidator();
+  const validator = contractValidator();
   return (next) => async (request) => {
     const malformed = request.contextValues.get(malformedProtobufKey);
     if (malformed) {
