@@ -8,14 +8,14 @@ import {
 } from "@bufbuild/protobuf";
 import { pathToString } from "@bufbuild/protobuf/reflect";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
-import { createValidator } from "@bufbuild/protovalidate";
 import { describe, expect, it } from "vitest";
 import { CampaignStatusChangedSchema } from "../../../gen/platform/notification/events/v1/campaign_status_changed_pb.ts";
 import { MessageStatusUpdatedSchema } from "../../../gen/platform/notification/events/v1/message_status_updated_pb.ts";
 import { SendRequestSchema } from "../../../gen/platform/notification/events/v1/send_request_pb.ts";
+import { contractValidator } from "../../../mappers/index.ts";
 import { specCampaignStatusChanged, specSendRequest } from "../../support/spec-examples.ts";
 
-const validator = createValidator();
+const validator = contractValidator();
 
 /** The violated fields as "recipients[0].email_to", each with its rule id. */
 function violationsOf<Desc extends DescMessage>(schema: Desc, message: MessageShape<Desc>): string[] {
