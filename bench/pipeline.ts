@@ -347,7 +347,13 @@ class SentEvents {
   private readonly seen = new Map<string, Map<string, number>>();
   /** Per request of the latency phase: when it was handed to the producer, epoch ms. */
   readonly publishedAt = new Map<string, number>();
-  readonly latencies: { seenMs: number; sentMs: number; queuedMs: number; acceptedMs: number }[] = [];
+  readonly latencies: {
+    publishedAt: number;
+    seenMs: number;
+    sentMs: number;
+    queuedMs: number;
+    acceptedMs: number;
+  }[] = [];
   /** Per request of the latency phase: when the orchestrator queued it (its `queued` event's occurredAt). */
   private readonly queuedAt = new Map<string, number>();
   /** Per request of the latency phase: when the intake read it off Kafka (its events' acceptedAt). */
@@ -386,6 +392,7 @@ class SentEvents {
     const published = this.publishedAt.get(data.requestId);
     if (published !== undefined) {
       this.latencies.push({
+        publishedAt: published,
         seenMs: receivedAt - published,
         sentMs: Date.parse(data.occurredAt) - published,
         queuedMs: (this.queuedAt.get(data.requestId) ?? Number.NaN) - published,
@@ -592,8 +599,37 @@ async function latency(producer: Producer, events: SentEvents, rss: RssSampler):
   console.log(
     `          sent → event received (status write, outbox relay, events topic): ${line(sorted((each) => each.seenMs - each.sentMs))}`,
   );
+  console.log(
+    `  publish → sent p99 by ${WINDOW_MS / 1000} s of publishing: ${windowedP99(events.latencies, started, pct)}`,
+  );
   console.log(`  peak queues (worker /metrics every 2 s): ${queues.peaksLine()}`);
   console.log(`  worker RSS ${memory.min.toFixed(0)}–${memory.max.toFixed(0)} MiB`);
+}
+
+// A tail that is one stall (a pause of the worker or the broker) shows in one window; one spread over all of them is the pipeline's own.
+const WINDOW_MS = 5_000;
+
+function windowedP99(
+  latencies: readonly { publishedAt: number; sentMs: number }[],
+  started: number,
+  pct: (sorted: number[], p: number) => number,
+): string {
+  const windows: number[][] = [];
+  for (const { publishedAt, sentMs } of latencies) {
+    const at = Math.max(0, Math.floor((publishedAt - started) / WINDOW_MS));
+    const window = windows[at] ?? [];
+    window.push(sentMs);
+    windows[at] = window;
+  }
+  const figures = Array.from(windows, (window) =>
+    window
+      ? pct(
+          window.sort((a, b) => a - b),
+          99,
+        ).toFixed(0)
+      : "-",
+  );
+  return `${figures.join(", ")} ms`;
 }
 
 async function drain(producer: Producer, rss: RssSampler): Promise<void> {
