@@ -14,6 +14,8 @@ export interface BatchConsumerOptions {
   signal: AbortSignal;
   /** The first wait before starting again a consumer that kafkajs stopped for good; doubled up to a minute. */
   restartDelayMs?: number;
+  /** Told of each chunk before it is handled. */
+  onChunk?: (topic: string, records: number) => void;
 }
 
 /** The records of one partition, in their order. */
@@ -54,6 +56,7 @@ async function consume(options: BatchConsumerOptions, handle: (chunk: RecordChun
         if (!isRunning() || isStale()) return;
         const records = batch.messages.slice(start, start + options.chunkSize);
         const chunk = { topic: batch.topic, partition: batch.partition, records, heartbeat };
+        options.onChunk?.(batch.topic, records.length);
         for (let failures = 0; ; failures++) {
           try {
             await handle(chunk);

@@ -47,6 +47,8 @@ export interface Metrics {
   /** The send pipeline's stages, from the intake to the providers (consumers/ reports into these). */
   pipeline: {
     consumed: Counter<"topic">;
+    /** Records per chunk a consumer hands over, by topic: every chunk costs its stage a round of work whatever its size. */
+    chunkRecords: Histogram<"topic">;
     deadLettered: Counter<"reason">;
     deduplicated: Counter;
     accepted: Counter;
@@ -156,6 +158,13 @@ export function createMetrics(): Metrics {
         name: "notification_pipeline_consumed_total",
         help: "Kafka records the pipeline consumed, by topic.",
         labelNames: ["topic"],
+        registers: [registry],
+      }),
+      chunkRecords: new Histogram({
+        name: "notification_pipeline_chunk_records",
+        help: "Records per chunk a pipeline consumer handed to its stage, by topic: a chunk costs the stage a transaction and its round trips whatever its size.",
+        labelNames: ["topic"],
+        buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000],
         registers: [registry],
       }),
       deadLettered: new Counter({

@@ -196,6 +196,7 @@ export function startWorker(
       partitionsConcurrently: pipeline.partitionsConcurrently,
       logger: logger.child({ component }),
       signal,
+      onChunk: (topic: string, records: number) => metrics.pipeline.chunkRecords.observe({ topic }, records),
     };
   };
   const deadLetters = new DeadLetterTopic(producer, TOPICS.sendRequestsDeadLetter);

@@ -347,6 +347,18 @@ describe("the send pipeline's metrics", () => {
       await metric('notification_pipeline_consumed_total{topic="com.platform.notification.send.request.v1"'),
     ).toBeGreaterThan(0);
     expect(await metric("notification_pipeline_accepted_total")).toBeGreaterThan(0);
+    // Every record reached its stage in a chunk; a chunk tried again after an outage counts again.
+    const intake = 'topic="com.platform.notification.send.request.v1"';
+    expect(await metric("notification_pipeline_chunk_records_count{", intake)).toBeGreaterThan(0);
+    expect(await metric("notification_pipeline_chunk_records_sum{", intake)).toBeGreaterThanOrEqual(
+      await metric(`notification_pipeline_consumed_total{${intake}`),
+    );
+    expect(
+      await metric(
+        "notification_pipeline_chunk_records_count{",
+        'topic="notification-service.dispatch.normal"',
+      ),
+    ).toBeGreaterThan(0);
     expect(await metric('notification_dispatched_total{channel="email",outcome="sent"')).toBeGreaterThan(0);
     expect(await metric('notification_dispatched_total{channel="push_fcm",outcome="sent"')).toBeGreaterThan(
       0,
@@ -364,11 +376,12 @@ describe("the send pipeline's metrics", () => {
   });
 });
 
-async function metric(prefix: string): Promise<number> {
+/** The sum of the lines that start with `prefix` and hold `label` (a histogram's labels follow the registry's default ones). */
+async function metric(prefix: string, label = ""): Promise<number> {
   const text = await (await fetch(`${service.httpUrl}/metrics`)).text();
   return text
     .split("\n")
-    .filter((line) => line.startsWith(prefix))
+    .filter((line) => line.startsWith(prefix) && line.includes(label))
     .reduce((sum, line) => sum + Number(line.split(" ").at(-1)), 0);
 }
 
