@@ -50,7 +50,7 @@ import {
 } from "../test/support/pipeline.ts";
 import { type ServiceProcess, startServiceProcess } from "../test/support/service-process.ts";
 import { createPrivateDatabases, startPrivateKafka } from "./private-services.ts";
-import { WorkerQueues } from "./worker-queues.ts";
+import { chunksLine, WorkerQueues } from "./worker-queues.ts";
 
 function setting(name: string, env: string, fallback: string): string {
   const flag = process.argv.find((arg) => arg.startsWith(`--${name}=`));
@@ -498,6 +498,7 @@ async function throughput(producer: Producer, events: SentEvents, rss: RssSample
   const busy = machineBusy();
   const spent = cpuByProcess();
   const cpuBefore = cpuSecondsOf(worker?.child.pid);
+  const chunksBefore = await queues.chunkTotals();
   const started = now();
   const publishMs = await publishAll(
     producer,
@@ -519,6 +520,7 @@ async function throughput(producer: Producer, events: SentEvents, rss: RssSample
   );
   const cpu = cpuSecondsOf(worker?.child.pid) - cpuBefore;
   const byProcess = spent();
+  const chunks = chunksLine(chunksBefore, await queues.chunkTotals(), (now() - started) / 1000);
   const endMs = Math.max(...Object.values(reachedMs));
   const done = Object.keys(reachedMs).length === 3;
   const memory = rss.phase();
@@ -539,11 +541,15 @@ async function throughput(producer: Producer, events: SentEvents, rss: RssSample
     `  worker CPU ${((cpu * 1e6) / requests).toFixed(0)} µs per notification; machine ${(busy() * 100).toFixed(0)}% busy; worker RSS ${memory.min.toFixed(0)}–${memory.max.toFixed(0)} MiB`,
   );
   console.log(`  CPU per notification by process: ${cpuPerNotification(byProcess, requests)}`);
+  console.log(`  chunks handed to the stages: ${chunks}`);
 }
 
 async function latency(producer: Producer, events: SentEvents, rss: RssSampler): Promise<void> {
   events.watch("lat");
   const total = rate * seconds;
+  const busy = machineBusy();
+  const spent = cpuByProcess();
+  const chunksBefore = await queues.chunkTotals();
   const started = now();
   let published = 0;
   let sampledAt = started;
@@ -570,6 +576,9 @@ async function latency(producer: Producer, events: SentEvents, rss: RssSampler):
   const offeredMs = now() - started;
   progress(`latency: ${total} published at ${perSecond(total, offeredMs)}/s; waiting for their events`);
   await until(total, now(), { events: () => events.count("lat") }, "latency");
+  const byProcess = spent();
+  const machine = busy();
+  const chunks = chunksLine(chunksBefore, await queues.chunkTotals(), (now() - started) / 1000);
   const memory = rss.phase();
   const sorted = (of: (each: (typeof events.latencies)[number]) => number) =>
     events.latencies
@@ -603,7 +612,12 @@ async function latency(producer: Producer, events: SentEvents, rss: RssSampler):
     `  publish → sent p99 by ${WINDOW_MS / 1000} s of publishing: ${windowedP99(events.latencies, started, pct)}`,
   );
   console.log(`  peak queues (worker /metrics every 2 s): ${queues.peaksLine()}`);
-  console.log(`  worker RSS ${memory.min.toFixed(0)}–${memory.max.toFixed(0)} MiB`);
+  console.log(
+    `  worker RSS ${memory.min.toFixed(0)}–${memory.max.toFixed(0)} MiB; machine ${(machine * 100).toFixed(0)}% busy`,
+  );
+  // At a fixed rate batches are small: what each notification costs here, beside the throughput phase's.
+  console.log(`  CPU per notification by process: ${cpuPerNotification(byProcess, total)}`);
+  console.log(`  chunks handed to the stages: ${chunks}`);
 }
 
 // A tail that is one stall (a pause of the worker or the broker) shows in one window; one spread over all of them is the pipeline's own.

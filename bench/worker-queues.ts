@@ -1,5 +1,22 @@
 // Where a worker's work waits, read from its /metrics by the benches that run one.
 
+/** Per topic (its last two name parts): chunks handed to the stage, and their records. */
+export type ChunkTotals = Map<string, { chunks: number; records: number }>;
+
+/** `request.v1 60/s of 16.1 records, …` between two readings `seconds` apart. */
+export function chunksLine(before: ChunkTotals, after: ChunkTotals, seconds: number): string {
+  const parts: string[] = [];
+  for (const [topic, { chunks, records }] of after) {
+    const was = before.get(topic) ?? { chunks: 0, records: 0 };
+    const count = chunks - was.chunks;
+    if (count <= 0) continue;
+    parts.push(
+      `${topic} ${(count / seconds).toFixed(0)}/s of ${((records - was.records) / count).toFixed(1)} records`,
+    );
+  }
+  return parts.join(", ") || "none read";
+}
+
 /** Where the worker's work waits, from its /metrics: the outbox backlog and each group's lag. */
 export class WorkerQueues {
   private readonly peaks = new Map<string, number>();
@@ -45,6 +62,26 @@ export class WorkerQueues {
     }
     return current.map(([name, value]) => `${name} ${value}`).join(", ");
   }
+  /** Chunks each pipeline topic handed to its stage so far, and their records; empty while the worker is stopped. */
+  async chunkTotals(): Promise<ChunkTotals> {
+    const totals: ChunkTotals = new Map();
+    const url = this.url();
+    if (url === undefined) return totals;
+    const text = await (await fetch(`${url}/metrics`)).text();
+    for (const match of text.matchAll(
+      /^notification_pipeline_chunk_records_(sum|count)\{([^}]*)\} (\S+)$/gm,
+    )) {
+      const name = /topic="([^"]+)"/.exec(match[2] ?? "")?.[1];
+      if (name === undefined) continue;
+      const topic = name.split(".").slice(-2).join(".");
+      const slot = totals.get(topic) ?? { chunks: 0, records: 0 };
+      if (match[1] === "count") slot.chunks = Number(match[3]);
+      else slot.records = Number(match[3]);
+      totals.set(topic, slot);
+    }
+    return totals;
+  }
+
   /** The largest of each since the previous call. */
   peaksLine(): string {
     const line = [...this.peaks].map(([name, value]) => `${name} ${value}`).join(", ");
