@@ -40,9 +40,6 @@ export class CommittedEventPublisher {
   private pending: Pending[] = [];
   private pendingEvents = 0;
   private flushing: Promise<void> | undefined;
-  /** Ids of rows published and not yet removed from the outbox. */
-  private unremoved: string[] = [];
-  private removing: Promise<void> | undefined;
   private stopped = false;
   private readonly now: () => number;
   private leftForAge = 0;
@@ -68,11 +65,10 @@ export class CommittedEventPublisher {
     this.flushing ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.flush());
   };
 
-  /** Takes no more events and waits for the batch in flight and the removal of what was published. */
+  /** Takes no more events and waits for the batch in flight. */
   async stop(): Promise<void> {
     this.stopped = true;
     await this.flushing;
-    await this.removing;
   }
 
   private async flush(): Promise<void> {
@@ -91,33 +87,16 @@ export class CommittedEventPublisher {
         );
         continue;
       }
-      this.removeLater(batch.map((row) => row.id));
-    }
-    this.flushing = undefined;
-  }
-
-  /**
-   * Removes published rows while the next batch is sent: each send waited for a PostgreSQL
-   * round trip before. Rows published meanwhile are removed together, in one statement.
-   */
-  private removeLater(ids: string[]): void {
-    this.unremoved.push(...ids);
-    this.removing ??= this.removeAll();
-  }
-
-  private async removeAll(): Promise<void> {
-    while (this.unremoved.length > 0) {
-      const ids = this.unremoved.splice(0);
       try {
-        await this.feed.remove(ids);
+        await this.feed.remove(batch.map((row) => row.id));
       } catch (error) {
         this.options.logger.warn(
-          { err: error, rows: ids.length },
+          { err: error, events: events.length },
           "published events not removed from the outbox; the relay publishes them again",
         );
       }
     }
-    this.removing = undefined;
+    this.flushing = undefined;
   }
 
   /** Whole rows from the front, up to the one that reaches the batch size. */

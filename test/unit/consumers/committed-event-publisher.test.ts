@@ -62,35 +62,4 @@ describe("CommittedEventPublisher", () => {
     expect(lines.join("")).toContain("left to the outbox relay");
     expect(JSON.parse(lines[0] as string)).toMatchObject({ events: 2, maxAgeMs: 1_000 });
   });
-
-  it("sends the next batch while the rows of the last one are removed, and removes those published meanwhile together", async () => {
-    const removals: string[][] = [];
-    let releaseRemoval = () => {};
-    const feed = {
-      remove: async (ids: string[]) => {
-        removals.push(ids);
-        await new Promise<void>((resolve) => {
-          releaseRemoval = resolve;
-        });
-      },
-    };
-    const { producer, sent, releaseAll } = heldProducer();
-    const publisher = new CommittedEventPublisher(producer, feed, {
-      batchSize: 1,
-      maxPending: 100,
-      maxAgeMs: 60_000,
-      logger: createLogger("silent"),
-    });
-    publisher.committed([row("a"), row("b"), row("c")]);
-    await releaseAll();
-    // The removal of "a" has not answered, and "b" and "c" went anyway.
-    expect(sent).toEqual([["a"], ["b"], ["c"]]);
-    expect(removals).toEqual([["a"]]);
-    const stopped = publisher.stop();
-    releaseRemoval();
-    await new Promise((resolve) => setImmediate(resolve));
-    expect(removals).toEqual([["a"], ["b", "c"]]);
-    releaseRemoval();
-    await stopped;
-  });
 });
