@@ -22,7 +22,6 @@ export type { DecodedEvent, Poison, PoisonReason } from "./decoded-event.ts";
 export { type DispatchMetrics, dispatchJobs } from "./dispatch-consumer.ts";
 export { JOBS_PER_RECORD, type JobSealer, SealedDispatchQueue } from "./dispatch-queue.ts";
 export { EVENT_TYPES, type EventType } from "./event-types.ts";
-export { type BatchCall, type GroupedCallsOptions, groupedCalls } from "./grouped-calls.ts";
 export { keyPartitioner, murmur2 } from "./key-partitioner.ts";
 export { OutboxRelay, type OutboxRelayOptions, sendOutboxEvents } from "./outbox-relay.ts";
 export {

@@ -5,7 +5,6 @@ import {
   DISPATCH_TOPICS,
   dispatchJobs,
   ensureTopics,
-  groupedCalls,
   OutboxRelay,
   type RecordChunk,
   runBatchConsumer,
@@ -203,13 +202,7 @@ export function startWorker(
   const deadLetters = new DeadLetterTopic(producer, TOPICS.sendRequestsDeadLetter);
   const intake = sendRequestIntake({
     decode: domain.decodeSendRequest,
-    // The chunks of the partitions worked on at once share a transaction when they meet.
-    orchestrator: {
-      accept: groupedCalls((requests) => domain.orchestrator.accept(requests), {
-        concurrency: 1,
-        maxItems: pipeline.chunkSize,
-      }),
-    },
+    orchestrator: domain.orchestrator,
     deadLetters,
     metrics: {
       consumed: (count) => metrics.pipeline.consumed.inc({ topic: TOPICS.sendRequests }, count),
