@@ -347,7 +347,7 @@ describe("the send pipeline's metrics", () => {
       await metric('notification_pipeline_consumed_total{topic="com.platform.notification.send.request.v1"'),
     ).toBeGreaterThan(0);
     expect(await metric("notification_pipeline_accepted_total")).toBeGreaterThan(0);
-    // Every record reached its stage in a chunk; a chunk tried again after an outage counts again.
+    // Every record reached its stage in a chunk; a chunk delivered again (a rebalance, a crash) counts again.
     const intake = 'topic="com.platform.notification.send.request.v1"';
     expect(await metric("notification_pipeline_chunk_records_count{", intake)).toBeGreaterThan(0);
     expect(await metric("notification_pipeline_chunk_records_sum{", intake)).toBeGreaterThanOrEqual(
