@@ -24,7 +24,7 @@
 //   every other variable (PIPELINE_*, OUTBOX_*, DATABASE_POOL_MAX, …) reaches the service as it is.
 // Progress goes to stderr, the figures to stdout. The machine is shared: figures are indicative.
 import { randomUUID } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as pause } from "node:timers/promises";
@@ -32,7 +32,7 @@ import { AUTH_ENV, authHeaders } from "../test/support/credentials.ts";
 import { createActiveTemplate, testOrm } from "../test/support/pipeline.ts";
 import { type ServiceProcess, startServiceProcess } from "../test/support/service-process.ts";
 import { createPrivateDatabases, startPrivateKafka } from "./private-services.ts";
-import { cpuByProcess, cpuSeconds, peakRssBytes, rssBytes } from "./process-figures.ts";
+import { cpuByProcess, cpuSeconds, cpuSecondsLine, peakRssBytes, rssBytes } from "./process-figures.ts";
 import { WorkerQueues } from "./worker-queues.ts";
 
 function count(env: string, fallback: number): number {
@@ -223,13 +223,6 @@ function kindOf(pid: number): string | undefined {
   if (pid === worker?.child.pid) return "worker";
   if (pid === api?.child.pid) return "api";
   if (pid === process.pid) return "bench";
-  try {
-    const command = readFileSync(`/proc/${pid}/cmdline`, "utf8");
-    if (command.includes("kafka.Kafka")) return "Kafka";
-    if (command.includes("clickhouse")) return "ClickHouse";
-  } catch {
-    // gone meanwhile
-  }
   return undefined;
 }
 
@@ -450,7 +443,7 @@ async function main(): Promise<void> {
   }
   console.log(`  peak RSS (VmHWM): worker ${mib(peaks.worker)}, api ${mib(peaks.api)}`);
   console.log(
-    `  worker CPU ${((workerCpu * 1e6) / Math.max(1, handled)).toFixed(0)} µs per message of the ${handled} sent; CPU of the run by process: ${spent}`,
+    `  worker CPU ${((workerCpu * 1e6) / Math.max(1, handled)).toFixed(0)} µs per message of the ${handled} sent; CPU of the run by process: ${cpuSecondsLine(spent)}`,
   );
   console.log(`  peak queues (worker /metrics every 10 s): ${queues.peaksLine()}`);
 

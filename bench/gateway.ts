@@ -28,7 +28,14 @@ import { setTimeout as pause } from "node:timers/promises";
 import { bearerToken } from "../test/support/credentials.ts";
 import { type BenchUser, ClientFleet } from "./gateway-fleet.ts";
 import { deleteInboxes, startBare, startGateway, type Target } from "./gateway-targets.ts";
-import { cpuByProcess, cpuSeconds, listenDrops, openFilesLimit, rssBytes } from "./process-figures.ts";
+import {
+  cpuByProcess,
+  cpuSeconds,
+  cpuSecondsLine,
+  listenDrops,
+  openFilesLimit,
+  rssBytes,
+} from "./process-figures.ts";
 
 function setting(name: string, fallback: number): number {
   const value = Number(process.env[name] ?? fallback);
@@ -140,12 +147,13 @@ async function until(
 /** CPU seconds by process from now on: the target, its clients, this process, PostgreSQL, Redis. */
 function cpuOfMachine(run: Run): () => string {
   const clients = new Set(run.fleet.pids);
-  return cpuByProcess((pid) => {
+  const spent = cpuByProcess((pid) => {
     if (pid === run.target.pid) return run.target.name;
     if (clients.has(pid)) return "clients";
     if (pid === process.pid) return "bench";
     return undefined;
   });
+  return () => cpuSecondsLine(spent());
 }
 
 function failuresSince(run: Run, before: Map<string, number>): string {

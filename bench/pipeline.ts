@@ -30,9 +30,8 @@
 // Every other variable of the environment reaches the service as it is (PIPELINE_*, OUTBOX_*,
 // STATS_*, DATABASE_POOL_MAX, …), so a tuning is tried without a change here. Progress goes to
 // stderr, the figures to stdout. The shared machine makes figures indicative: rerun it quietly.
-import { execFileSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as pause } from "node:timers/promises";
@@ -50,6 +49,7 @@ import {
 } from "../test/support/pipeline.ts";
 import { type ServiceProcess, startServiceProcess } from "../test/support/service-process.ts";
 import { createPrivateDatabases, startPrivateKafka } from "./private-services.ts";
+import { cpuByProcess, cpuSeconds } from "./process-figures.ts";
 import { chunksLine, WorkerQueues } from "./worker-queues.ts";
 
 function setting(name: string, env: string, fallback: string): string {
@@ -167,16 +167,6 @@ function memoryOf(pid: number | undefined): MemorySample | undefined {
     return undefined;
   }
 }
-const CLOCK_TICKS = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim());
-function cpuSecondsOf(pid: number | undefined): number {
-  if (pid === undefined) return Number.NaN;
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
-    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
-  } catch {
-    return Number.NaN;
-  }
-}
 /** The share of the machine's CPU time that was busy since the previous call. */
 function machineBusy(): () => number {
   const read = () => {
@@ -194,45 +184,11 @@ function machineBusy(): () => number {
   };
 }
 
-/** The processes of the machine by what they are, for where the CPU of a phase went. */
-function processKind(pid: number): string {
+/** The bench's own processes, for where the CPU of a phase went (the services are named by process-figures). */
+function benchProcess(pid: number): string | undefined {
   if (pid === worker?.child.pid) return "worker";
   if (pid === process.pid) return "bench";
-  let command = "";
-  try {
-    command = readFileSync(`/proc/${pid}/cmdline`, "utf8");
-  } catch {
-    return "other";
-  }
-  if (command.startsWith("postgres")) return "PostgreSQL";
-  if (command.includes("kafka.Kafka")) return "Kafka";
-  if (command.includes("clickhouse-http")) return "ClickHouse front";
-  if (command.includes("quarkus-run.jar")) return "schema registry";
-  if (command.includes("redis-server")) return "Redis";
-  return "other";
-}
-
-/** CPU seconds per kind of process since the call (processes that ended meanwhile are left out). */
-function cpuByProcess(): () => Map<string, number> {
-  const read = () => {
-    const seconds = new Map<number, number>();
-    for (const entry of readdirSync("/proc")) {
-      const pid = Number(entry);
-      if (Number.isInteger(pid)) seconds.set(pid, cpuSecondsOf(pid));
-    }
-    return seconds;
-  };
-  const before = read();
-  return () => {
-    const byKind = new Map<string, number>();
-    for (const [pid, after] of read()) {
-      const spent = after - (before.get(pid) ?? 0);
-      if (!Number.isFinite(spent) || spent <= 0) continue;
-      const kind = processKind(pid);
-      byKind.set(kind, (byKind.get(kind) ?? 0) + spent);
-    }
-    return byKind;
-  };
+  return undefined;
 }
 
 /** `worker 254 µs, Kafka 140 µs, …` per notification, largest first. */
@@ -496,8 +452,8 @@ async function warmUp(producer: Producer, events: SentEvents): Promise<void> {
 async function throughput(producer: Producer, events: SentEvents, rss: RssSampler): Promise<void> {
   events.watch("tput");
   const busy = machineBusy();
-  const spent = cpuByProcess();
-  const cpuBefore = cpuSecondsOf(worker?.child.pid);
+  const spent = cpuByProcess(benchProcess);
+  const cpuBefore = cpuSeconds(worker?.child.pid);
   const chunksBefore = await queues.chunkTotals();
   const started = now();
   const publishMs = await publishAll(
@@ -518,7 +474,7 @@ async function throughput(producer: Producer, events: SentEvents, rss: RssSample
     },
     "throughput",
   );
-  const cpu = cpuSecondsOf(worker?.child.pid) - cpuBefore;
+  const cpu = cpuSeconds(worker?.child.pid) - cpuBefore;
   const byProcess = spent();
   const chunks = chunksLine(chunksBefore, await queues.chunkTotals(), (now() - started) / 1000);
   const endMs = Math.max(...Object.values(reachedMs));
@@ -548,7 +504,7 @@ async function latency(producer: Producer, events: SentEvents, rss: RssSampler):
   events.watch("lat");
   const total = rate * seconds;
   const busy = machineBusy();
-  const spent = cpuByProcess();
+  const spent = cpuByProcess(benchProcess);
   const chunksBefore = await queues.chunkTotals();
   const started = now();
   let published = 0;
@@ -662,7 +618,7 @@ async function drain(producer: Producer, rss: RssSampler): Promise<void> {
   const started = now();
   worker = await startWorker();
   const consumingMs = now() - started;
-  const cpuBefore = cpuSecondsOf(worker.child.pid);
+  const cpuBefore = cpuSeconds(worker.child.pid);
   const { reachedMs, last } = await until(
     backlog,
     started,
@@ -672,7 +628,7 @@ async function drain(producer: Producer, rss: RssSampler): Promise<void> {
     },
     "backlog",
   );
-  const cpu = cpuSecondsOf(worker.child.pid) - cpuBefore;
+  const cpu = cpuSeconds(worker.child.pid) - cpuBefore;
   const memory = rss.phase();
   const drained = reachedMs.postgres !== undefined ? backlog : (last.postgres ?? 0);
   const complete = reachedMs.postgres !== undefined && reachedMs.clickhouse !== undefined;
