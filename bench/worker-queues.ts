@@ -67,7 +67,13 @@ export class WorkerQueues {
     const totals: ChunkTotals = new Map();
     const url = this.url();
     if (url === undefined) return totals;
-    const text = await (await fetch(`${url}/metrics`)).text();
+    let text = "";
+    try {
+      text = await (await fetch(`${url}/metrics`)).text();
+    } catch {
+      // A worker that died meanwhile: the phase still prints what it measured, the chunks as none read.
+      return totals;
+    }
     for (const match of text.matchAll(
       /^notification_pipeline_chunk_records_(sum|count)\{([^}]*)\} (\S+)$/gm,
     )) {
