@@ -63,7 +63,8 @@ async function confluent(
     prefix,
   ];
   args.push("--json", options.json ?? specSendRequest, ...(options.args ?? []));
-  const { stdout } = await run(PYTHON, args, { timeout: 60_000 });
+  // The script reports a stall itself at 40 s (a traceback on stderr, which the error carries).
+  const { stdout } = await run(PYTHON, args, { timeout: 50_000 });
   return JSON.parse(stdout) as Serialized;
 }
 
@@ -187,9 +188,23 @@ describe("a send request produced to Kafka by confluent-kafka", () => {
     await consumer.connect();
     try {
       await consumer.subscribe({ topic, fromBeginning: true });
-      const { promise, resolve } = Promise.withResolvers<{ value: Buffer | null; headers?: KafkaHeaders }>();
+      const { promise, resolve, reject } = Promise.withResolvers<{
+        value: Buffer | null;
+        headers?: KafkaHeaders;
+      }>();
+      // Once in CI this waited out the test's 60 s in silence: past 40 s it says how far it got.
+      let joined = false;
+      consumer.on(consumer.events.GROUP_JOIN, () => {
+        joined = true;
+      });
+      const stalled = setTimeout(async () => {
+        const offsets = await admin.fetchTopicOffsets(topic).catch((error: Error) => error.message);
+        reject(
+          new Error(`no record in 40 s; group joined: ${joined}; topic offsets: ${JSON.stringify(offsets)}`),
+        );
+      }, 40_000);
       await consumer.run({ eachMessage: async ({ message }) => resolve(message) });
-      const message = await promise;
+      const message = await promise.finally(() => clearTimeout(stalled));
       expect(await decode(message)).toMatchObject({ kind: "event", id, data: request });
     } finally {
       await consumer.disconnect();

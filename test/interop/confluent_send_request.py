@@ -15,6 +15,7 @@ Avro writer schema is contracts/avro unless --avro-schema names another (a newer
 import argparse
 import base64
 import datetime
+import faulthandler
 import json
 import os
 import subprocess
@@ -92,8 +93,13 @@ def main():
     parser.add_argument("--id", default=None, help="ce_id; a new UUID when absent")
     parser.add_argument("--source", default="/interop/confluent-python")
     args = parser.parse_args()
+    # Twice in CI this script (or the consumer after it) waited out the test's 60 s with nothing
+    # said; a process still here after 40 s prints where each thread stands and exits.
+    faulthandler.dump_traceback_later(40, exit=True)
 
-    registry = SchemaRegistryClient({"url": args.registry})
+    # The client has no timeout by default: a call the registry never answers would wait for
+    # ever. With one, a stuck call is a transport error, which the client retries (max.retries).
+    registry = SchemaRegistryClient({"url": args.registry, "timeout": 5})
     request = json.loads(args.json)
     context = SerializationContext(args.topic, MessageField.VALUE)
     if args.mode == "protobuf":
