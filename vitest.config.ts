@@ -5,6 +5,9 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
+    // The tests' own kafkajs clients without the timer that spins on every idle connection,
+    // as the service runs them: it would take CPU from the services under test.
+    setupFiles: ["server/kafka-request-queue.ts"],
     fileParallelism: false,
     testTimeout: 60_000,
     hookTimeout: 120_000,

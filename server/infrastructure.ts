@@ -1,5 +1,6 @@
 // First: kafkajs binds its checksum when it loads (see the module).
 import "./kafka-checksum.ts";
+import "./kafka-request-queue.ts";
 import {
   type ClickHouseClient,
   ClickHouseLogLevel,

@@ -21,13 +21,10 @@ function configOrExit() {
 const config = configOrExit();
 const logger = createLogger(config.logLevel);
 
-// Node's warnings go to the structured log instead of bare stderr. kafkajs 2.2.4 arms
-// a timer with a negative delay whenever its request queue drains (Node clamps it to
-// 1 ms), which Node 24 reports as TimeoutNegativeWarning: harmless, so kept at debug.
+// Node's warnings go to the structured log instead of bare stderr.
 process.removeAllListeners("warning");
 process.on("warning", (warning) => {
-  const level = warning.name === "TimeoutNegativeWarning" ? "debug" : "warn";
-  logger[level]({ warning: warning.name, detail: warning.message }, "node warning");
+  logger.warn({ warning: warning.name, detail: warning.message }, "node warning");
 });
 process.on("uncaughtException", (error) => {
   logger.error({ err: error }, "uncaught exception");
