@@ -31,7 +31,7 @@ import { setTimeout as pause } from "node:timers/promises";
 import { AUTH_ENV, authHeaders } from "../test/support/credentials.ts";
 import { createActiveTemplate, testOrm } from "../test/support/pipeline.ts";
 import { type ServiceProcess, startServiceProcess } from "../test/support/service-process.ts";
-import { createPrivateDatabases, startPrivateKafka } from "./private-services.ts";
+import { startPrivateServices } from "./private-services.ts";
 import { cpuByProcess, cpuSeconds, cpuSecondsLine, peakRssBytes, rssBytes } from "./process-figures.ts";
 import { WorkerQueues } from "./worker-queues.ts";
 
@@ -62,14 +62,13 @@ const perSecond = (n: number, ms: number) => ((n * 1000) / Math.max(1, ms)).toFi
 const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
 
 const tempDir = mkdtempSync(join(tmpdir(), "bench-campaign-"));
-const privateKafka =
-  (process.env.BENCH_KAFKA ?? "private") === "private"
-    ? await startPrivateKafka(tempDir, progress)
-    : undefined;
-const databases =
-  (process.env.BENCH_DATABASE ?? "private") === "private"
-    ? await createPrivateDatabases(`notification_bench_${run}`, progress)
-    : undefined;
+const { kafka: privateKafka, databases } = await startPrivateServices({
+  tempDir,
+  name: `notification_bench_${run}`,
+  kafka: (process.env.BENCH_KAFKA ?? "private") === "private",
+  database: (process.env.BENCH_DATABASE ?? "private") === "private",
+  say: progress,
+});
 const orm = testOrm();
 const serviceEnv: Record<string, string> = {
   ...AUTH_ENV,

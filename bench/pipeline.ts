@@ -48,7 +48,7 @@ import {
   testOrm,
 } from "../test/support/pipeline.ts";
 import { type ServiceProcess, startServiceProcess } from "../test/support/service-process.ts";
-import { createPrivateDatabases, startPrivateKafka } from "./private-services.ts";
+import { startPrivateServices } from "./private-services.ts";
 import { cpuByProcess, cpuSeconds } from "./process-figures.ts";
 import { chunksLine, WorkerQueues } from "./worker-queues.ts";
 
@@ -84,14 +84,13 @@ const tag = (phase: string) => `pb-${run}-${phase}`;
 const now = () => performance.timeOrigin + performance.now();
 const progress = (line: string) => console.error(`[bench:pipeline] ${line}`);
 const tempDir = mkdtempSync(join(tmpdir(), "bench-pipeline-"));
-const privateKafka =
-  setting("kafka", "BENCH_KAFKA", "private") === "private"
-    ? await startPrivateKafka(tempDir, progress)
-    : undefined;
-const privateDatabase = setting("database", "BENCH_DATABASE", "private") === "private";
-const databases = privateDatabase
-  ? await createPrivateDatabases(`notification_bench_${run}`, progress)
-  : undefined;
+const { kafka: privateKafka, databases } = await startPrivateServices({
+  tempDir,
+  name: `notification_bench_${run}`,
+  kafka: setting("kafka", "BENCH_KAFKA", "private") === "private",
+  database: setting("database", "BENCH_DATABASE", "private") === "private",
+  say: progress,
+});
 const kafka = testKafka(`bench-pipeline-${run}`);
 const admin = kafka.admin();
 const orm = testOrm();
@@ -718,7 +717,7 @@ async function main(): Promise<void> {
     .filter(([name]) => /^(PIPELINE|OUTBOX|STATS|SINK|DISPATCH|DATABASE_POOL|KAFKA_TOPIC)_/.test(name))
     .map(([name, value]) => `${name}=${value}`);
   console.log(
-    `send pipeline bench, run ${run}: role ${role}, ${tuning.length > 0 ? tuning.join(" ") : "default settings"}, ${privateDatabase ? "a new database" : "the shared database"}`,
+    `send pipeline bench, run ${run}: role ${role}, ${tuning.length > 0 ? tuning.join(" ") : "default settings"}, ${databases ? "a new database" : "the shared database"}`,
   );
   progress("creating the template through an api process");
   const api = await startServiceProcess({ role: "api", env: serviceEnv, nodeFlags: [] });

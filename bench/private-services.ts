@@ -13,10 +13,32 @@ import { REPO_ROOT } from "../test/support/services.ts";
 type Say = (line: string) => void;
 
 /**
+ * What a bench runs on, started before anything else: its own broker (`kafka`), its own
+ * databases (`database`), or the shared ones. A broker whose databases then failed is stopped
+ * before the error goes on: left running, it would slow every bench after it.
+ */
+export async function startPrivateServices(options: {
+  tempDir: string;
+  name: string;
+  kafka: boolean;
+  database: boolean;
+  say: Say;
+}): Promise<{ kafka?: { stop(): void }; databases?: { drop(): Promise<void> } }> {
+  const kafka = options.kafka ? await startPrivateKafka(options.tempDir, options.say) : undefined;
+  try {
+    const databases = options.database ? await createPrivateDatabases(options.name, options.say) : undefined;
+    return { kafka, databases };
+  } catch (error) {
+    kafka?.stop();
+    throw error;
+  }
+}
+
+/**
  * A Kafka broker (scripts/services with its data under `tempDir`, on free ports), set as
  * KAFKA_BROKERS for the processes and clients started after it. `stop` stops it.
  */
-export async function startPrivateKafka(tempDir: string, say: Say): Promise<{ stop(): void }> {
+async function startPrivateKafka(tempDir: string, say: Say): Promise<{ stop(): void }> {
   const [port, controllerPort] = [await freePort(), await freePort()];
   const env = {
     ...process.env,
@@ -53,7 +75,7 @@ export async function startPrivateKafka(tempDir: string, say: Say): Promise<{ st
  * built service, set as DATABASE_URL and CLICKHOUSE_DATABASE for what starts after them.
  * `drop` drops both and sets the shared ones back.
  */
-export async function createPrivateDatabases(name: string, say: Say): Promise<{ drop(): Promise<void> }> {
+async function createPrivateDatabases(name: string, say: Say): Promise<{ drop(): Promise<void> }> {
   const sharedDatabaseUrl = process.env.DATABASE_URL ?? "";
   const sharedStatsDatabase = process.env.CLICKHOUSE_DATABASE;
   const server = testOrm();
