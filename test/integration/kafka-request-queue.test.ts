@@ -22,7 +22,6 @@ interface RequestQueue {
   fulfillRequest(response: { correlationId: number; payload: Buffer; size: number }): void;
   maybeThrottle(milliseconds: number): void;
   checkPendingRequests(): void;
-  destroy(): void;
 }
 type RequestQueueClass = {
   new (options: object): RequestQueue;
